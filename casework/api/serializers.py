@@ -1,0 +1,151 @@
+from rest_framework import serializers
+
+from .. import permissions
+from ..models import Accused, Court, District, Facility, Incident, Offence, PoliceCase, Prosecution, Station, Suburb
+
+
+def code_field(queryset, **kwargs):
+    return serializers.SlugRelatedField(slug_field="code", queryset=queryset, **kwargs)
+
+
+# ---------------------------------------------------------------- reference data
+
+
+class DistrictOutput(serializers.ModelSerializer):
+    class Meta:
+        model = District
+        fields = ["code", "name"]
+
+
+class FacilityOutput(serializers.ModelSerializer):
+    district = serializers.SlugRelatedField(slug_field="code", read_only=True)
+
+    class Meta:
+        model = Facility
+        fields = ["code", "name", "kind", "district", "sub_district"]
+
+
+class StationOutput(serializers.ModelSerializer):
+    district = serializers.SlugRelatedField(slug_field="code", read_only=True)
+
+    class Meta:
+        model = Station
+        fields = ["code", "name", "cluster", "district"]
+
+
+class CourtOutput(serializers.ModelSerializer):
+    district = serializers.SlugRelatedField(slug_field="code", read_only=True)
+
+    class Meta:
+        model = Court
+        fields = ["code", "name", "level", "district"]
+
+
+class SuburbOutput(serializers.ModelSerializer):
+    station = serializers.SlugRelatedField(slug_field="code", read_only=True)
+
+    class Meta:
+        model = Suburb
+        fields = ["code", "name", "station"]
+
+
+class OffenceOutput(serializers.ModelSerializer):
+    class Meta:
+        model = Offence
+        fields = ["code", "name"]
+
+
+# ---------------------------------------------------------------- incidents
+
+
+class IncidentInput(serializers.Serializer):
+    occurred_at = serializers.DateTimeField()
+    suburb = code_field(Suburb.objects.all())
+    mechanism = serializers.ChoiceField(choices=Incident._meta.get_field("mechanism").choices)
+    place_type = serializers.ChoiceField(
+        choices=Incident._meta.get_field("place_type").choices, required=False, allow_blank=True
+    )
+    gang_related = serializers.BooleanField(default=False)
+    gang_basis = serializers.CharField(required=False, allow_blank=True, default="")
+    fatal = serializers.BooleanField(default=False)
+
+
+class IncidentOutput(serializers.ModelSerializer):
+    suburb = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    station = serializers.CharField(source="suburb.station.code", read_only=True)
+
+    class Meta:
+        model = Incident
+        fields = ["id", "occurred_at", "suburb", "station", "mechanism", "place_type", "fatal", "gang_related",
+                  "created_at"]
+
+
+# ---------------------------------------------------------------- police cases
+
+
+class VisibleIncidents(serializers.PrimaryKeyRelatedField):
+    """Only incidents the caller may see can be linked: a hidden id reads as 'does not exist'."""
+
+    def get_queryset(self):
+        return permissions.visible_incidents(self.context["request"].user)
+
+
+class PoliceCaseInput(serializers.Serializer):
+    station = code_field(Station.objects.all())
+    cas_number = serializers.CharField(max_length=20)
+    offence = code_field(Offence.objects.all())
+    opened_on = serializers.DateField()
+    incidents = VisibleIncidents(many=True, required=False)
+
+
+class PoliceCaseOutput(serializers.ModelSerializer):
+    station = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    station_name = serializers.CharField(source="station.name", read_only=True)
+    offence = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    incidents = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
+    prosecutions = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
+
+    class Meta:
+        model = PoliceCase
+        fields = ["id", "station", "station_name", "cas_number", "offence", "opened_on", "incidents",
+                  "prosecutions", "state", "version", "state_changed_at"]
+
+
+# ---------------------------------------------------------------- prosecutions
+
+
+class VisiblePoliceCases(serializers.PrimaryKeyRelatedField):
+    def get_queryset(self):
+        return permissions.visible_police_cases(self.context["request"].user)
+
+
+class AccusedInput(serializers.Serializer):
+    name = serializers.CharField(max_length=200)
+
+
+class ProsecutionInput(serializers.Serializer):
+    police_case = VisiblePoliceCases()
+    court = code_field(Court.objects.all())
+    case_number = serializers.CharField(max_length=40)
+    enrolled_on = serializers.DateField()
+    accused = AccusedInput(many=True, allow_empty=False)
+
+
+class AccusedOutput(serializers.ModelSerializer):
+    class Meta:
+        model = Accused
+        fields = ["id", "name", "outcome"]
+
+
+class ProsecutionOutput(serializers.ModelSerializer):
+    court = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    court_name = serializers.CharField(source="court.name", read_only=True)
+    cas_number = serializers.CharField(source="police_case.cas_number", read_only=True)
+    station = serializers.CharField(source="police_case.station.code", read_only=True)
+    accused = AccusedOutput(many=True, read_only=True)
+
+    class Meta:
+        model = Prosecution
+        fields = ["id", "police_case", "cas_number", "station", "court", "court_name", "case_number",
+                  "enrolled_on", "state", "version", "state_changed_at", "next_appearance", "finalised_on",
+                  "removal_reason", "sentence_text", "diversion_programme", "enrolments", "accused"]

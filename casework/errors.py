@@ -1,0 +1,35 @@
+"""Domain errors that every entry point (web, API, tasks) maps the same way (see api/errors.py)."""
+
+from django.core.exceptions import PermissionDenied  # noqa: F401  (403: re-exported for callers)
+
+
+class DomainError(Exception):
+    pass
+
+
+class NotAllowed(DomainError):
+    """The transition cannot be taken from the object's current state (HTTP 400)."""
+
+    def __init__(self, transition: str, state: str, allowed: list[str]):
+        self.transition, self.state, self.allowed = transition, state, allowed
+        allowed_text = ", ".join(allowed) or "none"
+        super().__init__(f"'{transition}' is not allowed from '{state}'. Allowed now: {allowed_text}.")
+
+
+class StaleVersion(DomainError):
+    """Somebody else changed the object since the caller read it (HTTP 409)."""
+
+    def __init__(self, current: int, given: int):
+        self.current, self.given = current, given
+        super().__init__(
+            f"This record was changed by someone else (version {current}, you had {given}). "
+            "Reload it and try again."
+        )
+
+
+class InvalidInput(DomainError):
+    """A missing or invalid field (HTTP 422 on a transition, 400 on a create; a form error on the web)."""
+
+    def __init__(self, errors: dict[str, str | list[str]]):
+        self.errors = {k: v if isinstance(v, list) else [v] for k, v in errors.items()}
+        super().__init__("; ".join(f"{k}: {' '.join(v)}" for k, v in self.errors.items()))

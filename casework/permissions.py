@@ -1,0 +1,226 @@
+"""Who may see and do what: the one access layer, and the shared helpers the other apps build on.
+
+This module (and each app's own ``permissions.py``) is the only code that asks guardian.
+Every read starts from a ``visible_<things>(user)`` queryset, so a hidden object answers 404
+exactly like a missing one. Grants are object-level: a SAPS liaison works the stations granted
+to them, an NPA liaison the courts, an EC clerk the facilities (django-guardian, direct
+foreign-key tables). Other apps widen what a role sees through ``register_scope`` (a court
+watcher sees the prosecutions of their briefs) and who may move a prosecution through
+``register_transition_rule``, so casework never imports them.
+"""
+
+from collections import defaultdict
+from collections.abc import Callable
+
+from django.db.models import Q, QuerySet
+from guardian.shortcuts import assign_perm, get_objects_for_user, remove_perm
+
+from .models import Court, Facility, Incident, PoliceCase, Prosecution, Station
+
+HEALTH_CAPTURE = "health_capture"
+VPU_ANALYST = "vpu_analyst"
+SAPS_LIAISON = "saps_liaison"
+NPA_LIAISON = "npa_liaison"
+COURT_WATCHER = "court_watcher"
+COURT_WATCH_SUPERVISOR = "court_watch_supervisor"
+COMMITTEE_MEMBER = "committee_member"
+MANAGER = "manager"
+ADMIN = "admin"
+ROLES = (
+    HEALTH_CAPTURE,
+    VPU_ANALYST,
+    SAPS_LIAISON,
+    NPA_LIAISON,
+    COURT_WATCHER,
+    COURT_WATCH_SUPERVISOR,
+    COMMITTEE_MEMBER,
+    MANAGER,
+    ADMIN,
+)
+
+# -------------------------------------------------------------------- roles
+
+
+def roles_of(user) -> frozenset[str]:
+    """The user's roles (Django groups), cached on the user object for the request."""
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return frozenset()
+    cached = getattr(user, "_casetrail_roles", None)
+    if cached is None:
+        cached = frozenset(user.groups.filter(name__in=ROLES).values_list("name", flat=True))
+        if user.is_superuser:
+            cached |= {ADMIN}
+        user._casetrail_roles = cached
+    return cached
+
+
+def has_role(user, *roles: str) -> bool:
+    return bool(roles_of(user) & set(roles))
+
+
+def is_admin(user) -> bool:
+    return has_role(user, ADMIN)
+
+
+# -------------------------------------------------------------------- object grants
+
+_GRANTS = {Station: "casework.work_station", Court: "casework.work_court", Facility: "casework.capture_facility"}
+
+
+def _granted(user, model) -> QuerySet:
+    if not getattr(user, "is_authenticated", False):
+        return model.objects.none()
+    return get_objects_for_user(
+        user, _GRANTS[model], klass=model, accept_global_perms=False, with_superuser=False
+    )
+
+
+def stations_of(user) -> QuerySet[Station]:
+    return _granted(user, Station)
+
+
+def courts_of(user) -> QuerySet[Court]:
+    return _granted(user, Court)
+
+
+def facilities_of(user) -> QuerySet[Facility]:
+    return _granted(user, Facility)
+
+
+def grant(user, obj) -> None:
+    """Give a user (or group) the working grant on a station, court or facility."""
+    assign_perm(_GRANTS[type(obj)], user, obj)
+
+
+def revoke(user, obj) -> None:
+    remove_perm(_GRANTS[type(obj)], user, obj)
+
+
+def user_has_grant(user, obj) -> bool:
+    return _granted(user, type(obj)).filter(pk=obj.pk).exists()
+
+
+# -------------------------------------------------------------------- extension points
+
+_scopes: dict[str, list[Callable]] = defaultdict(list)
+_transition_rules: dict[str, list[Callable]] = defaultdict(list)
+
+
+def register_scope(kind: str, fn: Callable) -> None:
+    """``fn(user) -> Q | None`` widens what ``visible_<kind>s(user)`` returns (kind: "prosecution",
+    "incident")."""
+    if fn not in _scopes[kind]:
+        _scopes[kind].append(fn)
+
+
+def register_transition_rule(kind: str, fn: Callable) -> None:
+    """``fn(user, obj, name) -> bool`` lets another app allow a transition (kind: "prosecution")."""
+    if fn not in _transition_rules[kind]:
+        _transition_rules[kind].append(fn)
+
+
+def _extra_scope(kind: str, user) -> Q | None:
+    q = None
+    for fn in _scopes[kind]:
+        extra = fn(user)
+        if extra is not None:
+            q = extra if q is None else q | extra
+    return q
+
+
+# -------------------------------------------------------------------- visibility
+
+
+def visible_prosecutions(user) -> QuerySet[Prosecution]:
+    roles = roles_of(user)
+    qs = Prosecution.objects.all()
+    if not roles:
+        return qs.none()
+    if roles & {ADMIN, COURT_WATCH_SUPERVISOR}:
+        return qs
+    q = Q(pk__in=[])
+    if NPA_LIAISON in roles:
+        q |= Q(court__in=courts_of(user))
+    if SAPS_LIAISON in roles:
+        q |= Q(police_case__station__in=stations_of(user))
+    extra = _extra_scope("prosecution", user)
+    if extra is not None:
+        q |= extra
+    return qs.filter(q)
+
+
+def visible_police_cases(user) -> QuerySet[PoliceCase]:
+    roles = roles_of(user)
+    qs = PoliceCase.objects.all()
+    if not roles:
+        return qs.none()
+    if roles & {ADMIN, COURT_WATCH_SUPERVISOR}:
+        return qs
+    q = Q(pk__in=[])
+    if SAPS_LIAISON in roles:
+        q |= Q(station__in=stations_of(user))
+    if NPA_LIAISON in roles:
+        # A docket referred to the NPA waits for a prosecutor to enrol it, wherever it came from.
+        q |= Q(state=PoliceCase.State.REFERRED_TO_NPA)
+    q |= Q(pk__in=visible_prosecutions(user).values("police_case"))
+    return qs.filter(q).distinct()
+
+
+def visible_incidents(user) -> QuerySet[Incident]:
+    roles = roles_of(user)
+    qs = Incident.objects.all()
+    if not roles:
+        return qs.none()
+    if roles & {ADMIN, VPU_ANALYST, COURT_WATCH_SUPERVISOR}:
+        return qs
+    q = Q(pk__in=[])
+    if SAPS_LIAISON in roles:
+        # Incidents in their precincts: they link them when they open a docket.
+        q |= Q(suburb__station__in=stations_of(user))
+    q |= Q(pk__in=visible_police_cases(user).values("incidents"))
+    extra = _extra_scope("incident", user)
+    if extra is not None:
+        q |= extra
+    return qs.filter(q).distinct()
+
+
+# -------------------------------------------------------------------- actions
+
+INCIDENT_CREATORS = {ADMIN, HEALTH_CAPTURE, SAPS_LIAISON, NPA_LIAISON}
+# NPA decisions on a docket referred to it; the rest of the docket's life is SAPS's.
+NPA_POLICE_CASE_TRANSITIONS = {"return_for_investigation", "decline_to_prosecute"}
+
+
+def may_create_incident(user) -> bool:
+    return bool(roles_of(user) & INCIDENT_CREATORS)
+
+
+def may_open_police_case(user, station: Station) -> bool:
+    return is_admin(user) or (has_role(user, SAPS_LIAISON) and user_has_grant(user, station))
+
+
+def may_enrol_prosecution(user, court: Court) -> bool:
+    return is_admin(user) or (has_role(user, NPA_LIAISON) and user_has_grant(user, court))
+
+
+def may_transition(user, obj, name: str) -> bool:
+    """May this user take transition ``name`` on a police case or prosecution (state aside)?"""
+    if is_admin(user):
+        return True
+    if isinstance(obj, PoliceCase):
+        if has_role(user, SAPS_LIAISON) and user_has_grant(user, obj.station):
+            return True
+        return (
+            name in NPA_POLICE_CASE_TRANSITIONS
+            and has_role(user, NPA_LIAISON)
+            and visible_police_cases(user).filter(pk=obj.pk).exists()
+        )
+    if isinstance(obj, Prosecution):
+        if has_role(user, NPA_LIAISON) and user_has_grant(user, obj.court):
+            return True
+        return any(rule(user, obj, name) for rule in _transition_rules["prosecution"])
+    return False
+
+
+def may_assert_gang_relatedness(user, incident: Incident) -> bool:
+    return bool(roles_of(user) & {ADMIN, HEALTH_CAPTURE, SAPS_LIAISON, NPA_LIAISON, COMMITTEE_MEMBER})

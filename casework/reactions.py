@@ -1,0 +1,30 @@
+"""A small, explicit hook list: how other apps react to casework events inside the same transaction.
+
+``casework`` must not import ``courtwatch`` or ``referrals``; they register here at start-up
+(their ``reactions.py``, imported from ``AppConfig.ready``). A handler that raises rolls the
+whole action back, so a reaction is as atomic as the transition that caused it.
+
+Events:
+- ``transition``: obj, name, from_state, to_state, actor, reason, note, data
+- ``prosecution_enrolled``: prosecution, actor
+- ``incident_changed``: incident (created, or its gang-relatedness changed)
+"""
+
+from collections import defaultdict
+from collections.abc import Callable
+
+_handlers: dict[str, list[Callable]] = defaultdict(list)
+
+
+def on(event: str):
+    def register(fn: Callable) -> Callable:
+        if fn not in _handlers[event]:
+            _handlers[event].append(fn)
+        return fn
+
+    return register
+
+
+def emit(event: str, **kwargs) -> None:
+    for handler in _handlers[event]:
+        handler(**kwargs)

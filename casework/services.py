@@ -1,0 +1,448 @@
+"""Every write a user (or a hearing, a task, the admin) can cause on incidents, dockets and prosecutions.
+
+One function per action, keyword-only arguments, an explicit ``actor`` (``None`` means the
+system itself: a Celery task or a migration, and skips the permission check). Each runs in
+one transaction: lock the row, check who, check the version, check the state, change, log.
+"""
+
+from collections.abc import Callable
+from datetime import date
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django_fsm import can_proceed
+
+from . import permissions, reactions
+from .errors import InvalidInput, NotAllowed, PermissionDenied, StaleVersion
+from .models import (
+    Accused,
+    Court,
+    GangAssertion,
+    Incident,
+    Mechanism,
+    Offence,
+    PlaceType,
+    PoliceCase,
+    PostponementReason,
+    Prosecution,
+    RemovalReason,
+    Station,
+    Suburb,
+    TransitionLog,
+    parse_cas_number,
+)
+
+# -------------------------------------------------------------------- the shared transition step
+
+
+def transition_names(model) -> list[str]:
+    """Every transition a stateful model declares, in declaration order."""
+    field = model._meta.get_field("state")
+    seen = []
+    for t in field.get_all_transitions(model):
+        if t.name not in seen:
+            seen.append(t.name)
+    return seen
+
+
+def allowed_from_state(obj) -> list[str]:
+    """Transitions possible from the object's current state, whoever asks."""
+    return [t.name for t in obj.get_available_state_transitions()]
+
+
+def available_transitions(obj, user, may: Callable) -> list[str]:
+    """Transitions this user may take now: possible from this state and permitted to them."""
+    return [name for name in allowed_from_state(obj) if may(user, obj, name)]
+
+
+def apply_transition(
+    obj,
+    name: str,
+    *,
+    actor,
+    version: int | None,
+    may: Callable,
+    reason: str = "",
+    note: str = "",
+    data: dict | None = None,
+    **kwargs,
+):
+    """Take transition ``name`` on ``obj`` for ``actor``; the one path every state change takes.
+
+    Order of checks: who (403), which version (409), which state (400). The version comes before
+    the state so that of two people racing to withdraw the same matter the loser hears
+    "someone else changed it", not "withdraw is not allowed". ``version=None`` is for callers
+    that already hold the row (a hearing, a task): the row lock still serialises them.
+    Must run inside ``transaction.atomic``; reactions registered by other apps run in it too.
+    """
+    model = type(obj)
+    if name not in transition_names(model):
+        raise NotAllowed(name, obj.state, allowed_from_state(obj))
+    locked = model.objects.select_for_update().get(pk=obj.pk)
+    if actor is not None and not may(actor, locked, name):
+        raise PermissionDenied(f"You may not take '{name}' on this {model._meta.verbose_name}.")
+    if version is not None and locked.version != version:
+        raise StaleVersion(current=locked.version, given=version)
+    method = getattr(locked, name)
+    if not can_proceed(method):
+        raise NotAllowed(name, locked.state, allowed_from_state(locked))
+    from_state = locked.state
+    method(**kwargs)
+    locked.state_changed_at = timezone.now()
+    locked.version += 1
+    locked.save()
+    TransitionLog.objects.create(
+        subject=locked,
+        transition=name,
+        from_state=from_state,
+        to_state=locked.state,
+        actor=actor,
+        reason=reason or "",
+        note=note or "",
+        data=data or {},
+        at=locked.state_changed_at,
+    )
+    reactions.emit(
+        "transition",
+        obj=locked,
+        name=name,
+        from_state=from_state,
+        to_state=locked.state,
+        actor=actor,
+        reason=reason,
+        note=note,
+        data=data or {},
+    )
+    obj.__dict__.update({k: v for k, v in locked.__dict__.items() if not k.startswith("_")})
+    return locked
+
+
+def _require(**fields) -> None:
+    missing = {name: "This field is required." for name, value in fields.items() if value in (None, "", [])}
+    if missing:
+        raise InvalidInput(missing)
+
+
+def _code(field: str, value: str, choices) -> str:
+    _require(**{field: value})
+    if value not in choices.values:
+        raise InvalidInput({field: f"'{value}' is not a known code. Use one of: {', '.join(choices.values)}."})
+    return value
+
+
+# -------------------------------------------------------------------- incidents
+
+
+GANG_SOURCE_BY_ROLE = {
+    permissions.HEALTH_CAPTURE: GangAssertion.Source.EC_CLINICIAN,
+    permissions.SAPS_LIAISON: GangAssertion.Source.SAPS,
+    permissions.NPA_LIAISON: GangAssertion.Source.NPA_CHARGE,
+    permissions.COMMITTEE_MEMBER: GangAssertion.Source.COMMITTEE,
+}
+
+
+def _gang_source_for(actor) -> str:
+    roles = permissions.roles_of(actor) if actor else frozenset()
+    for role, source in GANG_SOURCE_BY_ROLE.items():
+        if role in roles:
+            return source
+    return GangAssertion.Source.SAPS
+
+
+@transaction.atomic
+def incident_create(
+    *,
+    actor,
+    occurred_at,
+    suburb: Suburb,
+    mechanism: str,
+    fatal: bool = False,
+    gang_related: bool = False,
+    place_type: str = "",
+    gang_basis: str = "",
+) -> Incident:
+    if actor is not None and not permissions.may_create_incident(actor):
+        raise PermissionDenied("You may not record incidents.")
+    _require(occurred_at=occurred_at, suburb=suburb)
+    _code("mechanism", mechanism, Mechanism)
+    if place_type:
+        _code("place_type", place_type, PlaceType)
+    if occurred_at > timezone.now():
+        raise InvalidInput({"occurred_at": "An incident cannot happen in the future."})
+    incident = Incident.objects.create(
+        occurred_at=occurred_at,
+        suburb=suburb,
+        mechanism=mechanism,
+        fatal=fatal,
+        place_type=place_type,
+        created_by=actor,
+    )
+    if gang_related:
+        _assert_gang(incident, actor=actor, gang_related=True, source=_gang_source_for(actor), basis=gang_basis)
+    reactions.emit("incident_changed", incident=incident)
+    return incident
+
+
+def _assert_gang(incident: Incident, *, actor, gang_related: bool, source: str, basis: str) -> None:
+    GangAssertion.objects.create(
+        incident=incident, gang_related=gang_related, source=source, basis=basis, asserted_by=actor
+    )
+    latest = incident.gang_assertions.filter(withdrawn_at__isnull=True).order_by("-asserted_at", "-id").first()
+    incident.gang_related = bool(latest and latest.gang_related)
+    incident.save(update_fields=["gang_related"])
+
+
+@transaction.atomic
+def incident_assert_gang_relatedness(
+    *, incident: Incident, actor, gang_related: bool, basis: str, source: str = ""
+) -> Incident:
+    """Record who says the incident is (or is not) gang-related and why; the latest standing one rules."""
+    if actor is not None and not permissions.may_assert_gang_relatedness(actor, incident):
+        raise PermissionDenied("You may not assert gang-relatedness.")
+    _require(basis=basis)
+    source = _code("source", source, GangAssertion.Source) if source else _gang_source_for(actor)
+    incident = Incident.objects.select_for_update().get(pk=incident.pk)
+    _assert_gang(incident, actor=actor, gang_related=gang_related, source=source, basis=basis)
+    reactions.emit("incident_changed", incident=incident)
+    return incident
+
+
+# -------------------------------------------------------------------- police cases
+
+
+@transaction.atomic
+def police_case_open(
+    *,
+    actor,
+    station: Station,
+    cas_number: str,
+    offence: Offence,
+    opened_on: date,
+    incidents: list[Incident] = (),
+) -> PoliceCase:
+    """Open a docket. Raises InvalidInput (malformed or duplicate CAS number), PermissionDenied."""
+    _require(station=station, cas_number=cas_number, offence=offence, opened_on=opened_on)
+    if actor is not None and not permissions.may_open_police_case(actor, station):
+        raise PermissionDenied(f"You may not open dockets at {station}.")
+    try:
+        serial, month, year = parse_cas_number(cas_number)
+    except ValidationError as e:
+        raise InvalidInput({"cas_number": e.messages}) from e
+    if opened_on > timezone.localdate():
+        raise InvalidInput({"opened_on": "A docket cannot be opened in the future."})
+    if (year, month) > (opened_on.year, opened_on.month):
+        raise InvalidInput({"cas_number": "The CAS month/year is after the date the docket was opened."})
+    if PoliceCase.objects.filter(station=station, cas_serial=serial, cas_month=month, cas_year=year).exists():
+        raise InvalidInput({"cas_number": f"CAS {cas_number} already exists at {station}."})
+    try:
+        with transaction.atomic():
+            case = PoliceCase.objects.create(
+                station=station, cas_serial=serial, cas_month=month, cas_year=year, offence=offence,
+                opened_on=opened_on,
+            )
+    except IntegrityError as e:  # a concurrent open of the same CAS number won
+        raise InvalidInput({"cas_number": f"CAS {cas_number} already exists at {station}."}) from e
+    case.incidents.set(incidents)
+    TransitionLog.objects.create(
+        subject=case, transition="open", from_state="", to_state=case.state, actor=actor,
+        note=f"CAS {case.cas_number}",
+    )
+    return case
+
+
+def _police_case_step(name: str, *, needs_reason: bool = False):
+    def service(case: PoliceCase, *, actor, version: int | None, reason: str = "", note: str = "") -> PoliceCase:
+        if needs_reason:
+            _require(reason=reason)
+        with transaction.atomic():
+            return apply_transition(
+                case, name, actor=actor, version=version, may=permissions.may_transition, reason=reason,
+                note=note,
+            )
+
+    service.__name__ = f"police_case_{name}"
+    service.__doc__ = f"Take '{name}' on a docket. Raises PermissionDenied, StaleVersion, NotAllowed."
+    return service
+
+
+police_case_investigate = _police_case_step("investigate")
+police_case_refer_to_npa = _police_case_step("refer_to_npa")
+police_case_return_for_investigation = _police_case_step("return_for_investigation", needs_reason=True)
+police_case_decline_to_prosecute = _police_case_step("decline_to_prosecute", needs_reason=True)
+police_case_close_undetected = _police_case_step("close_undetected")
+police_case_close_unfounded = _police_case_step("close_unfounded", needs_reason=True)
+police_case_complainant_withdraws = _police_case_step("complainant_withdraws", needs_reason=True)
+police_case_reopen = _police_case_step("reopen", needs_reason=True)
+
+POLICE_CASE_TRANSITIONS: dict[str, Callable] = {
+    "investigate": police_case_investigate,
+    "refer_to_npa": police_case_refer_to_npa,
+    "return_for_investigation": police_case_return_for_investigation,
+    "decline_to_prosecute": police_case_decline_to_prosecute,
+    "close_undetected": police_case_close_undetected,
+    "close_unfounded": police_case_close_unfounded,
+    "complainant_withdraws": police_case_complainant_withdraws,
+    "reopen": police_case_reopen,
+}
+
+
+# -------------------------------------------------------------------- prosecutions
+
+
+@transaction.atomic
+def prosecution_enrol(
+    *,
+    actor,
+    police_case: PoliceCase,
+    court: Court,
+    case_number: str,
+    enrolled_on: date,
+    accused: list[dict],
+) -> Prosecution:
+    """Put a matter on a court roll. Other apps react (courtwatch opens a brief)."""
+    _require(police_case=police_case, court=court, case_number=(case_number or "").strip(),
+             enrolled_on=enrolled_on, accused=accused)
+    if actor is not None and not permissions.may_enrol_prosecution(actor, court):
+        raise PermissionDenied(f"You may not enrol matters at {court}.")
+    case_number = case_number.strip()
+    names = [(a.get("name") or "").strip() for a in accused]
+    if not all(names):
+        raise InvalidInput({"accused": "Every accused needs a name."})
+    if enrolled_on > timezone.localdate():
+        raise InvalidInput({"enrolled_on": "A matter cannot be enrolled in the future."})
+    if enrolled_on < police_case.opened_on:
+        raise InvalidInput({"enrolled_on": "A matter cannot be enrolled before its docket was opened."})
+    if Prosecution.objects.filter(court=court, case_number__iexact=case_number).exists():
+        raise InvalidInput({"case_number": f"{case_number} is already on the roll at {court}."})
+    try:
+        with transaction.atomic():
+            prosecution = Prosecution.objects.create(
+                police_case=police_case, court=court, case_number=case_number, enrolled_on=enrolled_on
+            )
+    except IntegrityError as e:
+        raise InvalidInput({"case_number": f"{case_number} is already on the roll at {court}."}) from e
+    Accused.objects.bulk_create(
+        [Accused(prosecution=prosecution, name=n, pseudonym=a.get("pseudonym", "")) for n, a in zip(names, accused, strict=True)]
+    )
+    TransitionLog.objects.create(
+        subject=prosecution, transition="enrol", from_state="", to_state=prosecution.state, actor=actor,
+        note=f"{case_number} at {court}",
+    )
+    reactions.emit("prosecution_enrolled", prosecution=prosecution, actor=actor)
+    return prosecution
+
+
+def _move(p, name, *, actor, version, reason="", note="", data=None, **kwargs):
+    with transaction.atomic():
+        return apply_transition(
+            p, name, actor=actor, version=version, may=permissions.may_transition, reason=reason, note=note,
+            data=data, **kwargs,
+        )
+
+
+def _settle_accused(p: Prosecution, outcome: str) -> None:
+    p.accused.filter(outcome="").update(outcome=outcome)
+
+
+def prosecution_remand(p, *, actor, version, reason: str, next_date: date, note: str = "", data=None):
+    """Postpone to ``next_date`` for a postponement reason."""
+    _code("reason", reason, PostponementReason)
+    _require(next_date=next_date)
+    if next_date < p.enrolled_on:
+        raise InvalidInput({"next_date": "The next date cannot be before the matter was enrolled."})
+    return _move(p, "remand", actor=actor, version=version, reason=reason, note=note, data=data, next_date=next_date)
+
+
+def prosecution_transfer(p, *, actor, version, court: Court, next_date: date | None = None, note="", data=None):
+    """Move the matter to another court (district → regional → high)."""
+    _require(court=court)
+    if court.pk == p.court_id:
+        raise InvalidInput({"court": "The matter is already at this court."})
+    data = {**(data or {}), "from_court": p.court.code, "to_court": court.code}
+    return _move(p, "transfer", actor=actor, version=version, reason=court.code, note=note, data=data,
+                 court=court, next_date=next_date)
+
+
+def prosecution_start_trial(p, *, actor, version, next_date: date | None = None, note="", data=None):
+    return _move(p, "start_trial", actor=actor, version=version, note=note, data=data, next_date=next_date)
+
+
+def prosecution_convict(p, *, actor, version, next_date: date | None = None, note="", data=None):
+    """Guilty verdict (or plea); ``next_date`` is the sentencing date when known."""
+    with transaction.atomic():
+        p = _move(p, "convict", actor=actor, version=version, note=note, data=data, next_date=next_date)
+        _settle_accused(p, Accused.Outcome.CONVICTED)
+        return p
+
+
+def prosecution_acquit(p, *, actor, version, note="", data=None):
+    with transaction.atomic():
+        p = _move(p, "acquit", actor=actor, version=version, note=note, data=data)
+        _settle_accused(p, Accused.Outcome.ACQUITTED)
+        return p
+
+
+def prosecution_sentence(p, *, actor, version, sentence: str, note="", data=None):
+    _require(sentence=(sentence or "").strip())
+    return _move(p, "sentence", actor=actor, version=version, note=note, data=data, sentence=sentence.strip())
+
+
+def _removal(name: str):
+    def service(p, *, actor, version, reason: str, note: str = "", data=None):
+        _code("reason", reason, RemovalReason)
+        with transaction.atomic():
+            p = _move(p, name, actor=actor, version=version, reason=reason, note=note, data=data, reason_code=reason)
+            _settle_accused(p, Accused.Outcome.WITHDRAWN)
+            return p
+
+    service.__name__ = f"prosecution_{name}"
+    service.__doc__ = f"Take the matter off the roll ('{name}') for a reason code; flags a withdrawal review."
+    return service
+
+
+prosecution_withdraw = _removal("withdraw")
+prosecution_withdraw_provisionally = _removal("withdraw_provisionally")
+prosecution_strike_off = _removal("strike_off")
+
+
+def prosecution_issue_warrant(p, *, actor, version, note="", data=None):
+    """The accused failed to appear; the matter waits for the warrant to be executed."""
+    return _move(p, "issue_warrant", actor=actor, version=version, note=note, data=data)
+
+
+def prosecution_divert(p, *, actor, version, programme: str, note="", data=None):
+    _require(programme=(programme or "").strip())
+    with transaction.atomic():
+        p = _move(p, "divert", actor=actor, version=version, reason="diversion", note=note, data=data,
+                  programme=programme.strip())
+        _settle_accused(p, Accused.Outcome.DIVERTED)
+        return p
+
+
+def prosecution_re_enrol(p, *, actor, version, reason: str, review: int | None = None,
+                         next_date: date | None = None, note="", data=None):
+    """Put a withdrawn or struck-off matter back on the roll; ``review`` links the committee's decision."""
+    _require(reason=(reason or "").strip())
+    data = {**(data or {}), "review": review} if review else data
+    with transaction.atomic():
+        p = _move(p, "re_enrol", actor=actor, version=version, reason=reason.strip(), note=note, data=data,
+                  next_date=next_date)
+        p.accused.update(outcome="")
+        return p
+
+
+PROSECUTION_TRANSITIONS: dict[str, Callable] = {
+    "remand": prosecution_remand,
+    "transfer": prosecution_transfer,
+    "start_trial": prosecution_start_trial,
+    "convict": prosecution_convict,
+    "acquit": prosecution_acquit,
+    "sentence": prosecution_sentence,
+    "withdraw": prosecution_withdraw,
+    "withdraw_provisionally": prosecution_withdraw_provisionally,
+    "strike_off": prosecution_strike_off,
+    "issue_warrant": prosecution_issue_warrant,
+    "divert": prosecution_divert,
+    "re_enrol": prosecution_re_enrol,
+}
