@@ -17,7 +17,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from django_fsm import FSMField, transition
+from django_fsm import FSMField, FSMModelMixin, transition
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
 # --------------------------------------------------------------------------- reference data
@@ -221,7 +221,7 @@ POLICE_ATTRIBUTABLE_REASONS = frozenset(
 # --------------------------------------------------------------------------- stateful base
 
 
-class StatefulModel(models.Model):
+class StatefulModel(FSMModelMixin, models.Model):
     """What every object with a state machine carries: an optimistic-lock version and when it moved."""
 
     state_changed_at = models.DateTimeField(default=timezone.now)
