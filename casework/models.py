@@ -282,6 +282,10 @@ class GangAssertion(models.Model):
     class Meta:
         ordering = ["-asserted_at", "-id"]
 
+    def __str__(self):
+        verdict = "gang-related" if self.gang_related else "not gang-related"
+        return f"{self.get_source_display()}: {verdict}"
+
 
 # --------------------------------------------------------------------------- police cases
 
@@ -336,7 +340,8 @@ class PoliceCase(StatefulModel):
         ordering = ["-opened_on", "-id"]
         constraints = [
             models.UniqueConstraint(
-                fields=["station", "cas_serial", "cas_month", "cas_year"], name="unique_cas_number_per_station"
+                fields=["station", "cas_serial", "cas_month", "cas_year"],
+                name="unique_cas_number_per_station",
             ),
             models.CheckConstraint(
                 condition=models.Q(cas_month__gte=1, cas_month__lte=12), name="cas_month_1_to_12"
@@ -448,12 +453,15 @@ class Prosecution(StatefulModel):
     def is_finalised(self) -> bool:
         return self.state in self.FINALISED_STATES
 
+    def on_state_changed(self, at) -> None:
+        """Called by apply_transition after every transition, with the time it took effect."""
+        # "Finalised on" is when the matter entered its current finalised state (DESIGN.md).
+        self.finalised_on = at if self.state in self.FINALISED_STATES else None
+
     def _finalise(self):
-        self.finalised_on = timezone.now()
         self.next_appearance = None
 
     def _reopen_on_roll(self, next_date: date | None):
-        self.finalised_on = None
         self.removal_reason = ""
         self.next_appearance = next_date
 
@@ -475,7 +483,6 @@ class Prosecution(StatefulModel):
     @transition(field=state, source=[State.ENROLLED, State.REMANDED, State.TRIAL], target=State.CONVICTED)
     def convict(self, *, next_date: date | None = None):
         # Sentencing is the only step left; the next date, if any, is the sentencing date.
-        self.finalised_on = timezone.now()
         self.next_appearance = next_date
 
     @transition(field=state, source=State.TRIAL, target=State.ACQUITTED)
@@ -492,9 +499,7 @@ class Prosecution(StatefulModel):
         self.removal_reason = reason_code
         self._finalise()
 
-    @transition(
-        field=state, source=[State.ENROLLED, State.REMANDED], target=State.PROVISIONALLY_WITHDRAWN
-    )
+    @transition(field=state, source=[State.ENROLLED, State.REMANDED], target=State.PROVISIONALLY_WITHDRAWN)
     def withdraw_provisionally(self, *, reason_code: str):
         self.removal_reason = reason_code
         self._finalise()
@@ -567,7 +572,9 @@ class TransitionLog(models.Model):
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
-    at = models.DateTimeField(default=timezone.now)
+    # When the change took effect (a hearing's date may be earlier than when it was recorded).
+    at = models.DateTimeField(default=timezone.now, db_index=True)
+    recorded_at = models.DateTimeField(auto_now_add=True)
     reason = models.CharField(max_length=60, blank=True)
     note = models.TextField(blank=True)
     data = models.JSONField(default=dict, blank=True)

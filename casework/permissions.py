@@ -64,7 +64,11 @@ def is_admin(user) -> bool:
 
 # -------------------------------------------------------------------- object grants
 
-_GRANTS = {Station: "casework.work_station", Court: "casework.work_court", Facility: "casework.capture_facility"}
+_GRANTS = {
+    Station: "casework.work_station",
+    Court: "casework.work_court",
+    Facility: "casework.capture_facility",
+}
 
 
 def _granted(user, model) -> QuerySet:

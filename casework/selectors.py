@@ -26,7 +26,9 @@ def _cas_filter(search: str) -> Q:
     return Q(pk__in=[])
 
 
-def police_case_list_for_user(user, *, search: str = "", state: str = "", station: str = "") -> QuerySet[PoliceCase]:
+def police_case_list_for_user(
+    user, *, search: str = "", state: str = "", station: str = ""
+) -> QuerySet[PoliceCase]:
     qs = permissions.visible_police_cases(user).select_related("station", "offence")
     if search:
         qs = qs.filter(_cas_filter(search.strip()) | Q(station__name__icontains=search.strip()))

@@ -66,9 +66,13 @@ def apply_transition(
     reason: str = "",
     note: str = "",
     data: dict | None = None,
+    at=None,
     **kwargs,
 ):
     """Take transition ``name`` on ``obj`` for ``actor``; the one path every state change takes.
+
+    ``at`` is when the change took effect (default now): a hearing recorded in the evening
+    took effect at the hearing; the log keeps both ``at`` and when it was recorded.
 
     Order of checks: who (403), which version (409), which state (400). The version comes before
     the state so that of two people racing to withdraw the same matter the loser hears
@@ -88,8 +92,13 @@ def apply_transition(
     if not can_proceed(method):
         raise NotAllowed(name, locked.state, allowed_from_state(locked))
     from_state = locked.state
+    at = at or timezone.now()
+    if at > timezone.now():
+        raise InvalidInput({"at": "A change cannot take effect in the future."})
     method(**kwargs)
-    locked.state_changed_at = timezone.now()
+    locked.state_changed_at = at
+    if hasattr(locked, "on_state_changed"):
+        locked.on_state_changed(at)
     locked.version += 1
     locked.save()
     TransitionLog.objects.create(
@@ -113,6 +122,7 @@ def apply_transition(
         reason=reason,
         note=note,
         data=data or {},
+        at=at,
     )
     obj.__dict__.update({k: v for k, v in locked.__dict__.items() if not k.startswith("_")})
     return locked
@@ -127,7 +137,9 @@ def _require(**fields) -> None:
 def _code(field: str, value: str, choices) -> str:
     _require(**{field: value})
     if value not in choices.values:
-        raise InvalidInput({field: f"'{value}' is not a known code. Use one of: {', '.join(choices.values)}."})
+        raise InvalidInput(
+            {field: f"'{value}' is not a known code. Use one of: {', '.join(choices.values)}."}
+        )
     return value
 
 
@@ -179,7 +191,9 @@ def incident_create(
         created_by=actor,
     )
     if gang_related:
-        _assert_gang(incident, actor=actor, gang_related=True, source=_gang_source_for(actor), basis=gang_basis)
+        _assert_gang(
+            incident, actor=actor, gang_related=True, source=_gang_source_for(actor), basis=gang_basis
+        )
     reactions.emit("incident_changed", incident=incident)
     return incident
 
@@ -188,7 +202,9 @@ def _assert_gang(incident: Incident, *, actor, gang_related: bool, source: str, 
     GangAssertion.objects.create(
         incident=incident, gang_related=gang_related, source=source, basis=basis, asserted_by=actor
     )
-    latest = incident.gang_assertions.filter(withdrawn_at__isnull=True).order_by("-asserted_at", "-id").first()
+    latest = (
+        incident.gang_assertions.filter(withdrawn_at__isnull=True).order_by("-asserted_at", "-id").first()
+    )
     incident.gang_related = bool(latest and latest.gang_related)
     incident.save(update_fields=["gang_related"])
 
@@ -238,27 +254,43 @@ def police_case_open(
     try:
         with transaction.atomic():
             case = PoliceCase.objects.create(
-                station=station, cas_serial=serial, cas_month=month, cas_year=year, offence=offence,
+                station=station,
+                cas_serial=serial,
+                cas_month=month,
+                cas_year=year,
+                offence=offence,
                 opened_on=opened_on,
             )
     except IntegrityError as e:  # a concurrent open of the same CAS number won
         raise InvalidInput({"cas_number": f"CAS {cas_number} already exists at {station}."}) from e
     case.incidents.set(incidents)
     TransitionLog.objects.create(
-        subject=case, transition="open", from_state="", to_state=case.state, actor=actor,
+        subject=case,
+        transition="open",
+        from_state="",
+        to_state=case.state,
+        actor=actor,
         note=f"CAS {case.cas_number}",
     )
     return case
 
 
 def _police_case_step(name: str, *, needs_reason: bool = False):
-    def service(case: PoliceCase, *, actor, version: int | None, reason: str = "", note: str = "") -> PoliceCase:
+    def service(
+        case: PoliceCase, *, actor, version: int | None, reason: str = "", note: str = "", at=None
+    ) -> PoliceCase:
         if needs_reason:
             _require(reason=reason)
         with transaction.atomic():
             return apply_transition(
-                case, name, actor=actor, version=version, may=permissions.may_transition, reason=reason,
+                case,
+                name,
+                actor=actor,
+                version=version,
+                may=permissions.may_transition,
+                reason=reason,
                 note=note,
+                at=at,
             )
 
     service.__name__ = f"police_case_{name}"
@@ -301,8 +333,13 @@ def prosecution_enrol(
     accused: list[dict],
 ) -> Prosecution:
     """Put a matter on a court roll. Other apps react (courtwatch opens a brief)."""
-    _require(police_case=police_case, court=court, case_number=(case_number or "").strip(),
-             enrolled_on=enrolled_on, accused=accused)
+    _require(
+        police_case=police_case,
+        court=court,
+        case_number=(case_number or "").strip(),
+        enrolled_on=enrolled_on,
+        accused=accused,
+    )
     if actor is not None and not permissions.may_enrol_prosecution(actor, court):
         raise PermissionDenied(f"You may not enrol matters at {court}.")
     case_number = case_number.strip()
@@ -323,21 +360,36 @@ def prosecution_enrol(
     except IntegrityError as e:
         raise InvalidInput({"case_number": f"{case_number} is already on the roll at {court}."}) from e
     Accused.objects.bulk_create(
-        [Accused(prosecution=prosecution, name=n, pseudonym=a.get("pseudonym", "")) for n, a in zip(names, accused, strict=True)]
+        [
+            Accused(prosecution=prosecution, name=n, pseudonym=a.get("pseudonym", ""))
+            for n, a in zip(names, accused, strict=True)
+        ]
     )
     TransitionLog.objects.create(
-        subject=prosecution, transition="enrol", from_state="", to_state=prosecution.state, actor=actor,
+        subject=prosecution,
+        transition="enrol",
+        from_state="",
+        to_state=prosecution.state,
+        actor=actor,
         note=f"{case_number} at {court}",
     )
     reactions.emit("prosecution_enrolled", prosecution=prosecution, actor=actor)
     return prosecution
 
 
-def _move(p, name, *, actor, version, reason="", note="", data=None, **kwargs):
+def _move(p, name, *, actor, version, reason="", note="", data=None, at=None, **kwargs):
     with transaction.atomic():
         return apply_transition(
-            p, name, actor=actor, version=version, may=permissions.may_transition, reason=reason, note=note,
-            data=data, **kwargs,
+            p,
+            name,
+            actor=actor,
+            version=version,
+            may=permissions.may_transition,
+            reason=reason,
+            note=note,
+            data=data,
+            at=at,
+            **kwargs,
         )
 
 
@@ -345,54 +397,94 @@ def _settle_accused(p: Prosecution, outcome: str) -> None:
     p.accused.filter(outcome="").update(outcome=outcome)
 
 
-def prosecution_remand(p, *, actor, version, reason: str, next_date: date, note: str = "", data=None):
+def prosecution_remand(
+    p, *, actor, version, reason: str, next_date: date, note: str = "", data=None, at=None
+):
     """Postpone to ``next_date`` for a postponement reason."""
     _code("reason", reason, PostponementReason)
     _require(next_date=next_date)
     if next_date < p.enrolled_on:
         raise InvalidInput({"next_date": "The next date cannot be before the matter was enrolled."})
-    return _move(p, "remand", actor=actor, version=version, reason=reason, note=note, data=data, next_date=next_date)
+    return _move(
+        p,
+        "remand",
+        actor=actor,
+        version=version,
+        reason=reason,
+        note=note,
+        data=data,
+        at=at,
+        next_date=next_date,
+    )
 
 
-def prosecution_transfer(p, *, actor, version, court: Court, next_date: date | None = None, note="", data=None):
+def prosecution_transfer(
+    p, *, actor, version, court: Court, next_date: date | None = None, note="", data=None, at=None
+):
     """Move the matter to another court (district → regional → high)."""
     _require(court=court)
     if court.pk == p.court_id:
         raise InvalidInput({"court": "The matter is already at this court."})
     data = {**(data or {}), "from_court": p.court.code, "to_court": court.code}
-    return _move(p, "transfer", actor=actor, version=version, reason=court.code, note=note, data=data,
-                 court=court, next_date=next_date)
+    return _move(
+        p,
+        "transfer",
+        actor=actor,
+        version=version,
+        reason=court.code,
+        note=note,
+        data=data,
+        at=at,
+        court=court,
+        next_date=next_date,
+    )
 
 
-def prosecution_start_trial(p, *, actor, version, next_date: date | None = None, note="", data=None):
-    return _move(p, "start_trial", actor=actor, version=version, note=note, data=data, next_date=next_date)
+def prosecution_start_trial(p, *, actor, version, next_date: date | None = None, note="", data=None, at=None):
+    return _move(
+        p, "start_trial", actor=actor, version=version, note=note, data=data, at=at, next_date=next_date
+    )
 
 
-def prosecution_convict(p, *, actor, version, next_date: date | None = None, note="", data=None):
+def prosecution_convict(p, *, actor, version, next_date: date | None = None, note="", data=None, at=None):
     """Guilty verdict (or plea); ``next_date`` is the sentencing date when known."""
     with transaction.atomic():
-        p = _move(p, "convict", actor=actor, version=version, note=note, data=data, next_date=next_date)
+        p = _move(
+            p, "convict", actor=actor, version=version, note=note, data=data, at=at, next_date=next_date
+        )
         _settle_accused(p, Accused.Outcome.CONVICTED)
         return p
 
 
-def prosecution_acquit(p, *, actor, version, note="", data=None):
+def prosecution_acquit(p, *, actor, version, note="", data=None, at=None):
     with transaction.atomic():
-        p = _move(p, "acquit", actor=actor, version=version, note=note, data=data)
+        p = _move(p, "acquit", actor=actor, version=version, note=note, data=data, at=at)
         _settle_accused(p, Accused.Outcome.ACQUITTED)
         return p
 
 
-def prosecution_sentence(p, *, actor, version, sentence: str, note="", data=None):
+def prosecution_sentence(p, *, actor, version, sentence: str, note="", data=None, at=None):
     _require(sentence=(sentence or "").strip())
-    return _move(p, "sentence", actor=actor, version=version, note=note, data=data, sentence=sentence.strip())
+    return _move(
+        p, "sentence", actor=actor, version=version, note=note, data=data, at=at, sentence=sentence.strip()
+    )
 
 
 def _removal(name: str):
-    def service(p, *, actor, version, reason: str, note: str = "", data=None):
+    def service(p, *, actor, version, reason: str, note: str = "", data=None, at=None):
         _code("reason", reason, RemovalReason)
         with transaction.atomic():
-            p = _move(p, name, actor=actor, version=version, reason=reason, note=note, data=data, reason_code=reason)
+            p = _move(
+                p,
+                name,
+                actor=actor,
+                version=version,
+                reason=reason,
+                note=note,
+                data=data,
+                at=at,
+                reason_code=reason,
+            )
             _settle_accused(p, Accused.Outcome.WITHDRAWN)
             return p
 
@@ -406,28 +498,56 @@ prosecution_withdraw_provisionally = _removal("withdraw_provisionally")
 prosecution_strike_off = _removal("strike_off")
 
 
-def prosecution_issue_warrant(p, *, actor, version, note="", data=None):
+def prosecution_issue_warrant(p, *, actor, version, note="", data=None, at=None):
     """The accused failed to appear; the matter waits for the warrant to be executed."""
-    return _move(p, "issue_warrant", actor=actor, version=version, note=note, data=data)
+    return _move(p, "issue_warrant", actor=actor, version=version, note=note, data=data, at=at)
 
 
-def prosecution_divert(p, *, actor, version, programme: str, note="", data=None):
+def prosecution_divert(p, *, actor, version, programme: str, note="", data=None, at=None):
     _require(programme=(programme or "").strip())
     with transaction.atomic():
-        p = _move(p, "divert", actor=actor, version=version, reason="diversion", note=note, data=data,
-                  programme=programme.strip())
+        p = _move(
+            p,
+            "divert",
+            actor=actor,
+            version=version,
+            reason="diversion",
+            note=note,
+            data=data,
+            at=at,
+            programme=programme.strip(),
+        )
         _settle_accused(p, Accused.Outcome.DIVERTED)
         return p
 
 
-def prosecution_re_enrol(p, *, actor, version, reason: str, review: int | None = None,
-                         next_date: date | None = None, note="", data=None):
+def prosecution_re_enrol(
+    p,
+    *,
+    actor,
+    version,
+    reason: str,
+    review: int | None = None,
+    next_date: date | None = None,
+    note="",
+    data=None,
+    at=None,
+):
     """Put a withdrawn or struck-off matter back on the roll; ``review`` links the committee's decision."""
     _require(reason=(reason or "").strip())
     data = {**(data or {}), "review": review} if review else data
     with transaction.atomic():
-        p = _move(p, "re_enrol", actor=actor, version=version, reason=reason.strip(), note=note, data=data,
-                  next_date=next_date)
+        p = _move(
+            p,
+            "re_enrol",
+            actor=actor,
+            version=version,
+            reason=reason.strip(),
+            note=note,
+            data=data,
+            at=at,
+            next_date=next_date,
+        )
         p.accused.update(outcome="")
         return p
 

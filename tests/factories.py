@@ -99,6 +99,7 @@ class PoliceCaseFactory(factory.django.DjangoModelFactory):
 
     class Meta:
         model = PoliceCase
+        skip_postgeneration_save = True
 
     station = factory.SubFactory(StationFactory)
     cas_serial = factory.Sequence(lambda n: n + 1)
@@ -110,12 +111,15 @@ class PoliceCaseFactory(factory.django.DjangoModelFactory):
     @factory.post_generation
     def incidents(self, create, extracted, **kwargs):
         if create:
-            self.incidents.set(extracted if extracted is not None else [IncidentFactory(suburb__station=self.station)])
+            self.incidents.set(
+                extracted if extracted is not None else [IncidentFactory(suburb__station=self.station)]
+            )
 
 
 class ProsecutionFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Prosecution
+        skip_postgeneration_save = True
 
     police_case = factory.SubFactory(PoliceCaseFactory)
     court = factory.SubFactory(CourtFactory)

@@ -21,9 +21,7 @@ def exception_handler(exc, context):
             status=status.HTTP_400_BAD_REQUEST,
         )
     if isinstance(exc, StaleVersion):
-        return Response(
-            {"detail": str(exc), "current_version": exc.current}, status=status.HTTP_409_CONFLICT
-        )
+        return Response({"detail": str(exc), "current_version": exc.current}, status=status.HTTP_409_CONFLICT)
     if isinstance(exc, InvalidInput):
         code = getattr(view, "invalid_input_status", status.HTTP_400_BAD_REQUEST)
         return Response({"detail": str(exc), "errors": exc.errors}, status=code)

@@ -1,7 +1,18 @@
 from rest_framework import serializers
 
 from .. import permissions
-from ..models import Accused, Court, District, Facility, Incident, Offence, PoliceCase, Prosecution, Station, Suburb
+from ..models import (
+    Accused,
+    Court,
+    District,
+    Facility,
+    Incident,
+    Offence,
+    PoliceCase,
+    Prosecution,
+    Station,
+    Suburb,
+)
 
 
 def code_field(queryset, **kwargs):
@@ -76,8 +87,17 @@ class IncidentOutput(serializers.ModelSerializer):
 
     class Meta:
         model = Incident
-        fields = ["id", "occurred_at", "suburb", "station", "mechanism", "place_type", "fatal", "gang_related",
-                  "created_at"]
+        fields = [
+            "id",
+            "occurred_at",
+            "suburb",
+            "station",
+            "mechanism",
+            "place_type",
+            "fatal",
+            "gang_related",
+            "created_at",
+        ]
 
 
 # ---------------------------------------------------------------- police cases
@@ -107,8 +127,19 @@ class PoliceCaseOutput(serializers.ModelSerializer):
 
     class Meta:
         model = PoliceCase
-        fields = ["id", "station", "station_name", "cas_number", "offence", "opened_on", "incidents",
-                  "prosecutions", "state", "version", "state_changed_at"]
+        fields = [
+            "id",
+            "station",
+            "station_name",
+            "cas_number",
+            "offence",
+            "opened_on",
+            "incidents",
+            "prosecutions",
+            "state",
+            "version",
+            "state_changed_at",
+        ]
 
 
 # ---------------------------------------------------------------- prosecutions
@@ -146,6 +177,23 @@ class ProsecutionOutput(serializers.ModelSerializer):
 
     class Meta:
         model = Prosecution
-        fields = ["id", "police_case", "cas_number", "station", "court", "court_name", "case_number",
-                  "enrolled_on", "state", "version", "state_changed_at", "next_appearance", "finalised_on",
-                  "removal_reason", "sentence_text", "diversion_programme", "enrolments", "accused"]
+        fields = [
+            "id",
+            "police_case",
+            "cas_number",
+            "station",
+            "court",
+            "court_name",
+            "case_number",
+            "enrolled_on",
+            "state",
+            "version",
+            "state_changed_at",
+            "next_appearance",
+            "finalised_on",
+            "removal_reason",
+            "sentence_text",
+            "diversion_programme",
+            "enrolments",
+            "accused",
+        ]

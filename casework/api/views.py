@@ -75,8 +75,10 @@ class CreateWithInputMixin:
         data = self.input_serializer_class(data=request.data, context=self.get_serializer_context())
         data.is_valid(raise_exception=True)
         obj = self.perform_service(data.validated_data)
-        return Response(self.output_serializer_class(obj, context=self.get_serializer_context()).data,
-                        status=status.HTTP_201_CREATED)
+        return Response(
+            self.output_serializer_class(obj, context=self.get_serializer_context()).data,
+            status=status.HTTP_201_CREATED,
+        )
 
 
 @extend_schema_view(
@@ -98,12 +100,18 @@ class IncidentViewSet(CreateWithInputMixin, mixins.CreateModelMixin, viewsets.Re
 
 
 @extend_schema_view(
-    list=extend_schema(parameters=[OpenApiParameter("search", str, description="CAS number or serial"),
-                                   OpenApiParameter("state", str), OpenApiParameter("station", str)]),
+    list=extend_schema(
+        parameters=[
+            OpenApiParameter("search", str, description="CAS number or serial"),
+            OpenApiParameter("state", str),
+            OpenApiParameter("station", str),
+        ]
+    ),
     create=extend_schema(request=PoliceCaseInput, responses={201: PoliceCaseOutput}),
 )
-class PoliceCaseViewSet(TransitionsMixin, CreateWithInputMixin, mixins.CreateModelMixin,
-                        viewsets.ReadOnlyModelViewSet):
+class PoliceCaseViewSet(
+    TransitionsMixin, CreateWithInputMixin, mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet
+):
     input_serializer_class = PoliceCaseInput
     output_serializer_class = PoliceCaseOutput
     transition_services = services.POLICE_CASE_TRANSITIONS
@@ -113,7 +121,10 @@ class PoliceCaseViewSet(TransitionsMixin, CreateWithInputMixin, mixins.CreateMod
     def get_queryset(self):
         p = self.request.query_params
         return selectors.police_case_list_for_user(
-            self.request.user, search=p.get("search", ""), state=p.get("state", ""), station=p.get("station", "")
+            self.request.user,
+            search=p.get("search", ""),
+            state=p.get("state", ""),
+            station=p.get("station", ""),
         )
 
     def perform_service(self, data):
@@ -121,12 +132,19 @@ class PoliceCaseViewSet(TransitionsMixin, CreateWithInputMixin, mixins.CreateMod
 
 
 @extend_schema_view(
-    list=extend_schema(parameters=[OpenApiParameter("police_case", int), OpenApiParameter("court", str),
-                                   OpenApiParameter("state", str), OpenApiParameter("search", str)]),
+    list=extend_schema(
+        parameters=[
+            OpenApiParameter("police_case", int),
+            OpenApiParameter("court", str),
+            OpenApiParameter("state", str),
+            OpenApiParameter("search", str),
+        ]
+    ),
     create=extend_schema(request=ProsecutionInput, responses={201: ProsecutionOutput}),
 )
-class ProsecutionViewSet(TransitionsMixin, CreateWithInputMixin, mixins.CreateModelMixin,
-                         viewsets.ReadOnlyModelViewSet):
+class ProsecutionViewSet(
+    TransitionsMixin, CreateWithInputMixin, mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet
+):
     input_serializer_class = ProsecutionInput
     output_serializer_class = ProsecutionOutput
     transition_services = services.PROSECUTION_TRANSITIONS
@@ -136,7 +154,10 @@ class ProsecutionViewSet(TransitionsMixin, CreateWithInputMixin, mixins.CreateMo
     def get_queryset(self):
         p = self.request.query_params
         return selectors.prosecution_list_for_user(
-            self.request.user, search=p.get("search", ""), state=p.get("state", ""), court=p.get("court", ""),
+            self.request.user,
+            search=p.get("search", ""),
+            state=p.get("state", ""),
+            court=p.get("court", ""),
             police_case=int_param(self.request, "police_case"),
         )
 
