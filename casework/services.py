@@ -173,6 +173,7 @@ def incident_create(
     gang_related: bool = False,
     place_type: str = "",
     gang_basis: str = "",
+    at=None,
 ) -> Incident:
     if actor is not None and not permissions.may_create_incident(actor):
         raise PermissionDenied("You may not record incidents.")
@@ -192,15 +193,27 @@ def incident_create(
     )
     if gang_related:
         _assert_gang(
-            incident, actor=actor, gang_related=True, source=_gang_source_for(actor), basis=gang_basis
+            incident,
+            actor=actor,
+            gang_related=True,
+            source=_gang_source_for(actor),
+            basis=gang_basis,
+            at=at,
         )
     reactions.emit("incident_changed", incident=incident)
     return incident
 
 
-def _assert_gang(incident: Incident, *, actor, gang_related: bool, source: str, basis: str) -> None:
+def _assert_gang(
+    incident: Incident, *, actor, gang_related: bool, source: str, basis: str, at=None
+) -> None:
     GangAssertion.objects.create(
-        incident=incident, gang_related=gang_related, source=source, basis=basis, asserted_by=actor
+        incident=incident,
+        gang_related=gang_related,
+        source=source,
+        basis=basis,
+        asserted_by=actor,
+        asserted_at=at or timezone.now(),
     )
     latest = (
         incident.gang_assertions.filter(withdrawn_at__isnull=True).order_by("-asserted_at", "-id").first()
@@ -236,8 +249,12 @@ def police_case_open(
     offence: Offence,
     opened_on: date,
     incidents: list[Incident] = (),
+    at=None,
 ) -> PoliceCase:
-    """Open a docket. Raises InvalidInput (malformed or duplicate CAS number), PermissionDenied."""
+    """Open a docket. Raises InvalidInput (malformed or duplicate CAS number), PermissionDenied.
+
+    ``at`` is when it took effect (default now), as for every transition.
+    """
     _require(station=station, cas_number=cas_number, offence=offence, opened_on=opened_on)
     if actor is not None and not permissions.may_open_police_case(actor, station):
         raise PermissionDenied(f"You may not open dockets at {station}.")
@@ -260,6 +277,7 @@ def police_case_open(
                 cas_year=year,
                 offence=offence,
                 opened_on=opened_on,
+                state_changed_at=at or timezone.now(),
             )
     except IntegrityError as e:  # a concurrent open of the same CAS number won
         raise InvalidInput({"cas_number": f"CAS {cas_number} already exists at {station}."}) from e
@@ -271,6 +289,7 @@ def police_case_open(
         to_state=case.state,
         actor=actor,
         note=f"CAS {case.cas_number}",
+        at=case.state_changed_at,
     )
     return case
 
@@ -331,6 +350,7 @@ def prosecution_enrol(
     case_number: str,
     enrolled_on: date,
     accused: list[dict],
+    at=None,
 ) -> Prosecution:
     """Put a matter on a court roll. Other apps react (courtwatch opens a brief)."""
     _require(
@@ -355,7 +375,11 @@ def prosecution_enrol(
     try:
         with transaction.atomic():
             prosecution = Prosecution.objects.create(
-                police_case=police_case, court=court, case_number=case_number, enrolled_on=enrolled_on
+                police_case=police_case,
+                court=court,
+                case_number=case_number,
+                enrolled_on=enrolled_on,
+                state_changed_at=at or timezone.now(),
             )
     except IntegrityError as e:
         raise InvalidInput({"case_number": f"{case_number} is already on the roll at {court}."}) from e
@@ -372,6 +396,7 @@ def prosecution_enrol(
         to_state=prosecution.state,
         actor=actor,
         note=f"{case_number} at {court}",
+        at=prosecution.state_changed_at,
     )
     reactions.emit("prosecution_enrolled", prosecution=prosecution, actor=actor)
     return prosecution

@@ -3,3 +3,18 @@ from django.apps import AppConfig
 
 class ReportingConfig(AppConfig):
     name = "reporting"
+
+    def ready(self):
+        from celery.schedules import crontab
+        from django.conf import settings
+
+        from . import reactions  # noqa: F401  (registers the rollup reactions)
+
+        settings.CELERY_BEAT_SCHEDULE.setdefault(
+            "reporting-send-scheduled-reports",
+            {"task": "reporting.tasks.send_scheduled_reports", "schedule": crontab(minute=15, hour=6)},
+        )
+        settings.CELERY_BEAT_SCHEDULE.setdefault(
+            "reporting-sweep-rollups",
+            {"task": "reporting.tasks.sweep_rollups", "schedule": 60.0},
+        )

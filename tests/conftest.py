@@ -22,6 +22,9 @@ REDIS_URL = os.environ.get("TEST_REDIS_URL", "")
 CHROMIUM = shutil.which("chromium") or ""
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
+# Tests sign users in by force; a slow password hash would only cost time.
+settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
 MISSING = {
     "postgres": (not ON_POSTGRES, "PostgreSQL is not configured (DATABASE_URL)"),
     "redis": (not REDIS_URL, "Redis did not answer (TEST_REDIS_URL unset)"),
@@ -52,7 +55,7 @@ def make_user(db):
     def make(*roles, grants=(), **kwargs):
         user = UserFactory(**kwargs)
         for role in roles:
-            user.groups.add(Group.objects.get(name=role))
+            user.groups.add(Group.objects.get_or_create(name=role)[0])
         for obj in grants:
             permissions.grant(user, obj)
         return user

@@ -7,6 +7,7 @@ hidden or missing → 404; stale version → 409; missing or invalid field → 4
 
 from django.core.exceptions import PermissionDenied
 from rest_framework import status
+from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -25,6 +26,12 @@ def exception_handler(exc, context):
     if isinstance(exc, InvalidInput):
         code = getattr(view, "invalid_input_status", status.HTTP_400_BAD_REQUEST)
         return Response({"detail": str(exc), "errors": exc.errors}, status=code)
+    if isinstance(exc, ValidationError):
+        # One shape for every input error: {"detail": ..., "errors": {field: [messages]}}.
+        errors = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
+        names = ", ".join(errors)
+        code = getattr(view, "invalid_input_status", status.HTTP_400_BAD_REQUEST)
+        return Response({"detail": f"Invalid input: {names}.", "errors": errors}, status=code)
     if isinstance(exc, PermissionDenied):
         return Response({"detail": str(exc) or "You do not have permission to do this."}, status=403)
     return drf_exception_handler(exc, context)

@@ -1,3 +1,5 @@
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from .. import permissions
@@ -103,6 +105,7 @@ class IncidentOutput(serializers.ModelSerializer):
 # ---------------------------------------------------------------- police cases
 
 
+@extend_schema_field(OpenApiTypes.INT)
 class VisibleIncidents(serializers.PrimaryKeyRelatedField):
     """Only incidents the caller may see can be linked: a hidden id reads as 'does not exist'."""
 
@@ -145,6 +148,7 @@ class PoliceCaseOutput(serializers.ModelSerializer):
 # ---------------------------------------------------------------- prosecutions
 
 
+@extend_schema_field(OpenApiTypes.INT)
 class VisiblePoliceCases(serializers.PrimaryKeyRelatedField):
     def get_queryset(self):
         return permissions.visible_police_cases(self.context["request"].user)

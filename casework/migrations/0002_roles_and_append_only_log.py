@@ -43,12 +43,12 @@ def create_roles(apps, schema_editor):
 
 def protect_log(apps, schema_editor):
     if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(PROTECT_LOG)
+        schema_editor.execute(PROTECT_LOG, params=None)
 
 
 def unprotect_log(apps, schema_editor):
     if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(UNPROTECT_LOG)
+        schema_editor.execute(UNPROTECT_LOG, params=None)
 
 
 class Migration(migrations.Migration):

@@ -1,0 +1,65 @@
+"""The steps of ``seed_demo``, run in the order of STEPS; each is a module here with ``seed(ctx)``.
+
+A step that does not exist (yet) is skipped, so an app can add its own step module later without
+touching the command. Every step writes through the apps' services, with a demo user as actor and a
+backdated ``at=``, so the transition log of the demo is as real as production's.
+"""
+
+import importlib
+import importlib.util
+import random
+import sys
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, TextIO
+
+STEPS = ["casework", "referrals", "courtwatch"]
+
+
+@dataclass
+class SeedContext:
+    """What the steps share: the random source, the size asked for, the demo users, what was made."""
+
+    rng: random.Random
+    size: int  # number of incidents asked for
+    years: int
+    now: datetime
+    users: dict[str, Any]  # role → the first demo user in that role
+    accounts: dict[str, Any]  # username → user
+    station_liaisons: dict[str, Any]  # station code → the SAPS user who works it
+    court_liaisons: dict[str, Any]  # court code → the NPA user who works it
+    stdout: TextIO = sys.stdout
+    incidents: list = field(default_factory=list)
+    police_cases: list = field(default_factory=list)
+    prosecutions: list = field(default_factory=list)
+    _shown: tuple = field(default=("", -1), repr=False)
+
+    @property
+    def start(self) -> datetime:
+        """The earliest moment the demo's history reaches back to."""
+        return self.now - timedelta(days=365 * self.years)
+
+    def say(self, text: str) -> None:
+        self.stdout.write(text + "\n")
+        self.stdout.flush()
+
+    def progress(self, label: str, done: int, total: int, width: int = 30) -> None:
+        """A text progress bar on one line, redrawn only when the percentage changes."""
+        pct = 100 if total <= 0 else min(100, done * 100 // total)
+        if self._shown == (label, pct):
+            return
+        self._shown = (label, pct)
+        filled = width * pct // 100
+        end = "\n" if pct == 100 else ""
+        self.stdout.write(f"\r  {label:<12} [{'#' * filled}{'.' * (width - filled)}] {pct:3d}% {done}/{total}{end}")
+        self.stdout.flush()
+
+
+def step_modules():
+    """(name, module or None) for every listed step; None when that step's module does not exist."""
+    found = []
+    for name in STEPS:
+        dotted = f"{__name__}.{name}"
+        module = importlib.import_module(dotted) if importlib.util.find_spec(dotted) else None
+        found.append((name, module))
+    return found

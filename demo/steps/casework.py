@@ -1,0 +1,647 @@
+"""Step "casework": incidents, SAPS dockets and NPA prosecutions over the last years.
+
+Every record is made and moved through ``casework.services`` with a demo user as actor and a
+backdated ``at=``, in one transaction per incident's chain, so the transition log, the reactions of
+other apps and the reports see a believable history. A chain stops where its next event would fall
+after now: recent matters are still open, with a next court date in the future.
+
+The proportions are illustrative, chosen to look like published Western Cape patterns (knife and gun
+violence dominant, guns concentrated in gang-affected suburbs, weekend nights, month-end and December
+peaks, few convictions in gang murders); they are not statistics.
+"""
+
+import hashlib
+import hmac
+import re
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db import transaction
+
+from casework import services
+from casework.models import Court, Offence, PoliceCase, Prosecution, Suburb
+from casework.reference_data import GANG_AFFECTED_SUBURBS, HIGH_COURT, STATION_COURTS
+
+SAST = ZoneInfo("Africa/Johannesburg")
+
+# Station precincts with high violence outside the gang-affected suburbs (mostly townships).
+HIGH_VIOLENCE_STATIONS = {
+    "khayelitsha",
+    "harare",
+    "lingelethu-west",
+    "nyanga",
+    "gugulethu",
+    "philippi-east",
+    "delft",
+    "mfuleni",
+    "kraaifontein",
+    "mitchells-plain",
+    "kleinvlei",
+    "thembalethu",
+    "mbekweni",
+    "zwelethemba",
+}
+
+WEEKDAY_WEIGHT = [0.8, 0.65, 0.65, 0.75, 1.15, 1.75, 1.45]  # Monday … Sunday
+HOUR_WEIGHT = [8, 7, 6, 4, 2, 1.5, 1.5, 2, 2, 2, 2.5, 3, 3, 3.5, 4, 4.5, 5, 6, 7.5, 8.5, 9, 9.5, 9.5, 9]
+
+MECHANISMS_GANG_AREA = {
+    "firearm": 44,
+    "sharp": 30,
+    "blunt": 9,
+    "bodily_force": 10,
+    "sexual": 2,
+    "strangulation": 1,
+    "burn": 1,
+    "poisoning": 0.5,
+    "other": 2.5,
+}
+MECHANISMS_ELSEWHERE = {
+    "firearm": 14,
+    "sharp": 42,
+    "blunt": 16,
+    "bodily_force": 18,
+    "sexual": 4,
+    "strangulation": 1.5,
+    "burn": 1.5,
+    "poisoning": 0.5,
+    "other": 2.5,
+}
+FATAL_SHARE = {"firearm": 0.2, "sharp": 0.07, "blunt": 0.04, "strangulation": 0.1, "burn": 0.05}
+PLACES = {
+    "firearm": {"street": 70, "home": 14, "tavern": 8, "public_transport": 3, "other": 5},
+    "sexual": {"home": 60, "street": 20, "other": 12, "school": 3, "tavern": 5},
+    "default": {
+        "street": 42,
+        "home": 30,
+        "tavern": 13,
+        "public_transport": 4,
+        "workplace": 3,
+        "school": 2,
+        "other": 6,
+    },
+}
+GANG_BASES = [
+    "Shot in a known gang conflict area; patient reports rival gang members",
+    "Multiple gunshot wounds; bystanders report a gang shooting",
+    "Patient states he was attacked by members of a rival gang",
+    "Paramedics report a drive-by shooting in an ongoing gang feud",
+]
+
+DOCKET_SHARE = {"firearm": 0.62, "sexual": 0.55, "sharp": 0.5, "blunt": 0.45, "bodily_force": 0.35}
+
+# What becomes of a docket after investigation, by offence (and gang-relatedness for violent ones).
+DOCKET_FATE = {
+    "murder_gang": {"refer": 30, "undetected": 58, "investigating": 12},
+    "murder": {"refer": 55, "undetected": 35, "investigating": 10},
+    "attempted_murder_gang": {"refer": 25, "undetected": 55, "withdraws": 8, "investigating": 12},
+    "attempted_murder": {"refer": 45, "undetected": 30, "withdraws": 15, "investigating": 10},
+    "assault_gbh": {"refer": 45, "undetected": 15, "withdraws": 30, "unfounded": 3, "investigating": 7},
+    "common_assault": {"refer": 35, "undetected": 10, "withdraws": 45, "unfounded": 5, "investigating": 5},
+    "sexual_offence": {"refer": 50, "undetected": 20, "withdraws": 20, "unfounded": 3, "investigating": 7},
+    "robbery_aggravated": {"refer": 30, "undetected": 60, "withdraws": 3, "investigating": 7},
+    "other": {"refer": 35, "undetected": 30, "withdraws": 25, "unfounded": 5, "investigating": 5},
+}
+NPA_DECISION = {"prosecute": 35, "decline": 25, "return": 20, "await": 20}
+DECLINE_REASONS = ["insufficient_evidence", "no_reasonable_prospect", "witness_statements_lacking"]
+RETURN_REASONS = ["statements_outstanding", "forensic_report_outstanding", "identity_parade_needed"]
+
+# How a prosecution ends, by category. Convictions by plea or after trial; "warrant" leaves it
+# waiting for the accused to be traced. Gang murders rarely convict.
+OUTCOMES = {
+    "murder_gang": {"plea": 1, "trial": 3, "acquit": 8, "withdraw": 42, "prov": 18, "strike": 15, "warrant": 8},
+    "murder": {"plea": 10, "trial": 22, "acquit": 12, "withdraw": 28, "prov": 10, "strike": 8, "warrant": 5},
+    "attempted_murder_gang": {
+        "plea": 2,
+        "trial": 4,
+        "acquit": 9,
+        "withdraw": 42,
+        "prov": 16,
+        "strike": 15,
+        "warrant": 8,
+    },
+    "attempted_murder": {
+        "plea": 12,
+        "trial": 15,
+        "acquit": 10,
+        "withdraw": 35,
+        "prov": 10,
+        "strike": 10,
+        "warrant": 5,
+        "divert": 3,
+    },
+    "assault_gbh": {
+        "plea": 20,
+        "trial": 10,
+        "acquit": 7,
+        "withdraw": 38,
+        "prov": 5,
+        "strike": 7,
+        "warrant": 5,
+        "divert": 8,
+    },
+    "common_assault": {
+        "plea": 20,
+        "trial": 5,
+        "acquit": 5,
+        "withdraw": 45,
+        "prov": 2,
+        "strike": 5,
+        "warrant": 5,
+        "divert": 13,
+    },
+    "sexual_offence": {
+        "plea": 8,
+        "trial": 25,
+        "acquit": 15,
+        "withdraw": 30,
+        "prov": 8,
+        "strike": 7,
+        "warrant": 5,
+        "divert": 2,
+    },
+    "robbery_aggravated": {
+        "plea": 15,
+        "trial": 20,
+        "acquit": 10,
+        "withdraw": 30,
+        "prov": 10,
+        "strike": 8,
+        "warrant": 7,
+    },
+    "after_re_enrolment": {"plea": 10, "trial": 22, "acquit": 10, "withdraw": 35, "prov": 8, "strike": 5, "warrant": 10},
+}
+OUTCOMES["other"] = OUTCOMES["assault_gbh"]
+RE_ENROL_SHARE = 0.12
+
+POSTPONEMENTS = {
+    "further_investigation": 28,
+    "docket_not_at_court": 8,
+    "forensic_report_outstanding": 10,
+    "legal_aid": 12,
+    "defence_not_ready": 10,
+    "accused_not_brought_from_custody": 7,
+    "witness_absent": 6,
+    "court_roll_full": 6,
+    "accused_absent": 5,
+    "other": 3,
+}
+WITHDRAWAL_REASONS_GANG = {
+    "witness_intimidated": 25,
+    "witness_unavailable": 15,
+    "insufficient_evidence": 12,
+    "investigation_incomplete": 10,
+    "docket_not_at_court": 7,
+    "forensic_report_outstanding": 8,
+    "witness_not_subpoenaed": 6,
+    "police_witness_absent": 4,
+    "detention_48h_exceeded": 2,
+    "defective_service": 2,
+    "accused_not_traced": 4,
+    "further_investigation": 5,
+}
+WITHDRAWAL_REASONS = {
+    "complainant_withdrew": 40,
+    "witness_unavailable": 10,
+    "insufficient_evidence": 10,
+    "investigation_incomplete": 8,
+    "docket_not_at_court": 7,
+    "witness_not_subpoenaed": 6,
+    "forensic_report_outstanding": 4,
+    "police_witness_absent": 3,
+    "defective_service": 2,
+    "detention_48h_exceeded": 2,
+    "accused_not_traced": 3,
+    "further_investigation": 3,
+    "other": 2,
+}
+PROVISIONAL_REASONS = {
+    "forensic_report_outstanding": 35,
+    "further_investigation": 30,
+    "investigation_incomplete": 20,
+    "accused_not_traced": 15,
+}
+STRIKE_OFF_REASONS = {
+    "docket_not_at_court": 30,
+    "investigation_incomplete": 25,
+    "other": 25,  # s342A: unreasonable delay
+    "forensic_report_outstanding": 10,
+    "witness_not_subpoenaed": 10,
+}
+DIVERSION_PROGRAMMES = [
+    "NICRO anger management programme",
+    "Restorative justice (NICRO)",
+    "Khulisa life-skills programme",
+    "Community service, 120 hours",
+]
+SENTENCES = {
+    "murder": ["Life imprisonment", "25 years' imprisonment", "20 years' imprisonment", "18 years' imprisonment"],
+    "attempted_murder": ["12 years' imprisonment", "10 years' imprisonment", "8 years' imprisonment"],
+    "sexual_offence": ["Life imprisonment", "15 years' imprisonment", "10 years' imprisonment"],
+    "robbery_aggravated": ["15 years' imprisonment", "12 years' imprisonment"],
+    "default": [
+        "3 years' imprisonment, wholly suspended for 5 years",
+        "R3,000 fine or 6 months' imprisonment",
+        "2 years' correctional supervision",
+        "5 years' imprisonment",
+        "18 months' imprisonment",
+    ],
+}
+SERIOUS = {"murder", "attempted_murder", "sexual_offence", "robbery_aggravated"}
+
+FIRST_NAMES = [
+    "Ashwin", "Bongani", "Clint", "Dumisani", "Ebrahim", "Fagmie", "Gavin", "Lukhanyo", "Igshaan",
+    "Jerome", "Kagiso", "Lindile", "Mogamat", "Mziwoxolo", "Neville", "Odwa", "Riedwaan", "Siyabonga",
+    "Tashreeq", "Unathi", "Vuyani", "Wesley", "Xolani", "Yusuf", "Zola", "Chad", "Mncedisi", "Brandon",
+]  # fmt: skip
+SURNAMES = [
+    "Adams", "Booysen", "Cupido", "Damons", "Fortuin", "Gqirana", "Hendricks", "Isaacs", "Jantjies",
+    "Klaasen", "Links", "Mtshali", "Ntsebeza", "October", "Pietersen", "Qumbela", "Ruiters", "Sauls",
+    "Tshangana", "Williams", "Xaba", "Yako", "Zondi", "Arendse", "Manuel", "Mpofu", "Davids",
+]  # fmt: skip
+
+CASE_NUMBER_RE = re.compile(r"^(A|RC|CC) (\d+)/(\d{4})$")
+
+
+def seed(ctx) -> None:
+    Chains(ctx).run()
+
+
+class Stop(Exception):
+    """The chain's next event would lie in the future: leave the matter where it is."""
+
+
+class Chains:
+    def __init__(self, ctx):
+        self.ctx = ctx
+        self.rng = ctx.rng
+        self.clerk = ctx.users["health_capture"]
+        self.suburbs = list(Suburb.objects.select_related("station"))
+        self.offences = {o.code: o for o in Offence.objects.all()}
+        self.courts = {c.code: c for c in Court.objects.all()}
+        self.suburb_weights = [self._suburb_weight(s) for s in self.suburbs]
+        self.cas_serials = self._existing_cas_serials()
+        self.case_numbers = self._existing_case_numbers()
+        self.accused_pool: list[dict] = []
+
+    # ------------------------------------------------------------------ the run
+
+    def run(self) -> None:
+        specs = sorted((self._incident_spec() for _ in range(self.ctx.size)), key=lambda s: s["occurred_at"])
+        total = len(specs)
+        for done, spec in enumerate(specs, start=1):
+            with transaction.atomic():
+                self._chain(spec)
+            self.ctx.progress("casework", done, total)
+        removed = sum(1 for p in self.ctx.prosecutions if p.state in Prosecution.REMOVED_STATES)
+        self.ctx.say(
+            f"  {len(self.ctx.incidents)} incidents, {len(self.ctx.police_cases)} dockets, "
+            f"{len(self.ctx.prosecutions)} prosecutions ({removed} currently withdrawn or struck off)"
+        )
+
+    def _chain(self, spec: dict) -> None:
+        incident = services.incident_create(
+            actor=self.clerk,
+            occurred_at=spec["occurred_at"],
+            suburb=spec["suburb"],
+            mechanism=spec["mechanism"],
+            fatal=spec["fatal"],
+            gang_related=spec["gang_related"],
+            place_type=spec["place_type"],
+            gang_basis=self.rng.choice(GANG_BASES) if spec["gang_related"] else "",
+            at=self._not_after_now(spec["occurred_at"] + timedelta(minutes=self.rng.randint(25, 180))),
+        )
+        self.ctx.incidents.append(incident)
+        if self.rng.random() >= self._docket_share(spec):
+            return
+        try:
+            self._docket(incident, spec)
+        except Stop:
+            pass
+
+    # ------------------------------------------------------------------ incidents
+
+    def _suburb_weight(self, suburb) -> float:
+        if suburb.code in GANG_AFFECTED_SUBURBS:
+            return 6.0
+        if suburb.station.code in HIGH_VIOLENCE_STATIONS:
+            return 3.5
+        return 1.0 if suburb.station.district.code == "city-of-cape-town" else 0.8
+
+    def _incident_spec(self) -> dict:
+        rng = self.rng
+        suburb = rng.choices(self.suburbs, weights=self.suburb_weights)[0]
+        gang_area = suburb.code in GANG_AFFECTED_SUBURBS
+        mechanism = self._pick(MECHANISMS_GANG_AREA if gang_area else MECHANISMS_ELSEWHERE)
+        fatal = rng.random() < FATAL_SHARE.get(mechanism, 0.01)
+        if mechanism == "firearm":
+            gang_share = 0.6 if gang_area else 0.15
+        else:
+            gang_share = 0.15 if gang_area else 0.02
+        return {
+            "occurred_at": self._occurred_at(),
+            "suburb": suburb,
+            "mechanism": mechanism,
+            "fatal": fatal,
+            "gang_related": rng.random() < gang_share,
+            "place_type": self._pick(PLACES.get(mechanism, PLACES["default"])),
+        }
+
+    def _occurred_at(self) -> datetime:
+        """A moment in the period, weighted to weekends, month-ends, December and the night."""
+        rng, start, span = self.rng, self.ctx.start, (self.ctx.now - self.ctx.start).days
+        while True:
+            day = (start + timedelta(days=rng.randrange(span + 1))).astimezone(SAST).date()
+            weight = WEEKDAY_WEIGHT[day.weekday()] / 1.75
+            weight *= 1.25 if day.month == 12 else 1.0
+            weight *= 1.2 if day.day >= 25 or day.day <= 2 else 1.0
+            if rng.random() * 1.5 > weight:
+                continue
+            hour = rng.choices(range(24), weights=HOUR_WEIGHT)[0]
+            moment = datetime.combine(day, time(hour, rng.randrange(60)), SAST)
+            if moment < self.ctx.now - timedelta(hours=2):
+                return moment
+
+    def _docket_share(self, spec) -> float:
+        return 0.97 if spec["fatal"] else DOCKET_SHARE.get(spec["mechanism"], 0.3)
+
+    # ------------------------------------------------------------------ dockets
+
+    def _offence_code(self, spec) -> str:
+        rng, mechanism = self.rng, spec["mechanism"]
+        if spec["fatal"]:
+            return "murder"
+        if mechanism == "sexual":
+            return "sexual_offence"
+        if mechanism == "firearm":
+            return self._pick({"attempted_murder": 70, "assault_gbh": 15, "robbery_aggravated": 15})
+        if mechanism == "sharp":
+            if spec["place_type"] in ("street", "public_transport") and rng.random() < 0.2:
+                return "robbery_aggravated"
+            return self._pick({"assault_gbh": 65, "attempted_murder": 30, "other": 5})
+        if mechanism == "bodily_force":
+            return self._pick({"common_assault": 60, "assault_gbh": 35, "other": 5})
+        if mechanism in ("blunt", "strangulation"):
+            return self._pick({"assault_gbh": 75, "attempted_murder": 15, "common_assault": 10})
+        return self._pick({"assault_gbh": 50, "other": 50})
+
+    def _docket(self, incident, spec) -> None:
+        station = spec["suburb"].station
+        saps = self.ctx.station_liaisons[station.code]
+        delay = timedelta(hours=self.rng.uniform(1, 8)) if spec["fatal"] else self._days(0.1, 5)
+        opened = self._at(spec["occurred_at"] + delay)
+        opened_on = opened.astimezone(SAST).date()
+        offence = self._offence_code(spec)
+        case = services.police_case_open(
+            actor=saps,
+            station=station,
+            cas_number=self._cas_number(station, opened_on),
+            offence=self.offences[offence],
+            opened_on=opened_on,
+            incidents=[incident],
+            at=opened,
+        )
+        self.ctx.police_cases.append(case)
+        t = opened
+        if self.rng.random() < 0.04:  # never investigated: closed at the first review
+            t = self._at(t + self._days(20, 90))
+            services.police_case_close_undetected(case, actor=saps, version=case.version, at=t)
+            return
+        t = self._at(t + self._days(0, 3))
+        services.police_case_investigate(case, actor=saps, version=case.version, at=t)
+        key = f"{offence}_gang" if spec["gang_related"] and f"{offence}_gang" in DOCKET_FATE else offence
+        self._investigation(case, spec, offence, key, saps, t, second_time=False)
+
+    def _investigation(self, case, spec, offence, key, saps, t, *, second_time) -> None:
+        fate = self._pick(DOCKET_FATE[key])
+        if fate == "investigating":
+            return
+        if fate == "refer":
+            t = self._at(t + self._days(3, 90))
+            services.police_case_refer_to_npa(case, actor=saps, version=case.version, at=t)
+            self._npa_decision(case, spec, offence, saps, t, second_time=second_time)
+        elif fate == "undetected":
+            t = self._at(t + self._days(60, 300))
+            services.police_case_close_undetected(
+                case, actor=saps, version=case.version, at=t, note="No suspect identified"
+            )
+            if not second_time and self.rng.random() < 0.06:
+                t = self._at(t + self._days(30, 400))
+                services.police_case_reopen(case, actor=saps, version=case.version, reason="new_evidence", at=t)
+                self._investigation(case, spec, offence, "murder", saps, t, second_time=True)
+        elif fate == "withdraws":
+            t = self._at(t + self._days(7, 90))
+            reason = self._pick({"complainant_withdrew": 60, "reconciled": 25, "fear_of_reprisal": 15})
+            services.police_case_complainant_withdraws(case, actor=saps, version=case.version, reason=reason, at=t)
+        elif fate == "unfounded":
+            t = self._at(t + self._days(14, 120))
+            services.police_case_close_unfounded(
+                case, actor=saps, version=case.version, reason="no_offence_disclosed", at=t
+            )
+
+    def _npa_decision(self, case, spec, offence, saps, t, *, second_time) -> None:
+        district_court, regional_court = STATION_COURTS[case.station.code]
+        npa = self.ctx.court_liaisons[district_court]
+        decision = self._pick(NPA_DECISION)
+        t = self._at(t + self._days(2, 45))
+        if decision == "await" and self.ctx.now - t > timedelta(days=150):
+            decision = "decline"  # nothing waits that long for a decision
+        if decision == "prosecute":
+            court = regional_court if offence == "sexual_offence" and self.rng.random() < 0.5 else district_court
+            self._prosecution(case, spec, offence, self.courts[court], t)
+        elif decision == "decline":
+            services.police_case_decline_to_prosecute(
+                case, actor=npa, version=case.version, reason=self.rng.choice(DECLINE_REASONS), at=t
+            )
+        elif decision == "return":
+            services.police_case_return_for_investigation(
+                case, actor=npa, version=case.version, reason=self.rng.choice(RETURN_REASONS), at=t
+            )
+            if not second_time:
+                self._investigation(case, spec, offence, "murder", saps, t, second_time=True)
+
+    def _cas_number(self, station, opened_on: date) -> str:
+        key = (station.code, opened_on.month, opened_on.year)
+        serial = self.cas_serials.get(key, self.rng.randint(1, 40)) + self.rng.randint(3, 60)
+        self.cas_serials[key] = serial
+        return f"{serial}/{opened_on.month:02d}/{opened_on.year}"
+
+    def _existing_cas_serials(self) -> dict:
+        serials: dict = {}
+        for code, serial, month, year in PoliceCase.objects.values_list(
+            "station__code", "cas_serial", "cas_month", "cas_year"
+        ):
+            key = (code, month, year)
+            serials[key] = max(serials.get(key, 0), serial)
+        return serials
+
+    # ------------------------------------------------------------------ prosecutions
+
+    def _prosecution(self, case, spec, offence, court, t) -> None:
+        enrolled = self._court_day(t + self._days(0, 10))
+        self._check(enrolled)
+        gang = spec["gang_related"]
+        p = services.prosecution_enrol(
+            actor=self.ctx.court_liaisons[court.code],
+            police_case=case,
+            court=court,
+            case_number=self._case_number(court, enrolled.astimezone(SAST).date()),
+            enrolled_on=enrolled.astimezone(SAST).date(),
+            accused=self._accused(gang, spec["suburb"].code in GANG_AFFECTED_SUBURBS, offence),
+            at=enrolled,
+        )
+        self.ctx.prosecutions.append(p)
+        key = f"{offence}_gang" if gang and f"{offence}_gang" in OUTCOMES else offence
+        try:
+            p, t = self._path(p, spec, offence, self._pick(OUTCOMES[key]), enrolled)
+            if p.state in Prosecution.REMOVED_STATES and self.rng.random() < RE_ENROL_SHARE:
+                t = self._court_day(t + self._days(60, 240))
+                p = self._act(p, "re_enrol", t, reason="committee_review", next_date=self._next_date(t))
+                self._path(p, spec, offence, self._pick(OUTCOMES["after_re_enrolment"]), t)
+        except Stop:
+            pass
+
+    def _path(self, p, spec, offence, outcome, t):
+        """Walk one matter to ``outcome`` through remands, transfers and trial; returns (p, last time)."""
+        rng = self.rng
+        serious = offence in SERIOUS
+        remands = rng.randint(0, 2) if outcome in ("plea", "divert") else rng.randint(1, 7)
+        if serious and outcome in ("trial", "acquit"):
+            remands += rng.randint(2, 5)
+        transfer_at = rng.randint(1, max(1, remands)) if serious and p.court.level == Court.Level.DISTRICT else None
+        for i in range(1, remands + 1):
+            if rng.random() < 0.06 and p.state != Prosecution.State.WARRANT_ISSUED:
+                t = self._court_day(t + self._days(14, 60))
+                p = self._act(p, "issue_warrant", t, note="Accused failed to appear")
+                t = self._court_day(t + self._days(14, 180))
+                p = self._act(p, "remand", t, reason="accused_absent", next_date=self._next_date(t))
+                continue
+            t = self._court_day(t + self._days(14, 60))
+            if i == transfer_at:
+                p = self._transfer(p, spec, offence, t)
+            else:
+                p = self._act(p, "remand", t, reason=self._pick(self._postponements(offence)), next_date=self._next_date(t))
+        return self._finish(p, spec, offence, outcome, t)
+
+    def _transfer(self, p, spec, offence, t):
+        _, regional = STATION_COURTS[p.police_case.station.code]
+        many_accused = p.accused.count() >= 2
+        to_high = offence == "murder" and spec["gang_related"] and many_accused and self.rng.random() < 0.5
+        court = self.courts[HIGH_COURT if to_high else regional]
+        return self._act(p, "transfer", t, court=court, next_date=self._next_date(t))
+
+    def _finish(self, p, spec, offence, outcome, t):
+        rng = self.rng
+        t = self._court_day(t + self._days(14, 60))
+        if outcome in ("trial", "acquit"):
+            p = self._act(p, "start_trial", t, next_date=self._next_date(t))
+            t = self._court_day(t + self._days(30, 150))
+            if outcome == "acquit":
+                return self._act(p, "acquit", t, note="Not guilty: the State did not prove its case"), t
+            if rng.random() < 0.1:  # witnesses turn, the State withdraws mid-trial
+                reasons = WITHDRAWAL_REASONS_GANG if spec["gang_related"] else WITHDRAWAL_REASONS
+                return self._act(p, "withdraw", t, reason=self._pick(reasons)), t
+        if outcome in ("trial", "plea"):
+            note = "Convicted on a guilty plea (s112)" if outcome == "plea" else "Convicted after trial"
+            same_day = outcome == "plea" and offence not in SERIOUS and rng.random() < 0.4
+            sentencing = t + timedelta(hours=1) if same_day else self._court_day(t + self._days(14, 60))
+            p = self._act(p, "convict", t, next_date=sentencing.astimezone(SAST).date(), note=note)
+            sentences = SENTENCES.get(offence, SENTENCES["default"])
+            return self._act(p, "sentence", sentencing, sentence=rng.choice(sentences)), sentencing
+        if outcome == "withdraw":
+            reasons = WITHDRAWAL_REASONS_GANG if spec["gang_related"] else WITHDRAWAL_REASONS
+            return self._act(p, "withdraw", t, reason=self._pick(reasons)), t
+        if outcome == "prov":
+            return self._act(p, "withdraw_provisionally", t, reason=self._pick(PROVISIONAL_REASONS)), t
+        if outcome == "strike":
+            reason = self._pick(STRIKE_OFF_REASONS)
+            note = "s342A: unreasonable delay" if reason == "other" else ""
+            return self._act(p, "strike_off", t, reason=reason, note=note), t
+        if outcome == "divert":
+            return self._act(p, "divert", t, programme=rng.choice(DIVERSION_PROGRAMMES)), t
+        return self._act(p, "issue_warrant", t, note="Accused failed to appear"), t
+
+    def _act(self, p, name: str, at: datetime, **kwargs):
+        """Take one prosecution transition as the NPA liaison of the court it is at, unless it is future."""
+        self._check(at)
+        service = services.PROSECUTION_TRANSITIONS[name]
+        return service(p, actor=self.ctx.court_liaisons[p.court.code], version=p.version, at=at, **kwargs)
+
+    def _postponements(self, offence) -> dict:
+        if offence in ("murder", "attempted_murder", "sexual_offence"):
+            return {**POSTPONEMENTS, "forensic_report_outstanding": 22}
+        return POSTPONEMENTS
+
+    def _accused(self, gang: bool, gang_area: bool, offence: str) -> list[dict]:
+        rng = self.rng
+        if gang and offence in ("murder", "attempted_murder"):
+            count = self._pick({1: 45, 2: 30, 3: 15, 4: 10})
+        else:
+            count = self._pick({1: 80, 2: 15, 3: 5})
+        people = []
+        for _ in range(count):
+            repeat_share = 0.18 if gang_area else 0.04
+            if self.accused_pool and rng.random() < repeat_share:
+                person = rng.choice(self.accused_pool)
+            else:
+                identifier = "".join(str(rng.randrange(10)) for _ in range(13))
+                pseudonym = hmac.new(settings.PSEUDONYM_KEY.encode(), identifier.encode(), hashlib.sha256)
+                person = {
+                    "name": f"{rng.choice(FIRST_NAMES)} {rng.choice(SURNAMES)}",
+                    "pseudonym": pseudonym.hexdigest(),
+                }
+                self.accused_pool.append(person)
+            if person not in people:
+                people.append(person)
+        return people
+
+    def _case_number(self, court, enrolled_on: date) -> str:
+        """District courts number "A 123/2025", regional "RC 12/2025", the High Court "CC 4/2025".
+
+        One counter per prefix and year across courts, so a matter transferred keeps a number no
+        other matter at its new court has.
+        """
+        prefix = {"district": "A", "regional": "RC", "high": "CC"}[court.level]
+        key = (prefix, enrolled_on.year)
+        self.case_numbers[key] = self.case_numbers.get(key, 0) + self.rng.randint(1, 6)
+        return f"{prefix} {self.case_numbers[key]}/{enrolled_on.year}"
+
+    def _existing_case_numbers(self) -> dict:
+        numbers: dict = {}
+        for case_number in Prosecution.objects.values_list("case_number", flat=True):
+            match = CASE_NUMBER_RE.match(case_number)
+            if match:
+                key = (match[1], int(match[3]))
+                numbers[key] = max(numbers.get(key, 0), int(match[2]))
+        return numbers
+
+    # ------------------------------------------------------------------ time and chance
+
+    def _pick(self, weights: dict):
+        return self.rng.choices(list(weights), weights=list(weights.values()))[0]
+
+    def _days(self, low: float, high: float) -> timedelta:
+        return timedelta(days=self.rng.uniform(low, high))
+
+    def _check(self, at: datetime) -> None:
+        if at > self.ctx.now:
+            raise Stop
+
+    def _at(self, at: datetime) -> datetime:
+        self._check(at)
+        return at
+
+    def _not_after_now(self, at: datetime) -> datetime:
+        return min(at, self.ctx.now)
+
+    def _court_day(self, moment: datetime) -> datetime:
+        """The next weekday on or after ``moment``, during court hours (SAST)."""
+        day = moment.astimezone(SAST).date()
+        while day.weekday() >= 5:
+            day += timedelta(days=1)
+        start = datetime.combine(day, time(9, 30), SAST)
+        return max(moment, start + timedelta(minutes=self.rng.randrange(0, 330)))
+
+    def _next_date(self, at: datetime) -> date:
+        return self._court_day(at + self._days(21, 56)).astimezone(SAST).date()

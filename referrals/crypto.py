@@ -1,0 +1,115 @@
+"""Identity encryption at rest (Fernet) and the keyed pseudonym that links repeat victims.
+
+Keys come from the environment through settings: ``IDENTITY_ENCRYPTION_KEY`` (one or more
+comma-separated Fernet keys, newest first: MultiFernet decrypts with any and encrypts with the
+first, so keys rotate) and ``PSEUDONYM_KEY`` (the HMAC key). Under DEBUG without a key a
+development key is derived from SECRET_KEY and labelled as such; outside DEBUG the app refuses
+to start without real keys (``check_keys``, called from ``ReferralsConfig.ready``).
+"""
+
+import base64
+import hashlib
+import hmac
+import json
+import re
+from functools import lru_cache
+
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.db import models
+
+DEV_PSEUDONYM_KEY = "dev-only-pseudonym-key"
+DEV_KEY_LABEL = "DEV-ONLY identity key derived from SECRET_KEY"
+
+
+def check_keys() -> None:
+    """Refuse to run outside DEBUG without real identity and pseudonym keys."""
+    if settings.DEBUG:
+        return
+    if not settings.IDENTITY_ENCRYPTION_KEY:
+        raise ImproperlyConfigured("Set IDENTITY_ENCRYPTION_KEY: patient identity is encrypted at rest.")
+    if not settings.PSEUDONYM_KEY or settings.PSEUDONYM_KEY == DEV_PSEUDONYM_KEY:
+        raise ImproperlyConfigured("Set PSEUDONYM_KEY: the development pseudonym key is refused outside DEBUG.")
+    _fernet_for.cache_clear()
+    _fernet()  # a malformed key fails now, at start-up, not at the first admission
+
+
+@lru_cache(maxsize=4)
+def _fernet_for(keys: str, secret: str) -> MultiFernet:
+    if keys:
+        try:
+            return MultiFernet([Fernet(k.strip().encode()) for k in keys.split(",") if k.strip()])
+        except ValueError as e:
+            raise ImproperlyConfigured(f"IDENTITY_ENCRYPTION_KEY is not a Fernet key: {e}") from e
+    # DEV_KEY_LABEL: only reachable under DEBUG (check_keys refuses otherwise).
+    derived = hashlib.sha256(f"{DEV_KEY_LABEL}:{secret}".encode()).digest()
+    return MultiFernet([Fernet(base64.urlsafe_b64encode(derived))])
+
+
+def _fernet() -> MultiFernet:
+    return _fernet_for(settings.IDENTITY_ENCRYPTION_KEY, settings.SECRET_KEY)
+
+
+
+def encrypt(text: str) -> str:
+    return _fernet().encrypt(text.encode()).decode()
+
+
+def decrypt(token: str) -> str:
+    try:
+        return _fernet().decrypt(token.encode()).decode()
+    except InvalidToken as e:
+        raise ImproperlyConfigured("Cannot decrypt identity: wrong IDENTITY_ENCRYPTION_KEY?") from e
+
+
+_NON_ALNUM = re.compile(r"[^0-9A-Z]")
+
+
+def normalise_identifier(value: str) -> str:
+    """ID numbers and folder numbers compare without spaces, dashes or case."""
+    return _NON_ALNUM.sub("", (value or "").upper())
+
+
+def pseudonym(identifier: str, *, authority: str = "") -> str:
+    """HMAC-SHA256 of the normalised identifier (hex). Empty when there is no identifier.
+
+    A national ID number links across facilities; a folder number is only unique at its
+    facility, so the facility (authority) is part of what is hashed for those.
+    """
+    norm = normalise_identifier(identifier)
+    if not norm:
+        return ""
+    material = f"{authority.upper()}|{norm}" if authority else norm
+    return hmac.new(settings.PSEUDONYM_KEY.encode(), material.encode(), hashlib.sha256).hexdigest()
+
+
+class EncryptedTextField(models.TextField):
+    """Text stored as a Fernet token; Python sees the plain text. Not searchable, by design."""
+
+    def get_prep_value(self, value):
+        if value is None or value == "":
+            return value
+        return encrypt(str(value))
+
+    def from_db_value(self, value, expression, connection):
+        if value is None or value == "":
+            return value
+        return decrypt(value)
+
+
+class EncryptedJSONField(models.TextField):
+    """A JSON value stored as one Fernet token."""
+
+    def get_prep_value(self, value):
+        if value is None:
+            return value
+        return encrypt(json.dumps(value, sort_keys=True))
+
+    def from_db_value(self, value, expression, connection):
+        if value is None or value == "":
+            return value
+        return json.loads(decrypt(value))
+
+    def to_python(self, value):
+        return value

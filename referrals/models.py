@@ -1,0 +1,285 @@
+"""Hospital intake: the inbox of raw messages, the admissions made from them, patient identity
+(encrypted, every read audited) and referrals to SAPS.
+
+The inbox is the only truth about what arrived: a message is stored (and committed) before it
+is acknowledged; processing it into an admission happens later, in a task, and may be repeated
+safely. See docs/intake.md.
+"""
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django_fsm import FSMField, transition
+
+from casework.models import Facility, Incident, Mechanism, PlaceType, PoliceCase, StatefulModel, Station, Suburb
+
+from .crypto import EncryptedJSONField, EncryptedTextField
+
+
+class Channel(models.TextChoices):
+    HL7_MLLP = "hl7_mllp", _("HL7 v2 over MLLP")
+    HL7_HTTP = "hl7_http", _("HL7 v2 over HTTP")
+    FHIR = "fhir", _("FHIR R4 bundle")
+    CSV = "csv", _("CSV upload")
+    FORM = "form", _("Capture form")
+
+
+# A message resent over HTTP after being sent over MLLP is the same message.
+CHANNEL_FAMILY = {
+    Channel.HL7_MLLP: "hl7",
+    Channel.HL7_HTTP: "hl7",
+    Channel.FHIR: "fhir",
+    Channel.CSV: "csv",
+    Channel.FORM: "form",
+}
+
+
+class InboundMessage(models.Model):
+    """One message as received, kept before it is acknowledged.
+
+    ``raw`` is encrypted at rest (it carries names and ID numbers). A message filtered out
+    (no assault code) keeps only its metadata: ``raw`` is emptied.
+    """
+
+    class Status(models.TextChoices):
+        RECEIVED = "received", _("Received")
+        PROCESSING = "processing", _("Processing")
+        PROCESSED = "processed", _("Processed")
+        DUPLICATE = "duplicate", _("Duplicate")
+        FILTERED = "filtered", _("Filtered (no assault code)")
+        REJECTED = "rejected", _("Rejected")
+        FAILED = "failed", _("Failed (dead letter)")
+
+    UNFINISHED = (Status.RECEIVED, Status.PROCESSING)
+    DEAD = (Status.FAILED, Status.REJECTED)
+
+    channel = models.CharField(max_length=12, choices=Channel.choices)
+    family = models.CharField(max_length=8, editable=False)
+    sender = models.CharField(max_length=80, blank=True, help_text=_("Facility code as sent (MSH-4)."))
+    facility = models.ForeignKey(Facility, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    control_id = models.CharField(max_length=120, blank=True, help_text=_("MSH-10, bundle id or file hash."))
+    message_type = models.CharField(max_length=40, blank=True)
+    raw = EncryptedTextField(blank=True)
+    received_at = models.DateTimeField(default=timezone.now, db_index=True)
+    received_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.RECEIVED)
+    status_changed_at = models.DateTimeField(default=timezone.now)
+    reason = models.TextField(blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    duplicates_seen = models.PositiveIntegerField(default=0)
+    processed_at = models.DateTimeField(null=True, blank=True)
+    admission = models.ForeignKey(
+        "Admission", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # The answer given when it arrived, so a duplicate gets exactly the same one.
+    ack = models.TextField(blank=True)
+    # CSV: the per-row report [{"row": n, "field": f, "problem": p}, …] and counts.
+    report = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["family", "sender", "control_id"],
+                condition=~models.Q(control_id="") & ~models.Q(status__in=["rejected", "duplicate"]),
+                name="inbound_once_per_sender_control_id",
+            )
+        ]
+        indexes = [models.Index(fields=["status", "status_changed_at"], name="inbound_status_idx")]
+
+    def __str__(self):
+        return f"{self.get_channel_display()} {self.sender} {self.control_id} ({self.status})"
+
+    def save(self, *args, **kwargs):
+        self.family = CHANNEL_FAMILY[self.channel]
+        super().save(*args, **kwargs)
+
+
+class Sex(models.TextChoices):
+    FEMALE = "female", _("Female")
+    MALE = "male", _("Male")
+    OTHER = "other", _("Other")
+    UNKNOWN = "unknown", _("Unknown")
+
+
+class Role(models.TextChoices):
+    VICTIM = "victim", _("Victim")
+    PERPETRATOR = "perpetrator", _("Perpetrator")
+    UNKNOWN = "unknown", _("Unknown")
+
+
+class Triage(models.TextChoices):
+    RED = "red", _("Red")
+    ORANGE = "orange", _("Orange")
+    YELLOW = "yellow", _("Yellow")
+    GREEN = "green", _("Green")
+    BLUE = "blue", _("Blue")
+
+
+class Disposition(models.TextChoices):
+    DISCHARGED = "discharged", _("Discharged")
+    ADMITTED = "admitted", _("Admitted")
+    TRANSFERRED = "transferred", _("Transferred")
+    DIED = "died", _("Died")
+    ABSCONDED = "absconded", _("Absconded")
+
+
+AGE_BANDS = [(0, 14, "0-14"), (15, 24, "15-24"), (25, 34, "25-34"), (35, 44, "35-44"), (45, 54, "45-54")]
+AGE_BANDS += [(55, 64, "55-64"), (65, 200, "65+")]
+
+
+def age_band(age: int | None) -> str:
+    if age is None:
+        return ""
+    return next((label for lo, hi, label in AGE_BANDS if lo <= age <= hi), "")
+
+
+class Admission(models.Model):
+    """An EC visit for interpersonal violence: the minimum dataset, de-identified.
+
+    One row per (facility, visit number): A08 updates and A03 dispositions change the same row.
+    """
+
+    facility = models.ForeignKey(Facility, on_delete=models.PROTECT, related_name="admissions")
+    visit_number = models.CharField(max_length=60)
+    arrival_at = models.DateTimeField(db_index=True)
+    injury_at = models.DateTimeField(null=True, blank=True)
+    age_years = models.PositiveSmallIntegerField(null=True, blank=True)
+    age_band = models.CharField(max_length=8, blank=True)
+    sex = models.CharField(max_length=8, choices=Sex.choices, default=Sex.UNKNOWN)
+    role = models.CharField(max_length=12, choices=Role.choices, default=Role.VICTIM)
+    mechanism = models.CharField(max_length=20, choices=Mechanism.choices)
+    icd10_codes = models.JSONField(default=list, blank=True)
+    triage = models.CharField(max_length=8, choices=Triage.choices, blank=True)
+    place_type = models.CharField(max_length=20, choices=PlaceType.choices, blank=True)
+    suburb = models.ForeignKey(
+        Suburb, null=True, blank=True, on_delete=models.PROTECT, related_name="admissions"
+    )
+    suburb_text = models.CharField(max_length=120, blank=True, help_text=_("Suburb as sent."))
+    latitude = models.DecimalField(max_digits=8, decimal_places=5, null=True, blank=True)
+    longitude = models.DecimalField(max_digits=8, decimal_places=5, null=True, blank=True)
+    disposition = models.CharField(max_length=12, choices=Disposition.choices, blank=True)
+    police_informed = models.BooleanField(null=True, blank=True)
+    gang_suspected = models.BooleanField(null=True, blank=True)
+    pseudonym = models.CharField(max_length=64, blank=True, db_index=True)
+    incident = models.ForeignKey(
+        Incident, null=True, blank=True, on_delete=models.PROTECT, related_name="admissions"
+    )
+    message = models.ForeignKey(
+        InboundMessage, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    source_row = models.PositiveIntegerField(null=True, blank=True, help_text=_("CSV row number."))
+    event = models.CharField(max_length=8, blank=True, help_text=_("Last HL7 trigger event, e.g. A08."))
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["facility", "visit_number"], name="one_admission_per_visit"),
+        ]
+        indexes = [models.Index(fields=["facility", "arrival_at"], name="admission_facility_arrival")]
+
+    def __str__(self):
+        return f"{self.facility.code} visit {self.visit_number}"
+
+
+class PatientIdentity(models.Model):
+    """Who the patient is: kept apart, encrypted at rest, read only through an audited selector."""
+
+    admission = models.OneToOneField(Admission, on_delete=models.CASCADE, related_name="identity")
+    name = EncryptedTextField(blank=True)
+    # [{"value": "0105125800081", "type": "NI", "authority": "ZAF"}, …]
+    identifiers = EncryptedJSONField(default=list, blank=True)
+    date_of_birth = EncryptedTextField(blank=True)
+    contact = EncryptedTextField(blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "patient identities"
+
+    def __str__(self):
+        return f"Identity of admission {self.admission_id}"
+
+
+class IdentityRead(models.Model):
+    """Append-only audit of every read of identity (and of raw messages, which carry it).
+
+    On PostgreSQL a trigger refuses UPDATE and DELETE (migration 0002).
+    """
+
+    reader = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
+    )
+    at = models.DateTimeField(default=timezone.now, db_index=True)
+    admission = models.ForeignKey(Admission, null=True, on_delete=models.PROTECT, related_name="+")
+    message = models.ForeignKey(InboundMessage, null=True, on_delete=models.PROTECT, related_name="+")
+    purpose = models.CharField(max_length=200, help_text=_("Why / where: the page or API path."))
+
+    class Meta:
+        ordering = ["-at", "-id"]
+
+    def __str__(self):
+        return f"{self.reader} read {self.admission_id or self.message_id} at {self.at:%Y-%m-%d %H:%M}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise ValidationError("The identity read log is append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValidationError("The identity read log is append-only.")
+
+
+class Referral(StatefulModel):
+    """An admission referred to the SAPS station whose precinct holds the place of injury."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        SENT = "sent", _("Sent")
+        ACKNOWLEDGED = "acknowledged", _("Acknowledged")
+        CASE_OPENED = "case_opened", _("Case opened")
+        DECLINED = "declined", _("Declined")
+
+    admission = models.OneToOneField(Admission, on_delete=models.PROTECT, related_name="referral")
+    station = models.ForeignKey(Station, on_delete=models.PROTECT, related_name="referrals")
+    state = FSMField(max_length=20, choices=State.choices, default=State.PENDING, protected=True)
+    police_case = models.ForeignKey(
+        PoliceCase, null=True, blank=True, on_delete=models.PROTECT, related_name="referrals"
+    )
+    decline_reason = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["station", "state"], name="referral_station_state")]
+
+    def __str__(self):
+        return f"Referral {self.pk} to {self.station} ({self.state})"
+
+    @transition(field=state, source=State.PENDING, target=State.SENT)
+    def send(self):
+        pass
+
+    @transition(field=state, source=State.SENT, target=State.ACKNOWLEDGED)
+    def acknowledge(self):
+        pass
+
+    @transition(field=state, source=State.ACKNOWLEDGED, target=State.CASE_OPENED)
+    def open_case(self, *, police_case: PoliceCase):
+        self.police_case = police_case
+
+    @transition(field=state, source=[State.PENDING, State.SENT, State.ACKNOWLEDGED], target=State.DECLINED)
+    def decline(self, *, reason: str):
+        self.decline_reason = reason
+
+    @transition(field=state, source=State.DECLINED, target=State.PENDING)
+    def reopen(self):
+        self.decline_reason = ""

@@ -1,0 +1,513 @@
+"""Reads over admissions: the incident dashboard, hotspots and spike alerts, attrition, unknown to police.
+
+The dashboard answers from the narrow rollups (``reporting.rollups``) whenever one rollup holds the
+chart's dimension and every active filter; otherwise (several filters across rollups) it counts
+the admissions live, which is correct but slower. Either way the result says how fresh it is.
+"""
+
+import math
+from collections import Counter, defaultdict
+from datetime import date, datetime, timedelta
+
+from django.db.models import Count, Exists, ExpressionWrapper, F, Max, OuterRef, Q, Sum
+from django.db.models import DateField as DateFieldType
+from django.db.models.functions import ExtractHour, ExtractIsoWeekDay, TruncDate
+from django.utils import timezone
+
+from casework.models import Facility, Incident, Mechanism, PlaceType, PoliceCase, Prosecution, Suburb, TransitionLog
+
+from . import definitions
+from .models import AdmissionRollup, RollupStamp
+from .params import SAST, DashboardFilters, Period, ReportInputError
+from .rollups import _gang_expression
+from .suppression import finish_row, suppress_count
+
+AGE_BANDS = ["0-14", "15-24", "25-34", "35-44", "45-54", "55-64", "65+", ""]
+SEXES = ["female", "male", "other", "unknown"]
+WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
+
+TIME_GROUPS = ("month", "week", "day")
+GROUP_BY = (
+    "month",
+    "week",
+    "day",
+    "hour",
+    "weekday",
+    "hour_weekday",
+    "age_band",
+    "sex",
+    "mechanism",
+    "place_type",
+    "facility",
+    "suburb",
+)
+# group_by → the rollup kind that holds it (None: any kind, only the day is needed)
+GROUP_KIND = {
+    "month": None,
+    "week": None,
+    "day": None,
+    "weekday": None,
+    "hour": "hour",
+    "hour_weekday": "hour",
+    "age_band": "age_sex",
+    "sex": "age_sex",
+    "mechanism": "mechanism",
+    "place_type": "place",
+    "facility": "facility",
+    "suburb": "suburb",
+}
+FILTER_KIND = {
+    "facility": "facility",
+    "district": "facility",
+    "station": "suburb",
+    "mechanism": "mechanism",
+    "gang_related": "gang",
+}
+
+
+def _admissions():
+    from referrals.models import Admission
+
+    return Admission.objects.all()
+
+
+def _time_key(group_by: str, day: date) -> str:
+    if group_by == "month":
+        return day.strftime("%Y-%m")
+    if group_by == "week":
+        y, w, _ = day.isocalendar()
+        return f"{y}-W{w:02d}"
+    return day.isoformat()
+
+
+def _all_time_keys(group_by: str, period: Period) -> list[str]:
+    keys, day = [], period.start_date
+    while day <= period.end_date:
+        k = _time_key(group_by, day)
+        if not keys or keys[-1] != k:
+            keys.append(k)
+        day += timedelta(days=1)
+    return keys
+
+
+def _hw_key(weekday: int, hour: int) -> str:
+    return f"{weekday}-{hour:02d}"
+
+
+def _plan(group_by: str, filters: DashboardFilters) -> str | None:
+    """The one rollup kind that answers this chart with these filters, or None (count live)."""
+    kinds = {FILTER_KIND[f] for f in filters.active()}
+    if GROUP_KIND[group_by]:
+        kinds.add(GROUP_KIND[group_by])
+    if len(kinds) > 1:
+        return None
+    return kinds.pop() if kinds else "facility"
+
+
+def _rollup_filter(filters: DashboardFilters) -> Q:
+    q = Q()
+    if filters.facility:
+        q &= Q(k1__in=[str(i) for i in Facility.objects.filter(code=filters.facility).values_list("pk", flat=True)])
+    if filters.district:
+        ids = Facility.objects.filter(district__code=filters.district).values_list("pk", flat=True)
+        q &= Q(k1__in=[str(i) for i in ids])
+    if filters.station:
+        q &= Q(k1__in=[str(i) for i in Suburb.objects.filter(station__code=filters.station).values_list("pk", flat=True)])
+    if filters.mechanism:
+        q &= Q(k1=filters.mechanism)
+    if filters.gang_related is not None:
+        q &= Q(k1="1" if filters.gang_related else "0")
+    return q
+
+
+def _live_filter(filters: DashboardFilters):
+    qs = _admissions()
+    if filters.facility:
+        qs = qs.filter(facility__code=filters.facility)
+    if filters.district:
+        qs = qs.filter(facility__district__code=filters.district)
+    if filters.station:
+        qs = qs.filter(suburb__station__code=filters.station)
+    if filters.mechanism:
+        qs = qs.filter(mechanism=filters.mechanism)
+    if filters.gang_related is not None:
+        qs = qs.annotate(gang=_gang_expression()).filter(gang=filters.gang_related)
+    return qs
+
+
+def _counts_from_rollup(kind: str, group_by: str, period: Period, filters: DashboardFilters) -> Counter:
+    qs = AdmissionRollup.objects.filter(
+        _rollup_filter(filters), kind=kind, day__gte=period.start_date, day__lte=period.end_date
+    )
+    counts: Counter = Counter()
+    if group_by in TIME_GROUPS or group_by == "weekday":
+        for day, n in qs.values("day").annotate(s=Sum("n")).values_list("day", "s"):
+            key = day.isoweekday() if group_by == "weekday" else _time_key(group_by, day)
+            counts[key] += n
+    elif group_by == "hour_weekday":
+        for day, k1, n in qs.values("day", "k1").annotate(s=Sum("n")).values_list("day", "k1", "s"):
+            counts[_hw_key(day.isoweekday(), int(k1))] += n
+    else:
+        field = "k2" if group_by == "sex" else "k1"
+        for key, n in qs.values(field).annotate(s=Sum("n")).values_list(field, "s"):
+            counts[int(key) if group_by == "hour" else key] += n
+    return counts
+
+
+def _counts_live(group_by: str, period: Period, filters: DashboardFilters) -> Counter:
+    qs = _live_filter(filters).filter(arrival_at__gte=period.start, arrival_at__lt=period.end)
+    expressions = {
+        "hour": ExtractHour("arrival_at", tzinfo=SAST),
+        "age_band": F("age_band"),
+        "sex": F("sex"),
+        "mechanism": F("mechanism"),
+        "place_type": F("place_type"),
+        "facility": F("facility_id"),
+        "suburb": F("suburb_id"),
+    }
+    counts: Counter = Counter()
+    if group_by in TIME_GROUPS or group_by == "weekday":
+        rows = qs.annotate(g=TruncDate("arrival_at", tzinfo=SAST)).order_by().values("g").annotate(n=Count("id"))
+        for r in rows:
+            counts[r["g"].isoweekday() if group_by == "weekday" else _time_key(group_by, r["g"])] += r["n"]
+    elif group_by == "hour_weekday":
+        rows = (
+            qs.annotate(wd=ExtractIsoWeekDay("arrival_at", tzinfo=SAST), h=ExtractHour("arrival_at", tzinfo=SAST))
+            .order_by()
+            .values("wd", "h")
+            .annotate(n=Count("id"))
+        )
+        for r in rows:
+            counts[_hw_key(r["wd"], r["h"])] += r["n"]
+    else:
+        rows = qs.annotate(g=expressions[group_by]).order_by().values("g").annotate(n=Count("id"))
+        for r in rows:
+            key = r["g"]
+            counts[key if group_by == "hour" else ("" if key is None else str(key))] += r["n"]
+    return counts
+
+
+def _labels(group_by: str) -> dict:
+    if group_by == "facility":
+        return {str(pk): (code, name) for pk, code, name in Facility.objects.values_list("pk", "code", "name")}
+    if group_by == "suburb":
+        return {str(pk): (code, name) for pk, code, name in Suburb.objects.values_list("pk", "code", "name")}
+    return {}
+
+
+def _ordered_keys(group_by: str, period: Period, counts: Counter) -> list:
+    if group_by in TIME_GROUPS:
+        return _all_time_keys(group_by, period)
+    if group_by == "hour":
+        return list(range(24))
+    if group_by == "weekday":
+        return list(range(1, 8))
+    if group_by == "hour_weekday":
+        return [_hw_key(d, h) for d in range(1, 8) for h in range(24)]
+    if group_by == "age_band":
+        return [b for b in AGE_BANDS if b or counts.get(b)]
+    if group_by == "sex":
+        return [s for s in SEXES if s in counts] + [k for k in counts if k not in SEXES]
+    return sorted(counts, key=lambda k: (-counts[k], str(k)))
+
+
+def _label(group_by: str, key, labels: dict) -> str:
+    if group_by == "weekday":
+        return WEEKDAYS[key - 1]
+    if group_by == "hour":
+        return f"{key:02d}:00"
+    if group_by == "mechanism":
+        return str(dict(Mechanism.choices).get(key, key or "Unknown"))
+    if group_by == "place_type":
+        return str(dict(PlaceType.choices).get(key, key or "Unknown"))
+    if group_by in ("facility", "suburb"):
+        return labels.get(key, (key, "Unknown"))[1] if key else "Unknown"
+    if key == "":
+        return "Unknown"
+    return str(key)
+
+
+def admissions_by(period: Period, group_by: str, filters: DashboardFilters, *, suppress: bool) -> dict:
+    """``{"rows": [{"key", "count", "label"}], "total", "as_of", "source"}``; keys are codes for
+    facility / suburb, "YYYY-MM" / "YYYY-Www" / "YYYY-MM-DD" for time, 0-23 for hour, 1-7 (Mon) for
+    weekday, "weekday-hour" for the heat map."""
+    if group_by not in GROUP_BY:
+        raise ReportInputError({"group_by": f"'{group_by}' is not one of: {', '.join(GROUP_BY)}."})
+    kind = _plan(group_by, filters)
+    if kind is None:
+        counts, as_of, source = _counts_live(group_by, period, filters), timezone.now(), "live"
+    else:
+        counts = _counts_from_rollup(kind, group_by, period, filters)
+        stamp = RollupStamp.objects.filter(kind=kind).values_list("refreshed_at", flat=True).first()
+        as_of, source = stamp, f"rollup:{kind}"
+    labels = _labels(group_by)
+    rows = []
+    for key in _ordered_keys(group_by, period, counts):
+        n = counts.get(key, 0)
+        out_key = labels.get(key, (key,))[0] if group_by in ("facility", "suburb") and key else key
+        row = {"key": out_key if out_key != "" else None, "count": suppress_count(n, suppress)}
+        if row["count"] is None and n:
+            row["suppressed"] = ["count"]
+        row["label"] = _label(group_by, key, labels)
+        rows.append(row)
+    total = sum(counts.values())
+    return {"rows": rows, "total": suppress_count(total, suppress), "as_of": as_of, "source": source}
+
+
+def feed_completeness(period: Period) -> list[dict]:
+    """Per facility: share of the period's days with at least one admission, and the last arrival."""
+    days = dict(
+        AdmissionRollup.objects.filter(kind="facility", day__gte=period.start_date, day__lte=period.end_date, n__gt=0)
+        .values("k1")
+        .annotate(d=Count("day"))
+        .values_list("k1", "d")
+    )
+    last = dict(_admissions().order_by().values("facility_id").annotate(m=Max("arrival_at")).values_list("facility_id", "m"))
+    out = []
+    for pk, code, name in Facility.objects.values_list("pk", "code", "name"):
+        d = days.get(str(pk), 0)
+        if not d and pk not in last:
+            continue
+        out.append(
+            {
+                "facility": code,
+                "label": name,
+                "days_with_data": d,
+                "days": period.days,
+                "completeness": round(d / period.days, 3),
+                "last_arrival": last.get(pk),
+            }
+        )
+    return sorted(out, key=lambda r: (r["completeness"], r["label"]))
+
+
+# ------------------------------------------------------------------ hotspots and spike alerts
+
+BASELINE_WEEKS = 8
+ALERT_P = 0.01
+ALERT_MIN_COUNT = 3
+HOTSPOT_FIELDS = ["suburb", "label", "station", "recent", "previous", "change", "change_ratio", "rank_by_count", "rank_by_change"]
+
+
+def poisson_sf(k: int, lam: float) -> float:
+    """P(X >= k) for X ~ Poisson(lam)."""
+    if k <= 0:
+        return 1.0
+    term = math.exp(-lam)
+    cdf = term
+    for i in range(1, k):
+        term *= lam / i
+        cdf += term
+    return max(0.0, 1.0 - cdf)
+
+
+def poisson_upper_limit(lam: float, p: float = ALERT_P) -> int:
+    """The smallest k with P(X >= k) < p: a count at or above it is a spike."""
+    k = 0
+    while poisson_sf(k, lam) >= p:
+        k += 1
+    return k
+
+
+def _week_start(d: date) -> date:
+    return d - timedelta(days=d.weekday())
+
+
+def hotspots(*, weeks: int = 4, suppress: bool, today: date | None = None) -> dict:
+    """Suburbs ranked by admissions in the last ``weeks`` complete ISO weeks and by change against the
+    ``weeks`` before; spike alerts per suburb per week (Poisson upper limit over the trailing
+    ``BASELINE_WEEKS`` weeks; docs/reporting.md)."""
+    today = today or timezone.localdate()
+    this_week = _week_start(today)
+    recent_start = this_week - timedelta(weeks=weeks)
+    previous_start = recent_start - timedelta(weeks=weeks)
+    first = min(previous_start, recent_start - timedelta(weeks=BASELINE_WEEKS))
+    weekly: dict[str, Counter] = defaultdict(Counter)
+    rows = (
+        AdmissionRollup.objects.filter(kind="suburb", day__gte=first, day__lt=this_week)
+        .exclude(k1="")
+        .values_list("day", "k1", "n")
+    )
+    for day, k1, n in rows:
+        weekly[k1][_week_start(day)] += n
+    suburbs = {str(pk): (code, name, st) for pk, code, name, st in Suburb.objects.values_list("pk", "code", "name", "station__name")}
+    table = []
+    alerts = []
+    week_starts = [recent_start + timedelta(weeks=i) for i in range(weeks)]
+    for k1, by_week in weekly.items():
+        recent = sum(by_week[w] for w in week_starts)
+        previous = sum(by_week[previous_start + timedelta(weeks=i)] for i in range(weeks))
+        code, name, station = suburbs.get(k1, (k1, k1, ""))
+        table.append({"suburb": code, "label": name, "station": station, "recent": recent, "previous": previous,
+                      "change": recent - previous, "change_ratio": round(recent / previous, 2) if previous else None})
+        for w in week_starts:
+            base = [by_week[w - timedelta(weeks=i)] for i in range(1, BASELINE_WEEKS + 1)]
+            lam = max(sum(base) / BASELINE_WEEKS, 0.5)
+            observed = by_week[w]
+            limit = poisson_upper_limit(lam)
+            if observed >= ALERT_MIN_COUNT and observed >= limit:
+                y, wk, _ = w.isocalendar()
+                alerts.append({"suburb": code, "label": name, "week": f"{y}-W{wk:02d}", "week_start": w.isoformat(),
+                               "observed": suppress_count(observed, suppress), "baseline": round(lam, 2),
+                               "upper_limit": limit, "p_value": round(poisson_sf(observed, lam), 5)})
+    by_count = sorted(table, key=lambda r: (-r["recent"], r["label"]))
+    for i, r in enumerate(by_count, 1):
+        r["rank_by_count"] = i
+    for i, r in enumerate(sorted(table, key=lambda r: (-r["change"], r["label"])), 1):
+        r["rank_by_change"] = i
+    for r in table:
+        for f in ("recent", "previous"):
+            if suppress and r[f] is not None and 0 < r[f] <= 4:
+                r.setdefault("suppressed", []).append(f)
+                r[f] = None
+        if r.get("suppressed"):
+            r["change"], r["change_ratio"] = None, None
+            r["suppressed"] += ["change", "change_ratio"]
+    alerts.sort(key=lambda a: (a["week_start"], -a["p_value"] if a["p_value"] else 0), reverse=True)
+    stamp = RollupStamp.objects.filter(kind="suburb").values_list("refreshed_at", flat=True).first()
+    return {
+        "definitions": {
+            "recent": f"Admissions in the last {weeks} complete ISO weeks (Mon-Sun, SAST), from {recent_start} to {this_week - timedelta(days=1)}.",
+            "previous": f"Admissions in the {weeks} weeks before that.",
+            "alert": (
+                f"A suburb-week is a spike when it has at least {ALERT_MIN_COUNT} admissions and P(X >= observed) < "
+                f"{ALERT_P} for X ~ Poisson(mean of the suburb's {BASELINE_WEEKS} preceding weeks, at least 0.5)."
+            ),
+        },
+        "rows": by_count,
+        "alerts": alerts,
+        "as_of": stamp,
+    }
+
+
+# ------------------------------------------------------------------ attrition funnel
+
+FUNNEL = ["admissions", "incidents", "referred", "police_case_opened", "referred_to_npa", "prosecuted", "finalised", "convicted"]
+
+
+def attrition(period: Period, *, suppress: bool) -> dict:
+    from referrals.models import Referral
+
+    admissions = _admissions().filter(arrival_at__gte=period.start, arrival_at__lt=period.end).count()
+    incidents = Incident.objects.filter(occurred_at__gte=period.start, occurred_at__lt=period.end)
+    cases = PoliceCase.objects.filter(incidents=OuterRef("pk"))
+    prosecutions = Prosecution.objects.filter(police_case__incidents=OuterRef("pk"))
+    referred_to_npa_cases = TransitionLog.objects.filter(transition="refer_to_npa").values("object_id")
+    sent = Referral.objects.filter(admission__incident=OuterRef("pk")).exclude(state=Referral.State.PENDING)
+    counts = incidents.aggregate(
+        incidents=Count("pk"),
+        referred=Count("pk", filter=Q(Exists(sent)) | Q(Exists(cases))),
+        police_case_opened=Count("pk", filter=Q(Exists(cases))),
+        referred_to_npa=Count(
+            "pk", filter=Q(Exists(cases.filter(pk__in=referred_to_npa_cases))) | Q(Exists(prosecutions))
+        ),
+        prosecuted=Count("pk", filter=Q(Exists(prosecutions))),
+        finalised=Count("pk", filter=Q(Exists(prosecutions.filter(state__in=Prosecution.FINALISED_STATES)))),
+        convicted=Count("pk", filter=Q(Exists(prosecutions.filter(state__in=Prosecution.CONVICTION_STATES)))),
+    )
+    counts["admissions"] = admissions
+    rows, previous = [], None
+    for step in FUNNEL:
+        n = counts[step]
+        drop = None if previous is None or step == "incidents" else previous - n
+        row = {"group": step, "count": suppress_count(n, suppress), "drop": suppress_count(drop, suppress)}
+        withheld = [f for f, raw in (("count", n), ("drop", drop)) if row[f] is None and raw]
+        if withheld:
+            row["suppressed"] = withheld
+        row["label"] = str(definitions.ATTRITION[step])
+        rows.append(row)
+        previous = n
+    cohort = incidents.values("pk")
+    removal = Counter(
+        Prosecution.objects.filter(police_case__incidents__in=cohort, state__in=Prosecution.REMOVED_STATES)
+        .values_list("removal_reason", flat=True)
+    )
+    closures = Counter(
+        PoliceCase.objects.filter(incidents__in=cohort, state__in=PoliceCase.CLOSED_STATES).values_list("state", flat=True)
+    )
+    declined = Counter(
+        (r or "").strip().lower() or "no reason given"
+        for r in Referral.objects.filter(admission__incident__in=cohort, state=Referral.State.DECLINED).values_list(
+            "decline_reason", flat=True
+        )
+    )
+
+    def top(counter, n=8):
+        return [{"reason": k, "count": suppress_count(v, suppress)} for k, v in counter.most_common(n)]
+
+    return {
+        "definitions": definitions.ATTRITION,
+        "rows": rows,
+        "reasons": {
+            "withdrawal_reasons": top(removal),
+            "police_case_closures": top(closures),
+            "referrals_declined": top(declined),
+        },
+    }
+
+
+# ------------------------------------------------------------------ unknown to police
+
+UNKNOWN_DAYS = (7, 30, 90)
+UNKNOWN_GROUP_BY = ("facility", "suburb", "mechanism")
+UNKNOWN_FIELDS = ["group", "label"] + [f for n in UNKNOWN_DAYS for f in (f"eligible_{n}d", f"unknown_{n}d", f"unknown_share_{n}d")]
+
+
+def unknown_to_police(period: Period, group_by: str, *, suppress: bool, now: datetime | None = None) -> dict:
+    if group_by not in UNKNOWN_GROUP_BY:
+        raise ReportInputError({"group_by": f"'{group_by}' is not one of: {', '.join(UNKNOWN_GROUP_BY)}."})
+    now = now or timezone.now()
+    group_field = {"facility": "facility__code", "suburb": "suburb__code", "mechanism": "mechanism"}[group_by]
+    qs = _admissions().filter(arrival_at__gte=period.start, arrival_at__lt=period.end).annotate(
+        arrival_day=TruncDate("arrival_at", tzinfo=SAST)
+    )
+    aggregates = {}
+    for n in UNKNOWN_DAYS:
+        deadline = ExpressionWrapper(F("arrival_day") + timedelta(days=n), output_field=DateFieldType())
+        qs = qs.annotate(**{f"deadline_{n}": deadline})
+        known = Exists(PoliceCase.objects.filter(incidents=OuterRef("incident_id"), opened_on__lte=OuterRef(f"deadline_{n}")))
+        eligible = Q(arrival_at__lte=now - timedelta(days=n))
+        aggregates[f"eligible_{n}d"] = Count("id", filter=eligible)
+        aggregates[f"unknown_{n}d"] = Count("id", filter=eligible & ~Q(known))
+    labels = {
+        "facility": dict(Facility.objects.values_list("code", "name")),
+        "suburb": dict(Suburb.objects.values_list("code", "name")),
+        "mechanism": {k: str(v) for k, v in Mechanism.choices},
+    }[group_by]
+    counts = [f"eligible_{n}d" for n in UNKNOWN_DAYS] + [f"unknown_{n}d" for n in UNKNOWN_DAYS]
+    rates = {f"unknown_share_{n}d": (f"unknown_{n}d", f"eligible_{n}d") for n in UNKNOWN_DAYS}
+    rows = []
+    for r in qs.order_by().values(group_field).annotate(**aggregates):
+        key = r.pop(group_field)
+        row = finish_row({"group": key, **r}, counts=counts, rates=rates, suppress=suppress)
+        row["label"] = labels.get(key, key or "Unknown")
+        rows.append(row)
+    rows.sort(key=lambda r: str(r["label"]))
+    total = finish_row({"group": None, **qs.aggregate(**aggregates)}, counts=counts, rates=rates, suppress=suppress)
+    total["label"] = "Total"
+    return {"definitions": definitions.UNKNOWN_TO_POLICE, "rows": rows, "total": total}
+
+
+# ------------------------------------------------------------------ ISTV-style extract
+
+EXTRACT_FIELDS = ["injury_time", "arrival_time", "place_type", "suburb", "mechanism"]
+
+
+def istv_extract(facility: Facility, year: int, month: int) -> list[dict]:
+    """One facility's admissions of one month, de-identified: times to the hour, no identifiers."""
+    start = datetime(year, month, 1, tzinfo=SAST)
+    end = datetime(year + (month == 12), month % 12 + 1, 1, tzinfo=SAST)
+    rows = (
+        _admissions()
+        .filter(facility=facility, arrival_at__gte=start, arrival_at__lt=end)
+        .order_by("arrival_at")
+        .values_list("injury_at", "arrival_at", "place_type", "suburb__name", "mechanism")
+    )
+
+    def hour(t):
+        return timezone.localtime(t, SAST).strftime("%Y-%m-%d %H:00") if t else ""
+
+    return [
+        {"injury_time": hour(i), "arrival_time": hour(a), "place_type": p, "suburb": s or "", "mechanism": m}
+        for i, a, p, s, m in rows
+    ]

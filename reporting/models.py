@@ -1,0 +1,88 @@
+"""Rollups behind the dashboard, their freshness stamps, and scheduled-report subscriptions.
+
+``AdmissionRollup`` holds several narrow rollups, one per chart, told apart by ``kind``: each is
+(day, one or two keys) → count, so a kind is as small as its chart (e.g. facility × day is
+facilities × days rows). They are derived data, rebuilt for the days a change touches
+(``reporting.rollups``); never edit them by hand.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class AdmissionRollup(models.Model):
+    kind = models.CharField(max_length=24)
+    day = models.DateField()  # SAST calendar day of arrival
+    k1 = models.CharField(max_length=40, blank=True, default="")
+    k2 = models.CharField(max_length=40, blank=True, default="")
+    n = models.PositiveIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "day", "k1", "k2"], name="admission_rollup_key"),
+        ]
+
+    def __str__(self):
+        return f"{self.kind} {self.day} {self.k1} {self.k2}: {self.n}"
+
+
+class RollupStamp(models.Model):
+    """When a rollup kind was last refreshed (any day), and how far the sweeper has read."""
+
+    kind = models.CharField(max_length=24, unique=True)
+    refreshed_at = models.DateTimeField()
+
+    def __str__(self):
+        return f"{self.kind} at {self.refreshed_at:%Y-%m-%d %H:%M:%S}"
+
+
+class Subscription(models.Model):
+    """A user who wants a report e-mailed every week or month (CSV attached, link to the page)."""
+
+    class Frequency(models.TextChoices):
+        WEEKLY = "weekly", _("Weekly (the last ISO week, sent on Monday)")
+        MONTHLY = "monthly", _("Monthly (the last calendar month, sent on the 1st)")
+
+    class Report(models.TextChoices):
+        CONVICTION_RATE = "conviction_rate", _("Conviction rate")
+        REMOVALS = "removals", _("Removals attributable to police")
+        ATTRITION = "attrition", _("Attrition funnel")
+        DASHBOARD = "dashboard", _("Admissions by facility")
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="report_subscriptions")
+    report = models.CharField(max_length=24, choices=Report.choices)
+    group_by = models.CharField(max_length=20, blank=True, default="court")
+    frequency = models.CharField(max_length=10, choices=Frequency.choices)
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["report", "frequency"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "report", "group_by", "frequency"], name="one_subscription_per_report"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.user} {self.report} {self.frequency}"
+
+
+class Delivery(models.Model):
+    """One sending of a subscription for one period; the unique key makes it at most once."""
+
+    subscription = models.ForeignKey(Subscription, on_delete=models.CASCADE, related_name="deliveries")
+    period_start = models.DateField()
+    period_end = models.DateField()
+    sent_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-period_start"]
+        constraints = [
+            models.UniqueConstraint(fields=["subscription", "period_start"], name="one_delivery_per_period")
+        ]
+
+    def __str__(self):
+        return f"{self.subscription} {self.period_start}..{self.period_end}"

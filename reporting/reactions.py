@@ -1,0 +1,28 @@
+"""How reporting reacts to casework and referrals events: note the rollup days a change touches.
+
+Registered at start-up (``ReportingConfig.ready``). The refresh itself runs after commit, once
+per transaction (``rollups.mark_days``), so a reaction never slows or breaks the write it follows.
+"""
+
+from casework.reactions import on
+
+from . import rollups
+
+
+@on("admission_recorded")
+def admission_recorded(admission=None, previous_arrival_at=None, **kwargs):
+    if admission is None:
+        return
+    days = {rollups.sast_day(admission.arrival_at)}
+    if previous_arrival_at is not None:  # an A08 that moved the arrival time
+        days.add(rollups.sast_day(previous_arrival_at))
+    rollups.mark_days(days)
+
+
+@on("incident_changed")
+def incident_changed(incident=None, **kwargs):
+    """Gang-relatedness is a rollup dimension: refresh the days of the incident's admissions."""
+    if incident is None:
+        return
+    arrivals = incident.admissions.values_list("arrival_at", flat=True)
+    rollups.mark_days({rollups.sast_day(a) for a in arrivals})

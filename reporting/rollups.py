@@ -1,0 +1,165 @@
+"""Keep the dashboard's narrow rollups fresh: recompute the SAST days a change touches.
+
+How freshness works (docs/reporting.md):
+1. An admission is recorded or changed (``admission_recorded``), or an incident's gang-relatedness
+   changes (``incident_changed``): ``reporting.reactions`` notes the SAST days touched.
+2. Once per transaction, after commit, ``tasks.refresh_rollups`` runs for those days (in-process
+   when Celery is eager, on a worker otherwise). It deletes and recomputes each kind's rows for
+   each day under a per-day advisory lock, so two refreshes of one day never interleave.
+3. A sweeper (beat, every minute) recomputes the days of admissions updated since its last run:
+   the safety net for a change that reached the database by another path.
+"""
+
+import threading
+from datetime import date, datetime, time, timedelta
+
+from django.db import connection, transaction
+from django.db.models import Count, F, Q, Value
+from django.db.models.functions import Coalesce, ExtractHour, TruncDate
+from django.utils import timezone
+
+from .models import AdmissionRollup, RollupStamp
+from .params import SAST
+
+
+def _gang_expression():
+    """Rule: the linked incident's standing assertion; without an incident, the EC's 'gang suspected'."""
+    return Coalesce(F("incident__gang_related"), F("gang_suspected"), Value(False))
+
+
+# kind → (k1 expression, k2 expression or None); each kind is one chart's rollup.
+KINDS = {
+    "facility": (F("facility_id"), None),
+    "mechanism": (F("mechanism"), None),
+    "suburb": (F("suburb_id"), None),
+    "hour": (ExtractHour("arrival_at", tzinfo=SAST), None),
+    "age_sex": (F("age_band"), F("sex")),
+    "place": (F("place_type"), None),
+    "gang": (_gang_expression(), None),
+}
+
+
+def _admissions():
+    from referrals.models import Admission
+
+    return Admission.objects.all()
+
+
+def sast_day(moment: datetime) -> date:
+    return timezone.localtime(moment, SAST).date()
+
+
+def _day_bounds(day: date) -> tuple[datetime, datetime]:
+    start = datetime.combine(day, time.min, tzinfo=SAST)
+    return start, start + timedelta(days=1)
+
+
+def _key(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    return str(value)
+
+
+def _compute(qs, kind: str) -> list[AdmissionRollup]:
+    k1, k2 = KINDS[kind]
+    rows = (
+        qs.annotate(rday=TruncDate("arrival_at", tzinfo=SAST), rk1=k1, rk2=k2 if k2 is not None else Value(""))
+        .order_by()
+        .values("rday", "rk1", "rk2")
+        .annotate(cnt=Count("id"))
+    )
+    return [
+        AdmissionRollup(kind=kind, day=r["rday"], k1=_key(r["rk1"]), k2=_key(r["rk2"]), n=r["cnt"])
+        for r in rows
+    ]
+
+
+def _lock_day(day: date) -> None:
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cur:
+            cur.execute("SELECT pg_advisory_xact_lock(%s, %s)", [727, day.toordinal()])
+
+
+def _stamp(kinds) -> None:
+    now = timezone.now()
+    for kind in kinds:
+        RollupStamp.objects.update_or_create(kind=kind, defaults={"refreshed_at": now})
+
+
+def refresh_days(days) -> int:
+    """Recompute every kind for these SAST days; returns the number of rollup rows written."""
+    written = 0
+    for day in sorted(set(days)):
+        start, end = _day_bounds(day)
+        with transaction.atomic():
+            _lock_day(day)
+            AdmissionRollup.objects.filter(day=day).delete()
+            qs = _admissions().filter(arrival_at__gte=start, arrival_at__lt=end)
+            rows = [r for kind in KINDS for r in _compute(qs, kind)]
+            AdmissionRollup.objects.bulk_create(rows)
+            written += len(rows)
+    _stamp(KINDS)
+    return written
+
+
+def rebuild_all() -> int:
+    """Recompute every rollup from scratch (deploys, the benchmark, a repaired feed)."""
+    written = 0
+    with transaction.atomic():
+        AdmissionRollup.objects.all().delete()
+        for kind in KINDS:
+            rows = _compute(_admissions(), kind)
+            AdmissionRollup.objects.bulk_create(rows, batch_size=5000)
+            written += len(rows)
+    _stamp(KINDS)
+    return written
+
+
+SWEEP_KIND = "_sweep"
+
+
+def sweep() -> int:
+    """Refresh the days of admissions changed since the last sweep (the safety net)."""
+    now = timezone.now()
+    stamp = RollupStamp.objects.filter(kind=SWEEP_KIND).first()
+    since = stamp.refreshed_at if stamp else now - timedelta(minutes=5)
+    arrivals = _admissions().filter(updated_at__gte=since - timedelta(seconds=5)).values_list("arrival_at", flat=True)
+    days = {sast_day(a) for a in arrivals}
+    written = refresh_days(days) if days else 0
+    RollupStamp.objects.update_or_create(kind=SWEEP_KIND, defaults={"refreshed_at": now})
+    return written
+
+
+# ------------------------------------------------------------------ once per transaction, after commit
+
+_pending = threading.local()
+
+
+def _flush() -> None:
+    days = getattr(_pending, "days", None) or set()
+    _pending.days, _pending.callback = None, None
+    if days:
+        from . import tasks
+
+        tasks.refresh_rollups.delay(sorted(d.isoformat() for d in days))
+
+
+def _callback_registered(conn) -> bool:
+    cb = getattr(_pending, "callback", None)
+    return cb is not None and any(entry[1] is cb for entry in conn.run_on_commit)
+
+
+def mark_days(days) -> None:
+    """Note days whose rollups a change in this transaction touches; refresh them once after commit."""
+    days = set(days)
+    if not days:
+        return
+    conn = transaction.get_connection()
+    if conn.in_atomic_block and _callback_registered(conn):
+        _pending.days |= days
+        return
+    _pending.days = days
+    _pending.callback = _flush
+    transaction.on_commit(_flush)  # runs at once outside a transaction

@@ -1,0 +1,302 @@
+"""Reads over prosecutions and the transition log: conviction rate, removals, re-enrolment.
+
+These query live (there are few prosecutions next to admissions; ``finalised_on`` and ``state``
+are indexed). Every function returns plain dicts with raw counts; suppression is applied by
+``finish_*`` helpers so page, API and CSV share it.
+"""
+
+from collections import Counter, defaultdict
+
+from django.contrib.contenttypes.models import ContentType
+from django.db.models import Count, Exists, OuterRef, Q, Subquery
+from django.db.models.functions import TruncMonth
+
+from casework.models import (
+    POLICE_ATTRIBUTABLE_REASONS,
+    Court,
+    District,
+    Incident,
+    Mechanism,
+    Offence,
+    Prosecution,
+    RemovalReason,
+    Station,
+    TransitionLog,
+)
+
+from . import definitions
+from .params import SAST, Period, ReportInputError
+from .suppression import finish_row, rate, suppress_count
+
+S = Prosecution.State
+
+# ------------------------------------------------------------------ conviction rate
+
+MEASURES: dict[str, tuple[str, ...]] = {
+    "convictions": tuple(Prosecution.CONVICTION_STATES),
+    "acquittals": (S.ACQUITTED,),
+    "verdicts": (*Prosecution.CONVICTION_STATES, S.ACQUITTED),
+    "withdrawn": (S.WITHDRAWN,),
+    "provisionally_withdrawn": (S.PROVISIONALLY_WITHDRAWN,),
+    "struck_off": (S.STRUCK_OFF,),
+    "diverted": (S.DIVERTED,),
+    "finalised": tuple(Prosecution.FINALISED_STATES),
+}
+COUNT_FIELDS = list(MEASURES)
+RATES = {
+    "conviction_rate": ("convictions", "verdicts"),
+    "outcome_conviction_rate": ("convictions", "finalised"),
+}
+ROW_FIELDS = ["group", *COUNT_FIELDS, *RATES]
+
+# group_by → (annotation, reference model for labels or None)
+GROUP_BY = ("court", "station", "district", "offence", "mechanism", "gang_related", "month")
+
+
+def _first_incident_mechanism():
+    return Subquery(
+        Incident.objects.filter(police_cases=OuterRef("police_case"))
+        .order_by("occurred_at", "id")
+        .values("mechanism")[:1]
+    )
+
+
+def _gang_related():
+    return Exists(Incident.objects.filter(police_cases=OuterRef("police_case"), gang_related=True))
+
+
+def _group_expression(group_by: str):
+    from django.db.models import F
+
+    return {
+        "court": F("court__code"),
+        "station": F("police_case__station__code"),
+        "district": F("court__district__code"),
+        "offence": F("police_case__offence__code"),
+        "mechanism": _first_incident_mechanism(),
+        "gang_related": _gang_related(),
+        "month": TruncMonth("finalised_on", tzinfo=SAST),
+    }[group_by]
+
+
+def _group_key(group_by: str, value):
+    if group_by == "month":
+        return value.astimezone(SAST).strftime("%Y-%m") if value else None
+    return value
+
+
+def group_labels(group_by: str) -> dict:
+    model = {"court": Court, "station": Station, "district": District, "offence": Offence}.get(group_by)
+    if model is not None:
+        return dict(model.objects.values_list("code", "name"))
+    if group_by == "mechanism":
+        return {k: str(v) for k, v in Mechanism.choices}
+    if group_by == "gang_related":
+        return {True: "Gang-related", False: "Not gang-related"}
+    return {}
+
+
+def finalised_in(period: Period):
+    return Prosecution.objects.filter(
+        state__in=Prosecution.FINALISED_STATES, finalised_on__gte=period.start, finalised_on__lt=period.end
+    )
+
+
+def _aggregates():
+    return {name: Count("id", filter=Q(state__in=states)) for name, states in MEASURES.items()}
+
+
+def conviction_rate(period: Period, group_by: str, *, suppress: bool) -> dict:
+    """``{"definitions", "rows", "total"}`` as the API answers it (rows also carry a ``label``)."""
+    if group_by not in GROUP_BY:
+        raise ReportInputError({"group_by": f"'{group_by}' is not one of: {', '.join(GROUP_BY)}."})
+    qs = finalised_in(period)
+    grouped = (
+        qs.annotate(grp=_group_expression(group_by)).order_by().values("grp").annotate(**_aggregates())
+    )
+    labels = group_labels(group_by)
+    rows = []
+    for r in grouped:
+        key = _group_key(group_by, r.pop("grp"))
+        row = {"group": key, **r}
+        rows.append(finish_row(row, counts=COUNT_FIELDS, rates=RATES, suppress=suppress))
+        rows[-1]["label"] = str(labels.get(key, key if key is not None else "Unknown"))
+    rows.sort(key=lambda r: (r["group"] is None, str(r["group"]) if group_by == "month" else r["label"]))
+    total = qs.aggregate(**_aggregates())
+    total = finish_row({"group": None, **total}, counts=COUNT_FIELDS, rates=RATES, suppress=suppress)
+    total["label"] = "Total"
+    return {"definitions": definitions.CONVICTION_RATE, "rows": rows, "total": total}
+
+
+def conviction_drill_down(
+    prosecutions, period: Period, group_by: str, group: str | None, measure: str
+) -> "list[Prosecution]":
+    """The prosecutions one figure counts, cut to ``prosecutions`` (what the user may see)."""
+    if measure not in MEASURES:
+        raise ReportInputError({"measure": f"'{measure}' is not one of: {', '.join(MEASURES)}."})
+    qs = prosecutions.filter(pk__in=finalised_in(period).values("pk"), state__in=MEASURES[measure])
+    if group_by and group not in (None, "", "total"):
+        if group_by not in GROUP_BY:
+            raise ReportInputError({"group_by": f"'{group_by}' is not one of: {', '.join(GROUP_BY)}."})
+        qs = qs.annotate(grp=_group_expression(group_by))
+        if group_by == "gang_related":
+            qs = qs.filter(grp=group in ("True", "true", "1"))
+        elif group_by == "month":
+            try:
+                year, month = (int(x) for x in group.split("-"))
+            except ValueError:
+                raise ReportInputError({"group": "A month is YYYY-MM."}) from None
+            qs = qs.filter(
+                finalised_on__year=year, finalised_on__month=month
+            )  # USE_TZ: Django extracts in the current time zone (SAST)
+        elif group == "None":
+            qs = qs.filter(grp__isnull=True)
+        else:
+            qs = qs.filter(grp=group)
+    return qs.select_related("court", "police_case__station", "police_case__offence").order_by(
+        "-finalised_on", "-id"
+    )
+
+
+# ------------------------------------------------------------------ removals attributable to police
+
+REMOVAL_TRANSITIONS = {
+    "withdraw": "withdrawn",
+    "withdraw_provisionally": "provisionally_withdrawn",
+    "strike_off": "struck_off",
+}
+REMOVAL_COUNTS = ["removals", "withdrawn", "provisionally_withdrawn", "struck_off"]
+
+
+def _prosecution_ct():
+    return ContentType.objects.get_for_model(Prosecution)
+
+
+def removals(period: Period, *, suppress: bool, top: int = 3) -> dict:
+    logs = list(
+        TransitionLog.objects.filter(
+            content_type=_prosecution_ct(),
+            transition__in=REMOVAL_TRANSITIONS,
+            at__gte=period.start,
+            at__lt=period.end,
+        ).values_list("object_id", "transition", "reason")
+    )
+    facts = {
+        p["pk"]: p
+        for p in Prosecution.objects.filter(pk__in={pid for pid, _, _ in logs})
+        .annotate(
+            gang=_gang_related(),
+            sexual_incident=Exists(
+                Incident.objects.filter(police_cases=OuterRef("police_case"), mechanism=Mechanism.SEXUAL)
+            ),
+        )
+        .values(
+            "pk",
+            "gang",
+            "sexual_incident",
+            "court__name",
+            "police_case__station__name",
+            "police_case__offence__code",
+        )
+    }
+    by_reason = defaultdict(Counter)
+    stations = defaultdict(Counter)
+    courts = defaultdict(Counter)
+    splits = {"gender_based": defaultdict(Counter), "gang_related": defaultdict(Counter)}
+    for pid, transition, reason in logs:
+        f = facts[pid]
+        reason = reason or "other"
+        kind = REMOVAL_TRANSITIONS[transition]
+        police = reason in POLICE_ATTRIBUTABLE_REASONS
+        by_reason[reason]["removals"] += 1
+        by_reason[reason][kind] += 1
+        stations[reason][f["police_case__station__name"]] += 1
+        courts[reason][f["court__name"]] += 1
+        gbv = f["police_case__offence__code"] == "sexual_offence" or f["sexual_incident"]
+        for split, yes in (("gender_based", gbv), ("gang_related", f["gang"])):
+            splits[split][bool(yes)]["removals"] += 1
+            splits[split][bool(yes)]["police_attributable"] += int(police)
+    labels = dict(RemovalReason.choices)
+    total_removals = sum(c["removals"] for c in by_reason.values())
+    rows = []
+    for reason, c in sorted(by_reason.items(), key=lambda kv: (-kv[1]["removals"], kv[0])):
+        row = {"group": reason, **{k: c[k] for k in REMOVAL_COUNTS}, "all_removals": total_removals}
+        row = finish_row(
+            row, counts=REMOVAL_COUNTS, rates={"share": ("removals", "all_removals")}, suppress=suppress
+        )
+        del row["all_removals"]
+        row["label"] = str(labels.get(reason, reason))
+        row["police_attributable"] = reason in POLICE_ATTRIBUTABLE_REASONS
+        row["top_stations"] = [
+            {"name": n, "removals": suppress_count(k, suppress)} for n, k in stations[reason].most_common(top)
+        ]
+        row["top_courts"] = [
+            {"name": n, "removals": suppress_count(k, suppress)} for n, k in courts[reason].most_common(top)
+        ]
+        rows.append(row)
+    police_total = sum(c["removals"] for r, c in by_reason.items() if r in POLICE_ATTRIBUTABLE_REASONS)
+    total = finish_row(
+        {"group": None, "removals": total_removals, "police_attributable": police_total},
+        counts=["removals", "police_attributable"],
+        rates={"police_attributable_share": ("police_attributable", "removals")},
+        suppress=suppress,
+    )
+    split_rows = {}
+    for split, groups in splits.items():
+        split_rows[split] = [
+            {
+                **finish_row(
+                    {"group": yes, "removals": groups[yes]["removals"], "police_attributable": groups[yes]["police_attributable"]},
+                    counts=["removals", "police_attributable"],
+                    rates={"police_attributable_share": ("police_attributable", "removals")},
+                    suppress=suppress,
+                ),
+            }
+            for yes in (True, False)
+        ]
+    return {"definitions": definitions.REMOVALS, "rows": rows, "total": total, "splits": split_rows}
+
+
+# ------------------------------------------------------------------ re-enrolment outcomes
+
+RE_ENROL_COUNTS = [
+    "matters",
+    "open",
+    "convictions",
+    "acquittals",
+    "removed_again",
+    "diverted",
+    "verdicts",
+]
+
+
+def re_enrolment(period: Period, *, suppress: bool) -> dict:
+    logs = TransitionLog.objects.filter(
+        content_type=_prosecution_ct(), transition="re_enrol", at__gte=period.start, at__lt=period.end
+    )
+    after_review = set(logs.filter(data__has_key="review").values_list("object_id", flat=True))
+    every = set(logs.values_list("object_id", flat=True))
+    states = dict(Prosecution.objects.filter(pk__in=every).values_list("pk", "state"))
+
+    def tally(ids, group):
+        st = Counter(states[i] for i in ids)
+        conv = st[S.CONVICTED] + st[S.SENTENCED]
+        row = {
+            "group": group,
+            "matters": len(ids),
+            "open": sum(n for s, n in st.items() if s not in Prosecution.FINALISED_STATES),
+            "convictions": conv,
+            "acquittals": st[S.ACQUITTED],
+            "removed_again": sum(st[s] for s in Prosecution.REMOVED_STATES),
+            "diverted": st[S.DIVERTED],
+            "verdicts": conv + st[S.ACQUITTED],
+        }
+        out = finish_row(
+            row, counts=RE_ENROL_COUNTS, rates={"conviction_rate": ("convictions", "verdicts")}, suppress=suppress
+        )
+        out["current_state"] = {s: suppress_count(n, suppress) for s, n in sorted(st.items())}
+        return out
+
+    rows = [tally(after_review, "after_review"), tally(every - after_review, "other")]
+    return {"definitions": definitions.RE_ENROLMENT, "rows": rows, "total": tally(every, None)}
+

@@ -1,0 +1,29 @@
+"""Thin Celery entry points for reporting: refresh rollups, sweep, send scheduled reports."""
+
+from datetime import date
+
+from celery import shared_task
+from django.db import OperationalError
+
+
+@shared_task(acks_late=True, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=8)
+def refresh_rollups(days: list[str]) -> int:
+    """Recompute the dashboard rollups of these SAST days (ISO dates). Idempotent."""
+    from . import rollups
+
+    return rollups.refresh_days(date.fromisoformat(d) for d in days)
+
+
+@shared_task(acks_late=True, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=3)
+def sweep_rollups() -> int:
+    from . import rollups
+
+    return rollups.sweep()
+
+
+@shared_task(acks_late=True, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5)
+def send_scheduled_reports() -> int:
+    """Send every subscription whose last complete week / month has not been sent yet (once per period)."""
+    from . import services
+
+    return services.send_due_subscriptions()
