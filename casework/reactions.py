@@ -8,6 +8,7 @@ Events:
 - ``transition``: obj, name, from_state, to_state, actor, reason, note, data
 - ``prosecution_enrolled``: prosecution, actor
 - ``incident_changed``: incident (created, or its gang-relatedness changed)
+- ``admission_recorded``: admission (referrals: an admission stored or updated by intake processing)
 """
 
 from collections import defaultdict

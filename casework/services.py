@@ -47,8 +47,9 @@ def transition_names(model) -> list[str]:
 
 
 def allowed_from_state(obj) -> list[str]:
-    """Transitions possible from the object's current state, whoever asks."""
-    return [t.name for t in obj.get_available_state_transitions()]
+    """Transitions possible from the object's current state, whoever asks, in the order the model declares."""
+    possible = {t.name for t in obj.get_available_state_transitions()}
+    return [name for name in transition_names(type(obj)) if name in possible]
 
 
 def available_transitions(obj, user, may: Callable) -> list[str]:
@@ -204,9 +205,7 @@ def incident_create(
     return incident
 
 
-def _assert_gang(
-    incident: Incident, *, actor, gang_related: bool, source: str, basis: str, at=None
-) -> None:
+def _assert_gang(incident: Incident, *, actor, gang_related: bool, source: str, basis: str, at=None) -> None:
     GangAssertion.objects.create(
         incident=incident,
         gang_related=gang_related,

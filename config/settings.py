@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "referrals",
     "courtwatch",
     "reporting",
+    "demo",
 ]
 
 MIDDLEWARE = [
@@ -141,6 +142,9 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE: dict = {}  # each app adds its periodic jobs in its AppConfig.ready()
+# referrals: re-kick intake messages stuck unfinished (docs/intake.md, "Sweeper").
+CELERY_BEAT_SCHEDULE["referrals-sweep-inbound"] = {"task": "referrals.tasks.sweep_inbound", "schedule": 30.0}
+INTAKE_STUCK_AFTER_SECONDS = env.int("INTAKE_STUCK_AFTER_SECONDS", default=60)
 
 LOGGING = {
     "version": 1,

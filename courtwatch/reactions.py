@@ -38,9 +38,23 @@ def follow_prosecution(*, obj, name, from_state, to_state, actor, reason, data, 
         brief = Brief.objects.select_for_update().filter(prosecution=obj).first()
         if brief is not None and brief.state == Brief.State.CLOSED:
             apply_transition(
-                brief, "reopen", actor=actor, version=None, may=services.always, reason="re_enrolled", at=at
+                brief,
+                "reopen",
+                actor=actor,
+                version=None,
+                may=services.always,
+                reason="re_enrolled",
+                at=services.not_before_last_change(at, brief),
             )
     if to_state in TERMINAL_STATES:
         brief = Brief.objects.select_for_update().filter(prosecution=obj).first()
         if brief is not None and brief.state in (Brief.State.ASSIGNED, Brief.State.MONITORING):
-            apply_transition(brief, "close", actor=actor, version=None, may=services.always, reason=to_state, at=at)
+            apply_transition(
+                brief,
+                "close",
+                actor=actor,
+                version=None,
+                may=services.always,
+                reason=to_state,
+                at=services.not_before_last_change(at, brief),
+            )

@@ -38,6 +38,12 @@ def always(user, obj, name) -> bool:
     return True
 
 
+def not_before_last_change(at, obj):
+    """A brief or review cannot change before its own last change (its log stays in order)."""
+    at = at or timezone.now()
+    return max(at, obj.state_changed_at) if obj.state_changed_at else at
+
+
 def _code(field: str, value: str, choices) -> str:
     if value in (None, ""):
         raise InvalidInput({field: "This field is required."})
@@ -312,7 +318,7 @@ def hearing_record(
                 version=None,
                 may=always,
                 note=f"hearing {hearing.pk}",
-                at=at,
+                at=not_before_last_change(at, brief),
             )
         from_state = p.state
         name = OUTCOME_TRANSITIONS[outcome]
@@ -550,7 +556,7 @@ def review_link_re_enrolment(*, prosecution: Prosecution, review_id, actor, at=N
         may=always,
         reason="re_enrolled",
         data={"prosecution": prosecution.pk, "enrolments": prosecution.enrolments},
-        at=at,
+        at=not_before_last_change(at, review),
     )
 
 

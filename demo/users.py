@@ -1,6 +1,7 @@
 """The demo's people: one or more users for every role, with their object grants (docs/demo.md)."""
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Group
 from django.db import transaction
 
@@ -125,6 +126,7 @@ DEMO_USERS = [
 def ensure_users(password: str) -> dict:
     """Create or refresh every demo user (password, role, grants); returns them by username."""
     User = get_user_model()
+    hashed = make_password(password)  # hashed once: one slow hash instead of one per user
     groups = {g.name: g for g in Group.objects.filter(name__in=permissions.ROLES)}
     facilities = {f.code: f for f in Facility.objects.all()}
     stations = {s.code: s for s in Station.objects.all()}
@@ -144,7 +146,7 @@ def ensure_users(password: str) -> dict:
                 "is_superuser": superuser,
             },
         )
-        user.set_password(password)
+        user.password = hashed
         user.save(update_fields=["password"])
         user.groups.add(groups[spec["role"]])
         for code in spec.get("facilities", []):

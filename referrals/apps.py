@@ -1,5 +1,15 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class ReferralsConfig(AppConfig):
     name = "referrals"
+    verbose_name = _("Hospital intake and referrals")
+
+    def ready(self):
+        from casework import permissions as cw
+
+        from . import crypto, permissions
+
+        crypto.check_keys()
+        cw.register_scope("incident", permissions.incidents_of_my_admissions)

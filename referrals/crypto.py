@@ -30,7 +30,9 @@ def check_keys() -> None:
     if not settings.IDENTITY_ENCRYPTION_KEY:
         raise ImproperlyConfigured("Set IDENTITY_ENCRYPTION_KEY: patient identity is encrypted at rest.")
     if not settings.PSEUDONYM_KEY or settings.PSEUDONYM_KEY == DEV_PSEUDONYM_KEY:
-        raise ImproperlyConfigured("Set PSEUDONYM_KEY: the development pseudonym key is refused outside DEBUG.")
+        raise ImproperlyConfigured(
+            "Set PSEUDONYM_KEY: the development pseudonym key is refused outside DEBUG."
+        )
     _fernet_for.cache_clear()
     _fernet()  # a malformed key fails now, at start-up, not at the first admission
 
@@ -49,7 +51,6 @@ def _fernet_for(keys: str, secret: str) -> MultiFernet:
 
 def _fernet() -> MultiFernet:
     return _fernet_for(settings.IDENTITY_ENCRYPTION_KEY, settings.SECRET_KEY)
-
 
 
 def encrypt(text: str) -> str:

@@ -13,7 +13,16 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_fsm import FSMField, transition
 
-from casework.models import Facility, Incident, Mechanism, PlaceType, PoliceCase, StatefulModel, Station, Suburb
+from casework.models import (
+    Facility,
+    Incident,
+    Mechanism,
+    PlaceType,
+    PoliceCase,
+    StatefulModel,
+    Station,
+    Suburb,
+)
 
 from .crypto import EncryptedJSONField, EncryptedTextField
 
@@ -277,8 +286,8 @@ class Referral(StatefulModel):
         self.police_case = police_case
 
     @transition(field=state, source=[State.PENDING, State.SENT, State.ACKNOWLEDGED], target=State.DECLINED)
-    def decline(self, *, reason: str):
-        self.decline_reason = reason
+    def decline(self, *, why: str):
+        self.decline_reason = why
 
     @transition(field=state, source=State.DECLINED, target=State.PENDING)
     def reopen(self):

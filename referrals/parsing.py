@@ -271,9 +271,13 @@ def parse_hl7(raw: str) -> tuple[Header, Record]:
         raise IntakeError("MSH-10", "The message control id is required.", ack="AR")
     mtype = header.message_type.split("^")[0].upper()
     if mtype != "ADT":
-        raise IntakeError("MSH-9", f"Message type '{header.message_type}' is not ADT.", ack="AR", hl7_code="200")
+        raise IntakeError(
+            "MSH-9", f"Message type '{header.message_type}' is not ADT.", ack="AR", hl7_code="200"
+        )
     if header.event not in SUPPORTED_EVENTS:
-        raise IntakeError("MSH-9", f"Event '{header.event}' is not A01, A03, A04 or A08.", ack="AR", hl7_code="201")
+        raise IntakeError(
+            "MSH-9", f"Event '{header.event}' is not A01, A03, A04 or A08.", ack="AR", hl7_code="201"
+        )
     try:
         msg = hl7.parse(raw)
     except Exception as e:  # the hl7 package raises several kinds on malformed input
@@ -301,7 +305,9 @@ def parse_hl7(raw: str) -> tuple[Header, Record]:
     for rep in _f(pid, 3).split("~"):
         c = _comps(rep) + [""] * 5
         if c[0].strip():
-            rec.identifiers.append({"value": unescape(c[0].strip()), "authority": c[3].strip(), "type": c[4].strip()})
+            rec.identifiers.append(
+                {"value": unescape(c[0].strip()), "authority": c[3].strip(), "type": c[4].strip()}
+            )
     if not rec.identifiers:
         raise IntakeError("PID-3", "A patient identifier is required.")
     name = _comps(_f(pid, 5).split("~")[0])
@@ -360,7 +366,9 @@ def parse_hl7(raw: str) -> tuple[Header, Record]:
         rec.place_type = next((p for p in PLACE_TYPES if p in low), "")
     if not rec.place_type:
         rec.place_type = place_from_codes(rec.icd10_codes)
-    check_times(rec, arrival="PV1-44", injury="ACC-1" if acc is not None else "OBX-5 (INJURY_TIME)", dob="PID-7")
+    check_times(
+        rec, arrival="PV1-44", injury="ACC-1" if acc is not None else "OBX-5 (INJURY_TIME)", dob="PID-7"
+    )
     return header, rec
 
 
@@ -478,15 +486,20 @@ def parse_fhir(body: str | bytes) -> tuple[str, Record]:
         org = by_ref.get(enc.serviceProvider.reference)
         if org is None:
             raise IntakeError(
-                "Encounter.serviceProvider", f"'{enc.serviceProvider.reference}' is not an Organization in the bundle."
+                "Encounter.serviceProvider",
+                f"'{enc.serviceProvider.reference}' is not an Organization in the bundle.",
             )
     else:
-        raise IntakeError("Encounter.serviceProvider", "The facility (an Organization reference) is required.")
+        raise IntakeError(
+            "Encounter.serviceProvider", "The facility (an Organization reference) is required."
+        )
     if org.get_resource_type() != "Organization" or not org.identifier or not org.identifier[0].value:
         raise IntakeError("Organization.identifier.value", "The facility code is required.", ack="AR")
     visit = next((i.value for i in enc.identifier or [] if i.value), "") or (enc.id or "")
     if not visit:
-        raise IntakeError("Encounter.identifier", "The visit number (Encounter.identifier.value) is required.")
+        raise IntakeError(
+            "Encounter.identifier", "The visit number (Encounter.identifier.value) is required."
+        )
     if not enc.period or not enc.period.start:
         raise IntakeError("Encounter.period.start", "The arrival time is required.")
     rec = Record(facility_code=org.identifier[0].value.strip(), visit_number=str(visit).strip(), event="FHIR")
@@ -543,8 +556,12 @@ def parse_fhir(body: str | bytes) -> tuple[str, Record]:
             rec.disposition = choice(where, value, DISPOSITIONS)
     if not rec.place_type:
         rec.place_type = place_from_codes(rec.icd10_codes)
-    check_times(rec, arrival="Encounter.period.start", injury="Observation(INJURY_TIME)", dob="Patient.birthDate")
-    control = (bundle.identifier.value if bundle.identifier and bundle.identifier.value else "") or (bundle.id or "")
+    check_times(
+        rec, arrival="Encounter.period.start", injury="Observation(INJURY_TIME)", dob="Patient.birthDate"
+    )
+    control = (bundle.identifier.value if bundle.identifier and bundle.identifier.value else "") or (
+        bundle.id or ""
+    )
     return str(control)[:120], rec
 
 
@@ -634,7 +651,9 @@ def record_from_row(row: dict, n: int) -> Record:
         try:
             rec.date_of_birth = date.fromisoformat(dob)
         except ValueError as e:
-            raise IntakeError("date_of_birth", f"'{dob}' is not a date like 2001-05-12.", hl7_code="102") from e
+            raise IntakeError(
+                "date_of_birth", f"'{dob}' is not a date like 2001-05-12.", hl7_code="102"
+            ) from e
     age = (row.get("age_years") or "").strip()
     if age:
         if not age.isdigit():
@@ -676,7 +695,9 @@ def read_csv(text: str) -> tuple[list[Record], list[dict]]:
     header = [h.strip() for h in (reader.fieldnames or [])]
     missing = sorted(CSV_REQUIRED - set(header))
     if missing:
-        return [], [{"row": 1, "field": m, "problem": "This column is missing from the header."} for m in missing]
+        return [], [
+            {"row": 1, "field": m, "problem": "This column is missing from the header."} for m in missing
+        ]
     reader.fieldnames = header
     good, problems = [], []
     for n, row in enumerate(reader, start=2):

@@ -104,9 +104,12 @@ def visible_referrals(user) -> QuerySet[Referral]:
 def may_transition(user, referral: Referral, name: str) -> bool:
     if cw.is_admin(user):
         return True
-    if name in STATION_TRANSITIONS and cw.has_role(user, cw.SAPS_LIAISON):
-        if cw.user_has_grant(user, referral.station):
-            return True
+    if (
+        name in STATION_TRANSITIONS
+        and cw.has_role(user, cw.SAPS_LIAISON)
+        and cw.user_has_grant(user, referral.station)
+    ):
+        return True
     if name in HOSPITAL_TRANSITIONS and cw.has_role(user, cw.HEALTH_CAPTURE):
         return cw.user_has_grant(user, referral.admission.facility)
     return False

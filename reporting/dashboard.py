@@ -14,7 +14,16 @@ from django.db.models import DateField as DateFieldType
 from django.db.models.functions import ExtractHour, ExtractIsoWeekDay, TruncDate
 from django.utils import timezone
 
-from casework.models import Facility, Incident, Mechanism, PlaceType, PoliceCase, Prosecution, Suburb, TransitionLog
+from casework.models import (
+    Facility,
+    Incident,
+    Mechanism,
+    PlaceType,
+    PoliceCase,
+    Prosecution,
+    Suburb,
+    TransitionLog,
+)
 
 from . import definitions
 from .models import AdmissionRollup, RollupStamp
@@ -107,12 +116,21 @@ def _plan(group_by: str, filters: DashboardFilters) -> str | None:
 def _rollup_filter(filters: DashboardFilters) -> Q:
     q = Q()
     if filters.facility:
-        q &= Q(k1__in=[str(i) for i in Facility.objects.filter(code=filters.facility).values_list("pk", flat=True)])
+        q &= Q(
+            k1__in=[
+                str(i) for i in Facility.objects.filter(code=filters.facility).values_list("pk", flat=True)
+            ]
+        )
     if filters.district:
         ids = Facility.objects.filter(district__code=filters.district).values_list("pk", flat=True)
         q &= Q(k1__in=[str(i) for i in ids])
     if filters.station:
-        q &= Q(k1__in=[str(i) for i in Suburb.objects.filter(station__code=filters.station).values_list("pk", flat=True)])
+        q &= Q(
+            k1__in=[
+                str(i)
+                for i in Suburb.objects.filter(station__code=filters.station).values_list("pk", flat=True)
+            ]
+        )
     if filters.mechanism:
         q &= Q(k1=filters.mechanism)
     if filters.gang_related is not None:
@@ -167,12 +185,16 @@ def _counts_live(group_by: str, period: Period, filters: DashboardFilters) -> Co
     }
     counts: Counter = Counter()
     if group_by in TIME_GROUPS or group_by == "weekday":
-        rows = qs.annotate(g=TruncDate("arrival_at", tzinfo=SAST)).order_by().values("g").annotate(n=Count("id"))
+        rows = (
+            qs.annotate(g=TruncDate("arrival_at", tzinfo=SAST)).order_by().values("g").annotate(n=Count("id"))
+        )
         for r in rows:
             counts[r["g"].isoweekday() if group_by == "weekday" else _time_key(group_by, r["g"])] += r["n"]
     elif group_by == "hour_weekday":
         rows = (
-            qs.annotate(wd=ExtractIsoWeekDay("arrival_at", tzinfo=SAST), h=ExtractHour("arrival_at", tzinfo=SAST))
+            qs.annotate(
+                wd=ExtractIsoWeekDay("arrival_at", tzinfo=SAST), h=ExtractHour("arrival_at", tzinfo=SAST)
+            )
             .order_by()
             .values("wd", "h")
             .annotate(n=Count("id"))
@@ -189,7 +211,9 @@ def _counts_live(group_by: str, period: Period, filters: DashboardFilters) -> Co
 
 def _labels(group_by: str) -> dict:
     if group_by == "facility":
-        return {str(pk): (code, name) for pk, code, name in Facility.objects.values_list("pk", "code", "name")}
+        return {
+            str(pk): (code, name) for pk, code, name in Facility.objects.values_list("pk", "code", "name")
+        }
     if group_by == "suburb":
         return {str(pk): (code, name) for pk, code, name in Suburb.objects.values_list("pk", "code", "name")}
     return {}
@@ -257,12 +281,20 @@ def admissions_by(period: Period, group_by: str, filters: DashboardFilters, *, s
 def feed_completeness(period: Period) -> list[dict]:
     """Per facility: share of the period's days with at least one admission, and the last arrival."""
     days = dict(
-        AdmissionRollup.objects.filter(kind="facility", day__gte=period.start_date, day__lte=period.end_date, n__gt=0)
+        AdmissionRollup.objects.filter(
+            kind="facility", day__gte=period.start_date, day__lte=period.end_date, n__gt=0
+        )
         .values("k1")
         .annotate(d=Count("day"))
         .values_list("k1", "d")
     )
-    last = dict(_admissions().order_by().values("facility_id").annotate(m=Max("arrival_at")).values_list("facility_id", "m"))
+    last = dict(
+        _admissions()
+        .order_by()
+        .values("facility_id")
+        .annotate(m=Max("arrival_at"))
+        .values_list("facility_id", "m")
+    )
     out = []
     for pk, code, name in Facility.objects.values_list("pk", "code", "name"):
         d = days.get(str(pk), 0)
@@ -286,7 +318,17 @@ def feed_completeness(period: Period) -> list[dict]:
 BASELINE_WEEKS = 8
 ALERT_P = 0.01
 ALERT_MIN_COUNT = 3
-HOTSPOT_FIELDS = ["suburb", "label", "station", "recent", "previous", "change", "change_ratio", "rank_by_count", "rank_by_change"]
+HOTSPOT_FIELDS = [
+    "suburb",
+    "label",
+    "station",
+    "recent",
+    "previous",
+    "change",
+    "change_ratio",
+    "rank_by_count",
+    "rank_by_change",
+]
 
 
 def poisson_sf(k: int, lam: float) -> float:
@@ -330,7 +372,10 @@ def hotspots(*, weeks: int = 4, suppress: bool, today: date | None = None) -> di
     )
     for day, k1, n in rows:
         weekly[k1][_week_start(day)] += n
-    suburbs = {str(pk): (code, name, st) for pk, code, name, st in Suburb.objects.values_list("pk", "code", "name", "station__name")}
+    suburbs = {
+        str(pk): (code, name, st)
+        for pk, code, name, st in Suburb.objects.values_list("pk", "code", "name", "station__name")
+    }
     table = []
     alerts = []
     week_starts = [recent_start + timedelta(weeks=i) for i in range(weeks)]
@@ -338,8 +383,17 @@ def hotspots(*, weeks: int = 4, suppress: bool, today: date | None = None) -> di
         recent = sum(by_week[w] for w in week_starts)
         previous = sum(by_week[previous_start + timedelta(weeks=i)] for i in range(weeks))
         code, name, station = suburbs.get(k1, (k1, k1, ""))
-        table.append({"suburb": code, "label": name, "station": station, "recent": recent, "previous": previous,
-                      "change": recent - previous, "change_ratio": round(recent / previous, 2) if previous else None})
+        table.append(
+            {
+                "suburb": code,
+                "label": name,
+                "station": station,
+                "recent": recent,
+                "previous": previous,
+                "change": recent - previous,
+                "change_ratio": round(recent / previous, 2) if previous else None,
+            }
+        )
         for w in week_starts:
             base = [by_week[w - timedelta(weeks=i)] for i in range(1, BASELINE_WEEKS + 1)]
             lam = max(sum(base) / BASELINE_WEEKS, 0.5)
@@ -347,9 +401,18 @@ def hotspots(*, weeks: int = 4, suppress: bool, today: date | None = None) -> di
             limit = poisson_upper_limit(lam)
             if observed >= ALERT_MIN_COUNT and observed >= limit:
                 y, wk, _ = w.isocalendar()
-                alerts.append({"suburb": code, "label": name, "week": f"{y}-W{wk:02d}", "week_start": w.isoformat(),
-                               "observed": suppress_count(observed, suppress), "baseline": round(lam, 2),
-                               "upper_limit": limit, "p_value": round(poisson_sf(observed, lam), 5)})
+                alerts.append(
+                    {
+                        "suburb": code,
+                        "label": name,
+                        "week": f"{y}-W{wk:02d}",
+                        "week_start": w.isoformat(),
+                        "observed": suppress_count(observed, suppress),
+                        "baseline": round(lam, 2),
+                        "upper_limit": limit,
+                        "p_value": round(poisson_sf(observed, lam), 5),
+                    }
+                )
     by_count = sorted(table, key=lambda r: (-r["recent"], r["label"]))
     for i, r in enumerate(by_count, 1):
         r["rank_by_count"] = i
@@ -382,7 +445,16 @@ def hotspots(*, weeks: int = 4, suppress: bool, today: date | None = None) -> di
 
 # ------------------------------------------------------------------ attrition funnel
 
-FUNNEL = ["admissions", "incidents", "referred", "police_case_opened", "referred_to_npa", "prosecuted", "finalised", "convicted"]
+FUNNEL = [
+    "admissions",
+    "incidents",
+    "referred",
+    "police_case_opened",
+    "referred_to_npa",
+    "prosecuted",
+    "finalised",
+    "convicted",
+]
 
 
 def attrition(period: Period, *, suppress: bool) -> dict:
@@ -419,17 +491,20 @@ def attrition(period: Period, *, suppress: bool) -> dict:
         previous = n
     cohort = incidents.values("pk")
     removal = Counter(
-        Prosecution.objects.filter(police_case__incidents__in=cohort, state__in=Prosecution.REMOVED_STATES)
-        .values_list("removal_reason", flat=True)
+        Prosecution.objects.filter(
+            police_case__incidents__in=cohort, state__in=Prosecution.REMOVED_STATES
+        ).values_list("removal_reason", flat=True)
     )
     closures = Counter(
-        PoliceCase.objects.filter(incidents__in=cohort, state__in=PoliceCase.CLOSED_STATES).values_list("state", flat=True)
+        PoliceCase.objects.filter(incidents__in=cohort, state__in=PoliceCase.CLOSED_STATES).values_list(
+            "state", flat=True
+        )
     )
     declined = Counter(
         (r or "").strip().lower() or "no reason given"
-        for r in Referral.objects.filter(admission__incident__in=cohort, state=Referral.State.DECLINED).values_list(
-            "decline_reason", flat=True
-        )
+        for r in Referral.objects.filter(
+            admission__incident__in=cohort, state=Referral.State.DECLINED
+        ).values_list("decline_reason", flat=True)
     )
 
     def top(counter, n=8):
@@ -450,7 +525,9 @@ def attrition(period: Period, *, suppress: bool) -> dict:
 
 UNKNOWN_DAYS = (7, 30, 90)
 UNKNOWN_GROUP_BY = ("facility", "suburb", "mechanism")
-UNKNOWN_FIELDS = ["group", "label"] + [f for n in UNKNOWN_DAYS for f in (f"eligible_{n}d", f"unknown_{n}d", f"unknown_share_{n}d")]
+UNKNOWN_FIELDS = ["group", "label"] + [
+    f for n in UNKNOWN_DAYS for f in (f"eligible_{n}d", f"unknown_{n}d", f"unknown_share_{n}d")
+]
 
 
 def unknown_to_police(period: Period, group_by: str, *, suppress: bool, now: datetime | None = None) -> dict:
@@ -458,14 +535,20 @@ def unknown_to_police(period: Period, group_by: str, *, suppress: bool, now: dat
         raise ReportInputError({"group_by": f"'{group_by}' is not one of: {', '.join(UNKNOWN_GROUP_BY)}."})
     now = now or timezone.now()
     group_field = {"facility": "facility__code", "suburb": "suburb__code", "mechanism": "mechanism"}[group_by]
-    qs = _admissions().filter(arrival_at__gte=period.start, arrival_at__lt=period.end).annotate(
-        arrival_day=TruncDate("arrival_at", tzinfo=SAST)
+    qs = (
+        _admissions()
+        .filter(arrival_at__gte=period.start, arrival_at__lt=period.end)
+        .annotate(arrival_day=TruncDate("arrival_at", tzinfo=SAST))
     )
     aggregates = {}
     for n in UNKNOWN_DAYS:
         deadline = ExpressionWrapper(F("arrival_day") + timedelta(days=n), output_field=DateFieldType())
         qs = qs.annotate(**{f"deadline_{n}": deadline})
-        known = Exists(PoliceCase.objects.filter(incidents=OuterRef("incident_id"), opened_on__lte=OuterRef(f"deadline_{n}")))
+        known = Exists(
+            PoliceCase.objects.filter(
+                incidents=OuterRef("incident_id"), opened_on__lte=OuterRef(f"deadline_{n}")
+            )
+        )
         eligible = Q(arrival_at__lte=now - timedelta(days=n))
         aggregates[f"eligible_{n}d"] = Count("id", filter=eligible)
         aggregates[f"unknown_{n}d"] = Count("id", filter=eligible & ~Q(known))
@@ -483,7 +566,9 @@ def unknown_to_police(period: Period, group_by: str, *, suppress: bool, now: dat
         row["label"] = labels.get(key, key or "Unknown")
         rows.append(row)
     rows.sort(key=lambda r: str(r["label"]))
-    total = finish_row({"group": None, **qs.aggregate(**aggregates)}, counts=counts, rates=rates, suppress=suppress)
+    total = finish_row(
+        {"group": None, **qs.aggregate(**aggregates)}, counts=counts, rates=rates, suppress=suppress
+    )
     total["label"] = "Total"
     return {"definitions": definitions.UNKNOWN_TO_POLICE, "rows": rows, "total": total}
 

@@ -50,7 +50,9 @@ class Subscription(models.Model):
         ATTRITION = "attrition", _("Attrition funnel")
         DASHBOARD = "dashboard", _("Admissions by facility")
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="report_subscriptions")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="report_subscriptions"
+    )
     report = models.CharField(max_length=24, choices=Report.choices)
     group_by = models.CharField(max_length=20, blank=True, default="court")
     frequency = models.CharField(max_length=10, choices=Frequency.choices)

@@ -105,7 +105,9 @@ class DashboardFilters:
         return names
 
     def as_query(self) -> dict:
-        q = {n: getattr(self, n) for n in ("facility", "district", "station", "mechanism") if getattr(self, n)}
+        q = {
+            n: getattr(self, n) for n in ("facility", "district", "station", "mechanism") if getattr(self, n)
+        }
         if self.gang_related is not None:
             q["gang_related"] = "true" if self.gang_related else "false"
         return q

@@ -14,7 +14,7 @@ import threading
 from datetime import date, datetime, time, timedelta
 
 from django.db import connection, transaction
-from django.db.models import Count, F, Q, Value
+from django.db.models import Count, F, Value
 from django.db.models.functions import Coalesce, ExtractHour, TruncDate
 from django.utils import timezone
 
@@ -65,7 +65,9 @@ def _key(value) -> str:
 def _compute(qs, kind: str) -> list[AdmissionRollup]:
     k1, k2 = KINDS[kind]
     rows = (
-        qs.annotate(rday=TruncDate("arrival_at", tzinfo=SAST), rk1=k1, rk2=k2 if k2 is not None else Value(""))
+        qs.annotate(
+            rday=TruncDate("arrival_at", tzinfo=SAST), rk1=k1, rk2=k2 if k2 is not None else Value("")
+        )
         .order_by()
         .values("rday", "rk1", "rk2")
         .annotate(cnt=Count("id"))
@@ -125,7 +127,11 @@ def sweep() -> int:
     now = timezone.now()
     stamp = RollupStamp.objects.filter(kind=SWEEP_KIND).first()
     since = stamp.refreshed_at if stamp else now - timedelta(minutes=5)
-    arrivals = _admissions().filter(updated_at__gte=since - timedelta(seconds=5)).values_list("arrival_at", flat=True)
+    arrivals = (
+        _admissions()
+        .filter(updated_at__gte=since - timedelta(seconds=5))
+        .values_list("arrival_at", flat=True)
+    )
     days = {sast_day(a) for a in arrivals}
     written = refresh_days(days) if days else 0
     RollupStamp.objects.update_or_create(kind=SWEEP_KIND, defaults={"refreshed_at": now})

@@ -26,7 +26,7 @@ from casework.models import (
 
 from . import definitions
 from .params import SAST, Period, ReportInputError
-from .suppression import finish_row, rate, suppress_count
+from .suppression import finish_row, suppress_count
 
 S = Prosecution.State
 
@@ -111,9 +111,7 @@ def conviction_rate(period: Period, group_by: str, *, suppress: bool) -> dict:
     if group_by not in GROUP_BY:
         raise ReportInputError({"group_by": f"'{group_by}' is not one of: {', '.join(GROUP_BY)}."})
     qs = finalised_in(period)
-    grouped = (
-        qs.annotate(grp=_group_expression(group_by)).order_by().values("grp").annotate(**_aggregates())
-    )
+    grouped = qs.annotate(grp=_group_expression(group_by)).order_by().values("grp").annotate(**_aggregates())
     labels = group_labels(group_by)
     rows = []
     for r in grouped:
@@ -246,7 +244,11 @@ def removals(period: Period, *, suppress: bool, top: int = 3) -> dict:
         split_rows[split] = [
             {
                 **finish_row(
-                    {"group": yes, "removals": groups[yes]["removals"], "police_attributable": groups[yes]["police_attributable"]},
+                    {
+                        "group": yes,
+                        "removals": groups[yes]["removals"],
+                        "police_attributable": groups[yes]["police_attributable"],
+                    },
                     counts=["removals", "police_attributable"],
                     rates={"police_attributable_share": ("police_attributable", "removals")},
                     suppress=suppress,
@@ -292,11 +294,13 @@ def re_enrolment(period: Period, *, suppress: bool) -> dict:
             "verdicts": conv + st[S.ACQUITTED],
         }
         out = finish_row(
-            row, counts=RE_ENROL_COUNTS, rates={"conviction_rate": ("convictions", "verdicts")}, suppress=suppress
+            row,
+            counts=RE_ENROL_COUNTS,
+            rates={"conviction_rate": ("convictions", "verdicts")},
+            suppress=suppress,
         )
         out["current_state"] = {s: suppress_count(n, suppress) for s, n in sorted(st.items())}
         return out
 
     rows = [tally(after_review, "after_review"), tally(every - after_review, "other")]
     return {"definitions": definitions.RE_ENROLMENT, "rows": rows, "total": tally(every, None)}
-

@@ -60,7 +60,12 @@ def render_csv(sub: Subscription, period: Period) -> tuple[str, str, str]:
         rows, path, query = report["rows"], reverse("reporting:removals"), {}
     elif sub.report == Subscription.Report.ATTRITION:
         report = dashboard.attrition(period, suppress=suppress)
-        fields, rows, path, query = ["group", "count", "drop", "suppressed"], report["rows"], reverse("reporting:attrition"), {}
+        fields, rows, path, query = (
+            ["group", "count", "drop", "suppressed"],
+            report["rows"],
+            reverse("reporting:attrition"),
+            {},
+        )
     else:
         result = dashboard.admissions_by(period, "facility", DashboardFilters(), suppress=suppress)
         fields, rows = ["key", "count", "suppressed"], result["rows"]

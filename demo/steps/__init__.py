@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, TextIO
 
+from django.core.management.base import OutputWrapper
+
 STEPS = ["casework", "referrals", "courtwatch"]
 
 
@@ -40,8 +42,7 @@ class SeedContext:
         return self.now - timedelta(days=365 * self.years)
 
     def say(self, text: str) -> None:
-        self.stdout.write(text + "\n")
-        self.stdout.flush()
+        self._write(text + "\n")
 
     def progress(self, label: str, done: int, total: int, width: int = 30) -> None:
         """A text progress bar on one line, redrawn only when the percentage changes."""
@@ -51,7 +52,13 @@ class SeedContext:
         self._shown = (label, pct)
         filled = width * pct // 100
         end = "\n" if pct == 100 else ""
-        self.stdout.write(f"\r  {label:<12} [{'#' * filled}{'.' * (width - filled)}] {pct:3d}% {done}/{total}{end}")
+        self._write(f"\r  {label:<12} [{'#' * filled}{'.' * (width - filled)}] {pct:3d}% {done}/{total}{end}")
+
+    def _write(self, text: str) -> None:
+        if isinstance(self.stdout, OutputWrapper):
+            self.stdout.write(text, ending="")  # a command's stdout adds a newline otherwise
+        else:
+            self.stdout.write(text)
         self.stdout.flush()
 
 

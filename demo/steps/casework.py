@@ -10,6 +10,7 @@ violence dominant, guns concentrated in gang-affected suburbs, weekend nights, m
 peaks, few convictions in gang murders); they are not statistics.
 """
 
+import contextlib
 import hashlib
 import hmac
 import re
@@ -102,6 +103,8 @@ DOCKET_FATE = {
     "sexual_offence": {"refer": 50, "undetected": 20, "withdraws": 20, "unfounded": 3, "investigating": 7},
     "robbery_aggravated": {"refer": 30, "undetected": 60, "withdraws": 3, "investigating": 7},
     "other": {"refer": 35, "undetected": 30, "withdraws": 25, "unfounded": 5, "investigating": 5},
+    # a docket reopened or returned by the NPA: investigated again, once
+    "second_time": {"refer": 45, "undetected": 35, "investigating": 20},
 }
 NPA_DECISION = {"prosecute": 35, "decline": 25, "return": 20, "await": 20}
 DECLINE_REASONS = ["insufficient_evidence", "no_reasonable_prospect", "witness_statements_lacking"]
@@ -110,7 +113,15 @@ RETURN_REASONS = ["statements_outstanding", "forensic_report_outstanding", "iden
 # How a prosecution ends, by category. Convictions by plea or after trial; "warrant" leaves it
 # waiting for the accused to be traced. Gang murders rarely convict.
 OUTCOMES = {
-    "murder_gang": {"plea": 1, "trial": 3, "acquit": 8, "withdraw": 42, "prov": 18, "strike": 15, "warrant": 8},
+    "murder_gang": {
+        "plea": 1,
+        "trial": 3,
+        "acquit": 8,
+        "withdraw": 42,
+        "prov": 18,
+        "strike": 15,
+        "warrant": 8,
+    },
     "murder": {"plea": 10, "trial": 22, "acquit": 12, "withdraw": 28, "prov": 10, "strike": 8, "warrant": 5},
     "attempted_murder_gang": {
         "plea": 2,
@@ -170,7 +181,15 @@ OUTCOMES = {
         "strike": 8,
         "warrant": 7,
     },
-    "after_re_enrolment": {"plea": 10, "trial": 22, "acquit": 10, "withdraw": 35, "prov": 8, "strike": 5, "warrant": 10},
+    "after_re_enrolment": {
+        "plea": 10,
+        "trial": 22,
+        "acquit": 10,
+        "withdraw": 35,
+        "prov": 8,
+        "strike": 5,
+        "warrant": 10,
+    },
 }
 OUTCOMES["other"] = OUTCOMES["assault_gbh"]
 RE_ENROL_SHARE = 0.12
@@ -236,7 +255,12 @@ DIVERSION_PROGRAMMES = [
     "Community service, 120 hours",
 ]
 SENTENCES = {
-    "murder": ["Life imprisonment", "25 years' imprisonment", "20 years' imprisonment", "18 years' imprisonment"],
+    "murder": [
+        "Life imprisonment",
+        "25 years' imprisonment",
+        "20 years' imprisonment",
+        "18 years' imprisonment",
+    ],
     "attempted_murder": ["12 years' imprisonment", "10 years' imprisonment", "8 years' imprisonment"],
     "sexual_offence": ["Life imprisonment", "15 years' imprisonment", "10 years' imprisonment"],
     "robbery_aggravated": ["15 years' imprisonment", "12 years' imprisonment"],
@@ -280,6 +304,7 @@ class Chains:
         self.suburbs = list(Suburb.objects.select_related("station"))
         self.offences = {o.code: o for o in Offence.objects.all()}
         self.courts = {c.code: c for c in Court.objects.all()}
+        self.courts_by_id = {c.pk: c for c in self.courts.values()}
         self.suburb_weights = [self._suburb_weight(s) for s in self.suburbs]
         self.cas_serials = self._existing_cas_serials()
         self.case_numbers = self._existing_case_numbers()
@@ -315,10 +340,8 @@ class Chains:
         self.ctx.incidents.append(incident)
         if self.rng.random() >= self._docket_share(spec):
             return
-        try:
+        with contextlib.suppress(Stop):  # a docket's next step lies after now: it stays where it is
             self._docket(incident, spec)
-        except Stop:
-            pass
 
     # ------------------------------------------------------------------ incidents
 
@@ -428,12 +451,16 @@ class Chains:
             )
             if not second_time and self.rng.random() < 0.06:
                 t = self._at(t + self._days(30, 400))
-                services.police_case_reopen(case, actor=saps, version=case.version, reason="new_evidence", at=t)
-                self._investigation(case, spec, offence, "murder", saps, t, second_time=True)
+                services.police_case_reopen(
+                    case, actor=saps, version=case.version, reason="new_evidence", at=t
+                )
+                self._investigation(case, spec, offence, "second_time", saps, t, second_time=True)
         elif fate == "withdraws":
             t = self._at(t + self._days(7, 90))
             reason = self._pick({"complainant_withdrew": 60, "reconciled": 25, "fear_of_reprisal": 15})
-            services.police_case_complainant_withdraws(case, actor=saps, version=case.version, reason=reason, at=t)
+            services.police_case_complainant_withdraws(
+                case, actor=saps, version=case.version, reason=reason, at=t
+            )
         elif fate == "unfounded":
             t = self._at(t + self._days(14, 120))
             services.police_case_close_unfounded(
@@ -448,7 +475,9 @@ class Chains:
         if decision == "await" and self.ctx.now - t > timedelta(days=150):
             decision = "decline"  # nothing waits that long for a decision
         if decision == "prosecute":
-            court = regional_court if offence == "sexual_offence" and self.rng.random() < 0.5 else district_court
+            court = (
+                regional_court if offence == "sexual_offence" and self.rng.random() < 0.5 else district_court
+            )
             self._prosecution(case, spec, offence, self.courts[court], t)
         elif decision == "decline":
             services.police_case_decline_to_prosecute(
@@ -459,7 +488,7 @@ class Chains:
                 case, actor=npa, version=case.version, reason=self.rng.choice(RETURN_REASONS), at=t
             )
             if not second_time:
-                self._investigation(case, spec, offence, "murder", saps, t, second_time=True)
+                self._investigation(case, spec, offence, "second_time", saps, t, second_time=True)
 
     def _cas_number(self, station, opened_on: date) -> str:
         key = (station.code, opened_on.month, opened_on.year)
@@ -494,64 +523,89 @@ class Chains:
         self.ctx.prosecutions.append(p)
         key = f"{offence}_gang" if gang and f"{offence}_gang" in OUTCOMES else offence
         try:
-            p, t = self._path(p, spec, offence, self._pick(OUTCOMES[key]), enrolled)
+            # The first appearance is the enrolment; what happens there follows a few minutes later.
+            p, t = self._path(p, spec, offence, self._pick(OUTCOMES[key]), enrolled + timedelta(minutes=5))
             if p.state in Prosecution.REMOVED_STATES and self.rng.random() < RE_ENROL_SHARE:
-                t = self._court_day(t + self._days(60, 240))
-                p = self._act(p, "re_enrol", t, reason="committee_review", next_date=self._next_date(t))
-                self._path(p, spec, offence, self._pick(OUTCOMES["after_re_enrolment"]), t)
+                t = self._sitting(t, 60, 240)
+                following = self._sitting(t, 14, 42)
+                p = self._act(
+                    p,
+                    "re_enrol",
+                    t,
+                    reason="committee_review",
+                    next_date=self._day(following),
+                    note="Re-enrolled after the priority committee's review",
+                )
+                self._path(p, spec, offence, self._pick(OUTCOMES["after_re_enrolment"]), following)
         except Stop:
             pass
+        p.refresh_from_db()  # as the walk left it, for the steps that follow
+        self.ctx.prosecutions[-1] = p
 
     def _path(self, p, spec, offence, outcome, t):
-        """Walk one matter to ``outcome`` through remands, transfers and trial; returns (p, last time)."""
+        """Walk one matter to ``outcome`` through remands, a transfer and trial.
+
+        ``t`` is the sitting where the next step happens; each step sets the date of the next sitting,
+        so a matter left open where the walk reaches now has its next appearance in the future.
+        Returns (matter, time of its last step).
+        """
         rng = self.rng
         serious = offence in SERIOUS
         remands = rng.randint(0, 2) if outcome in ("plea", "divert") else rng.randint(1, 7)
         if serious and outcome in ("trial", "acquit"):
             remands += rng.randint(2, 5)
-        transfer_at = rng.randint(1, max(1, remands)) if serious and p.court.level == Court.Level.DISTRICT else None
-        for i in range(1, remands + 1):
-            if rng.random() < 0.06 and p.state != Prosecution.State.WARRANT_ISSUED:
-                t = self._court_day(t + self._days(14, 60))
+        at_district = self.courts_by_id[p.court_id].level == Court.Level.DISTRICT
+        transfer_at = rng.randint(0, max(0, remands - 1)) if serious and at_district and remands else None
+        for i in range(remands):
+            if rng.random() < 0.06:
                 p = self._act(p, "issue_warrant", t, note="Accused failed to appear")
-                t = self._court_day(t + self._days(14, 180))
-                p = self._act(p, "remand", t, reason="accused_absent", next_date=self._next_date(t))
-                continue
-            t = self._court_day(t + self._days(14, 60))
-            if i == transfer_at:
-                p = self._transfer(p, spec, offence, t)
+                t = self._sitting(t, 14, 180)  # arrested on the warrant and brought before court
+                following = self._sitting(t)
+                p = self._act(
+                    p,
+                    "remand",
+                    t,
+                    reason="other",
+                    next_date=self._day(following),
+                    note="Warrant executed; accused before court",
+                )
+            elif i == transfer_at:
+                following = self._sitting(t)
+                p = self._transfer(p, spec, offence, t, following)
             else:
-                p = self._act(p, "remand", t, reason=self._pick(self._postponements(offence)), next_date=self._next_date(t))
+                following = self._sitting(t)
+                reason = self._pick(self._postponements(offence))
+                p = self._act(p, "remand", t, reason=reason, next_date=self._day(following))
+            t = following
         return self._finish(p, spec, offence, outcome, t)
 
-    def _transfer(self, p, spec, offence, t):
-        _, regional = STATION_COURTS[p.police_case.station.code]
+    def _transfer(self, p, spec, offence, t, following):
+        _, regional = STATION_COURTS[spec["suburb"].station.code]
         many_accused = p.accused.count() >= 2
         to_high = offence == "murder" and spec["gang_related"] and many_accused and self.rng.random() < 0.5
         court = self.courts[HIGH_COURT if to_high else regional]
-        return self._act(p, "transfer", t, court=court, next_date=self._next_date(t))
+        return self._act(p, "transfer", t, court=court, next_date=self._day(following))
 
     def _finish(self, p, spec, offence, outcome, t):
         rng = self.rng
-        t = self._court_day(t + self._days(14, 60))
+        removal_reasons = WITHDRAWAL_REASONS_GANG if spec["gang_related"] else WITHDRAWAL_REASONS
         if outcome in ("trial", "acquit"):
-            p = self._act(p, "start_trial", t, next_date=self._next_date(t))
-            t = self._court_day(t + self._days(30, 150))
+            verdict = self._sitting(t, 30, 150)
+            p = self._act(p, "start_trial", t, next_date=self._day(verdict))
+            t = verdict
             if outcome == "acquit":
                 return self._act(p, "acquit", t, note="Not guilty: the State did not prove its case"), t
             if rng.random() < 0.1:  # witnesses turn, the State withdraws mid-trial
-                reasons = WITHDRAWAL_REASONS_GANG if spec["gang_related"] else WITHDRAWAL_REASONS
-                return self._act(p, "withdraw", t, reason=self._pick(reasons)), t
+                return self._act(p, "withdraw", t, reason=self._pick(removal_reasons)), t
         if outcome in ("trial", "plea"):
             note = "Convicted on a guilty plea (s112)" if outcome == "plea" else "Convicted after trial"
             same_day = outcome == "plea" and offence not in SERIOUS and rng.random() < 0.4
-            sentencing = t + timedelta(hours=1) if same_day else self._court_day(t + self._days(14, 60))
-            p = self._act(p, "convict", t, next_date=sentencing.astimezone(SAST).date(), note=note)
+            sentencing = t + timedelta(hours=1) if same_day else self._sitting(t, 14, 60)
+            p = self._act(p, "convict", t, next_date=self._day(sentencing), note=note)
             sentences = SENTENCES.get(offence, SENTENCES["default"])
             return self._act(p, "sentence", sentencing, sentence=rng.choice(sentences)), sentencing
         if outcome == "withdraw":
-            reasons = WITHDRAWAL_REASONS_GANG if spec["gang_related"] else WITHDRAWAL_REASONS
-            return self._act(p, "withdraw", t, reason=self._pick(reasons)), t
+            return self._act(p, "withdraw", t, reason=self._pick(removal_reasons)), t
         if outcome == "prov":
             return self._act(p, "withdraw_provisionally", t, reason=self._pick(PROVISIONAL_REASONS)), t
         if outcome == "strike":
@@ -566,7 +620,8 @@ class Chains:
         """Take one prosecution transition as the NPA liaison of the court it is at, unless it is future."""
         self._check(at)
         service = services.PROSECUTION_TRANSITIONS[name]
-        return service(p, actor=self.ctx.court_liaisons[p.court.code], version=p.version, at=at, **kwargs)
+        actor = self.ctx.court_liaisons[self.courts_by_id[p.court_id].code]
+        return service(p, actor=actor, version=p.version, at=at, **kwargs)
 
     def _postponements(self, offence) -> dict:
         if offence in ("murder", "attempted_murder", "sexual_offence"):
@@ -636,12 +691,22 @@ class Chains:
         return min(at, self.ctx.now)
 
     def _court_day(self, moment: datetime) -> datetime:
-        """The next weekday on or after ``moment``, during court hours (SAST)."""
+        """A time the court sits (weekday, 09:30–15:00 SAST) on or after ``moment``."""
         day = moment.astimezone(SAST).date()
-        while day.weekday() >= 5:
+        while True:
+            if day.weekday() < 5:
+                sitting = datetime.combine(day, time(9, 30), SAST) + timedelta(
+                    minutes=self.rng.randrange(330)
+                )
+                if sitting > moment:
+                    return sitting
+                if moment.astimezone(SAST).time() < time(15, 30):
+                    return moment + timedelta(minutes=10)
             day += timedelta(days=1)
-        start = datetime.combine(day, time(9, 30), SAST)
-        return max(moment, start + timedelta(minutes=self.rng.randrange(0, 330)))
 
-    def _next_date(self, at: datetime) -> date:
-        return self._court_day(at + self._days(21, 56)).astimezone(SAST).date()
+    def _sitting(self, after: datetime, low: int = 21, high: int = 56) -> datetime:
+        """The next sitting, ``low``–``high`` days after ``after``."""
+        return self._court_day(after + timedelta(days=self.rng.randint(low, high)))
+
+    def _day(self, moment: datetime) -> date:
+        return moment.astimezone(SAST).date()

@@ -29,7 +29,9 @@ PERIOD_PARAMS = [
     OpenApiParameter("from", str, description="First day (YYYY-MM-DD, SAST), inclusive; default a year ago."),
     OpenApiParameter("to", str, description="Last day (YYYY-MM-DD, SAST), inclusive; default today."),
     OpenApiParameter("format", str, enum=["json", "csv"]),
-    OpenApiParameter("unsuppressed", bool, description="Analysts and admins only: no small-cell suppression."),
+    OpenApiParameter(
+        "unsuppressed", bool, description="Analysts and admins only: no small-cell suppression."
+    ),
 ]
 
 
@@ -105,14 +107,24 @@ class RemovalsView(ReportView):
             ]
             return exports.csv_response(
                 "removals.csv",
-                ["group", "label", "police_attributable", *selectors.REMOVAL_COUNTS, "share", "top_stations", "suppressed"],
+                [
+                    "group",
+                    "label",
+                    "police_attributable",
+                    *selectors.REMOVAL_COUNTS,
+                    "share",
+                    "top_stations",
+                    "suppressed",
+                ],
                 rows,
             )
         return Response(api_shape(report))
 
 
 class ReEnrolmentView(ReportView):
-    @extend_schema(parameters=PERIOD_PARAMS, description="Matters re-enrolled in the period and where they stand.")
+    @extend_schema(
+        parameters=PERIOD_PARAMS, description="Matters re-enrolled in the period and where they stand."
+    )
     def get(self, request):
         period = parse_period(request.query_params)
         report = selectors.re_enrolment(period, suppress=self.suppress)
@@ -131,7 +143,9 @@ class AttritionView(ReportView):
         period = parse_period(request.query_params)
         report = dashboard.attrition(period, suppress=self.suppress)
         if self.wants_csv:
-            return exports.csv_response("attrition.csv", ["group", "count", "drop", "suppressed"], report["rows"])
+            return exports.csv_response(
+                "attrition.csv", ["group", "count", "drop", "suppressed"], report["rows"]
+            )
         return Response(api_shape_plain(report))
 
 
@@ -142,7 +156,9 @@ class UnknownToPoliceView(ReportView):
     )
     def get(self, request):
         period = parse_period(request.query_params)
-        group_by = parse_choice(request.query_params, "group_by", dashboard.UNKNOWN_GROUP_BY, default="facility")
+        group_by = parse_choice(
+            request.query_params, "group_by", dashboard.UNKNOWN_GROUP_BY, default="facility"
+        )
         report = dashboard.unknown_to_police(period, group_by, suppress=self.suppress)
         if self.wants_csv:
             return exports.csv_response(

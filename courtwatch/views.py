@@ -1,0 +1,461 @@
+"""Web pages for court watching: adapters that parse a form, call one service and render.
+
+A brief, review or meeting the user may not see answers 404 exactly like a missing one (every
+lookup starts from the access layer's visible_* querysets).
+"""
+
+import csv
+from datetime import timedelta
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from casework import permissions as cw
+from casework.errors import InvalidInput, NotAllowed, StaleVersion
+from casework.models import TransitionLog
+from casework.services import available_transitions
+
+from . import forms, selectors, services
+from . import permissions as perms
+from .models import Brief, WithdrawalReview
+
+
+def _form_errors(form, exc) -> None:
+    """Put a domain error on the form, on the field it names where the form has that field."""
+    if isinstance(exc, InvalidInput):
+        for field, msgs in exc.errors.items():
+            form.add_error(field if field in form.fields else None, " ".join(str(m) for m in msgs))
+    elif isinstance(exc, NotAllowed):
+        field = "outcome" if "outcome" in form.fields else None
+        form.add_error(field, str(exc))
+    else:
+        form.add_error(None, str(exc))
+
+
+@login_required
+def index(request):
+    roles = cw.roles_of(request.user)
+    if roles & perms.BRIEF_MANAGERS:
+        return redirect("courtwatch:supervisor")
+    if cw.COURT_WATCHER in roles:
+        return redirect("courtwatch:my-briefs")
+    if cw.COMMITTEE_MEMBER in roles:
+        return redirect("courtwatch:review-queue")
+    raise Http404
+
+
+# -------------------------------------------------------------------- briefs
+
+
+@login_required
+def my_briefs(request):
+    user = request.user
+    if perms.is_brief_manager(user):
+        q = request.GET
+        briefs = selectors.brief_list_for_user(
+            user, state=q.get("state", ""), court=q.get("court", ""), officer=q.get("officer", "")
+        )
+    else:
+        briefs = selectors.my_briefs(user)
+    today = timezone.localdate()
+    stale = set(selectors.stale_briefs(briefs, today).values_list("pk", flat=True))
+    return render(
+        request,
+        "courtwatch/my_briefs.html",
+        {"briefs": briefs[:500], "stale": stale, "today": today, "is_manager": perms.is_brief_manager(user)},
+    )
+
+
+def _brief_or_404(request, pk) -> Brief:
+    try:
+        return selectors.brief_get_for_user(request.user, pk)
+    except Brief.DoesNotExist as e:
+        raise Http404 from e
+
+
+def _brief_page(request, brief, *, hearing_form=None, feedback_form=None, assign_form=None, status=200):
+    p = brief.prosecution
+    user = request.user
+    may_work = perms.may_work_brief(user, brief)
+    outcomes = services.outcomes_valid_now(p)
+    names = [n for n in available_transitions(brief, user, perms.may_transition_brief) if n != "assign"]
+    context = {
+        "brief": brief,
+        "p": p,
+        "accused": p.accused.all(),
+        "timeline": TransitionLog.for_object(p),
+        "brief_log": TransitionLog.for_object(brief),
+        "hearings": brief.hearings.select_related("officer", "new_court"),
+        "feedback": brief.feedback.select_related("created_by"),
+        "reviews": WithdrawalReview.objects.filter(prosecution=p).order_by("-flagged_at"),
+        "may_work": may_work,
+        "outcomes": outcomes,
+        "hearing_form": hearing_form
+        or forms.HearingForm(outcomes=outcomes, initial={"version": p.version, "date": timezone.localdate()}),
+        "feedback_form": feedback_form or forms.FeedbackForm(),
+        "response_form": forms.FeedbackResponseForm(),
+        "assign_form": assign_form if assign_form is not None else forms.AssignForm(),
+        "may_assign": perms.may_transition_brief(user, brief, "assign") and brief.state != Brief.State.CLOSED,
+        "transitions": names,
+    }
+    return render(request, "courtwatch/brief_detail.html", context, status=status)
+
+
+@login_required
+def brief_detail(request, pk):
+    return _brief_page(request, _brief_or_404(request, pk))
+
+
+@login_required
+@require_POST
+def brief_hearing(request, pk):
+    brief = _brief_or_404(request, pk)
+    if not perms.may_work_brief(request.user, brief):
+        raise PermissionDenied
+    form = forms.HearingForm(request.POST, outcomes=services.outcomes_valid_now(brief.prosecution))
+    # Validate the outcome against every outcome: "not valid now" is the service's error to give.
+    form.fields["outcome"].choices = forms.Hearing.Outcome.choices
+    if form.is_valid():
+        d = form.cleaned_data
+        try:
+            services.hearing_record(
+                actor=request.user,
+                prosecution=brief.prosecution,
+                date=d["date"],
+                type=d["type"],
+                outcome=d["outcome"],
+                reason=d["reason"],
+                next_date=d["next_date"],
+                note=d["note"],
+                new_court=d["new_court"],
+                sentence=d["sentence"],
+                programme=d["programme"],
+                version=d["version"],
+            )
+        except (InvalidInput, NotAllowed, StaleVersion) as exc:
+            _form_errors(form, exc)
+        else:
+            messages.success(request, _("Hearing recorded."))
+            return redirect("courtwatch:brief-detail", pk=brief.pk)
+    form.fields["outcome"].choices = forms.HearingForm(outcomes=services.outcomes_valid_now(brief.prosecution)).fields[
+        "outcome"
+    ].choices
+    brief.refresh_from_db()
+    return _brief_page(request, brief, hearing_form=form, status=400)
+
+
+@login_required
+@require_POST
+def brief_feedback(request, pk):
+    brief = _brief_or_404(request, pk)
+    if not perms.may_work_brief(request.user, brief):
+        raise PermissionDenied
+    form = forms.FeedbackForm(request.POST)
+    if form.is_valid():
+        try:
+            services.feedback_create(actor=request.user, brief=brief, **form.cleaned_data)
+        except InvalidInput as exc:
+            _form_errors(form, exc)
+        else:
+            messages.success(request, _("Feedback recorded."))
+            return redirect("courtwatch:brief-detail", pk=brief.pk)
+    return _brief_page(request, brief, feedback_form=form, status=400)
+
+
+@login_required
+@require_POST
+def feedback_response(request, pk):
+    feedback = get_object_or_404(selectors.feedback_list_for_user(request.user), pk=pk)
+    form = forms.FeedbackResponseForm(request.POST)
+    if form.is_valid():
+        services.feedback_record_response(actor=request.user, feedback=feedback, response=form.cleaned_data["response"])
+        messages.success(request, _("Response recorded."))
+    else:
+        messages.error(request, _("Response: this field is required."))
+    return redirect("courtwatch:brief-detail", pk=feedback.brief_id)
+
+
+@login_required
+@require_POST
+def brief_transition(request, pk, name):
+    brief = _brief_or_404(request, pk)
+    if name not in services.BRIEF_TRANSITIONS:
+        raise Http404
+    if not perms.may_transition_brief(request.user, brief, name):
+        raise PermissionDenied
+    form = forms.BRIEF_FORMS[name](request.POST)
+    if form.is_valid():
+        try:
+            version = int(request.POST.get("version", ""))
+        except ValueError:
+            form.add_error(None, _("The page was out of date: reload it."))
+        else:
+            try:
+                services.BRIEF_TRANSITIONS[name](brief, actor=request.user, version=version, **form.cleaned_data)
+            except (InvalidInput, NotAllowed, StaleVersion) as exc:
+                _form_errors(form, exc)
+            else:
+                messages.success(request, _("Brief updated."))
+                return redirect("courtwatch:brief-detail", pk=brief.pk)
+    if name == "assign":
+        return _brief_page(request, brief, assign_form=form, status=400)
+    for e in form.non_field_errors():
+        messages.error(request, e)
+    return redirect("courtwatch:brief-detail", pk=brief.pk)
+
+
+# -------------------------------------------------------------------- court roll
+
+
+@login_required
+def roll(request):
+    user = request.user
+    if not (perms.is_brief_manager(user) or cw.has_role(user, cw.COURT_WATCHER)):
+        raise Http404
+    today = timezone.localdate()
+    period = request.GET.get("period", "today")
+    if period == "week":
+        start, end = selectors.week_bounds(today)
+    elif period == "tomorrow":
+        start = end = today + timedelta(days=1)
+    else:
+        period, start, end = "today", today, today
+    mine_only = not (perms.is_brief_manager(user) and request.GET.get("all"))
+    groups = selectors.court_roll(user, start=start, end=end, mine_only=mine_only)
+    return render(
+        request,
+        "courtwatch/roll.html",
+        {"groups": groups, "period": period, "start": start, "end": end, "mine_only": mine_only},
+    )
+
+
+@login_required
+def supervisor(request):
+    if not perms.is_brief_manager(request.user):
+        raise Http404
+    today = timezone.localdate()
+    visible = perms.visible_briefs(request.user)
+    stale = selectors.stale_briefs(selectors.brief_list_for_user(request.user), today)
+    return render(
+        request,
+        "courtwatch/supervisor.html",
+        {
+            "courts": selectors.supervisor_overview(request.user, today),
+            "stale": stale[:200],
+            "unassigned": selectors.unassigned_briefs(selectors.brief_list_for_user(request.user))[:200],
+            "bulk_form": forms.BulkAssignForm(),
+            "today": today,
+            "open_count": visible.filter(state__in=Brief.OPEN_STATES).count(),
+        },
+    )
+
+
+@login_required
+@require_POST
+def bulk_assign(request):
+    if not perms.is_brief_manager(request.user):
+        raise Http404
+    form = forms.BulkAssignForm(request.POST)
+    if form.is_valid():
+        try:
+            briefs = services.brief_bulk_assign(actor=request.user, **form.cleaned_data)
+        except InvalidInput as exc:
+            _form_errors(form, exc)
+        else:
+            messages.success(
+                request,
+                _("%(n)d brief(s) at %(court)s assigned to %(officer)s.")
+                % {"n": len(briefs), "court": form.cleaned_data["court"], "officer": form.cleaned_data["officer"]},
+            )
+            return redirect("courtwatch:supervisor")
+    for field, errs in form.errors.items():
+        messages.error(request, f"{field}: {' '.join(errs)}")
+    return redirect("courtwatch:supervisor")
+
+
+# -------------------------------------------------------------------- reviews and meetings
+
+
+def _may_see_queue(user) -> bool:
+    return bool(cw.roles_of(user) & (perms.REVIEWERS | {cw.COURT_WATCH_SUPERVISOR}))
+
+
+@login_required
+def review_queue(request):
+    if not _may_see_queue(request.user):
+        raise Http404
+    show = request.GET.get("show", "open")
+    reviews = selectors.review_list_for_user(request.user, open_only=show != "all")
+    return render(
+        request,
+        "courtwatch/review_queue.html",
+        {"reviews": reviews[:500], "show": show, "may_create_meeting": perms.may_create_meeting(request.user)},
+    )
+
+
+@login_required
+def review_detail(request, pk, *, bound=None, status=200):
+    review = get_object_or_404(selectors.review_list_for_user(request.user), pk=pk)
+    names = available_transitions(review, request.user, perms.may_transition_review)
+    transition_forms = {n: (bound[1] if bound and bound[0] == n else forms.REVIEW_FORMS[n]()) for n in names}
+    if "schedule" in transition_forms:
+        transition_forms["schedule"].fields["meeting"].queryset = selectors.meeting_list_for_user(
+            request.user
+        ).filter(date__gte=timezone.localdate() - timedelta(days=30))
+    p = review.prosecution
+    return render(
+        request,
+        "courtwatch/review_detail.html",
+        {
+            "review": review,
+            "p": p,
+            "accused": p.accused.all(),
+            "incidents": p.police_case.incidents.select_related("suburb"),
+            "timeline": TransitionLog.for_object(p),
+            "review_log": TransitionLog.for_object(review),
+            "transition_forms": transition_forms,
+        },
+        status=status,
+    )
+
+
+@login_required
+@require_POST
+def review_transition(request, pk, name):
+    review = get_object_or_404(selectors.review_list_for_user(request.user), pk=pk)
+    if name not in services.REVIEW_TRANSITIONS:
+        raise Http404
+    if not perms.may_transition_review(request.user, review, name):
+        raise PermissionDenied
+    form = forms.REVIEW_FORMS[name](request.POST)
+    if form.is_valid():
+        try:
+            version = int(request.POST.get("version", ""))
+            services.REVIEW_TRANSITIONS[name](review, actor=request.user, version=version, **form.cleaned_data)
+        except ValueError:
+            form.add_error(None, _("The page was out of date: reload it."))
+        except (InvalidInput, NotAllowed, StaleVersion) as exc:
+            _form_errors(form, exc)
+        else:
+            messages.success(request, _("Review updated."))
+            return redirect("courtwatch:review-detail", pk=review.pk)
+    return review_detail(request, pk, bound=(name, form), status=400)
+
+
+@login_required
+def meetings(request):
+    if not _may_see_queue(request.user):
+        raise Http404
+    form = forms.MeetingForm(request.POST or None)
+    if request.method == "POST":
+        if not perms.may_create_meeting(request.user):
+            raise PermissionDenied
+        if form.is_valid():
+            try:
+                meeting = services.meeting_create(actor=request.user, **form.cleaned_data)
+            except InvalidInput as exc:
+                _form_errors(form, exc)
+            else:
+                messages.success(request, _("Meeting called."))
+                return redirect("courtwatch:meeting-detail", pk=meeting.pk)
+    return render(
+        request,
+        "courtwatch/meetings.html",
+        {
+            "meetings": selectors.meeting_list_for_user(request.user)[:200],
+            "form": form,
+            "may_create": perms.may_create_meeting(request.user),
+        },
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+def _meeting_or_404(request, pk):
+    return get_object_or_404(selectors.meeting_list_for_user(request.user), pk=pk)
+
+
+@login_required
+def meeting_detail(request, pk):
+    meeting = _meeting_or_404(request, pk)
+    return render(
+        request,
+        "courtwatch/meeting_detail.html",
+        {"meeting": meeting, "agenda": selectors.meeting_agenda(meeting)},
+    )
+
+
+CSV_COLUMNS = [
+    "review",
+    "priority_score",
+    "priority_reasons",
+    "court",
+    "case_number",
+    "accused",
+    "removal",
+    "removal_reason",
+    "flagged_on",
+    "overdue",
+    "state",
+    "decision",
+    "rationale",
+    "members_present",
+    "decided_at",
+]
+
+
+@login_required
+def meeting_csv(request, pk):
+    meeting = _meeting_or_404(request, pk)
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="committee-{meeting.date:%Y-%m-%d}-agenda.csv"'
+    w = csv.writer(response)
+    w.writerow(CSV_COLUMNS)
+    for r in selectors.meeting_agenda(meeting):
+        w.writerow(
+            [
+                r.pk,
+                r.priority_score,
+                " ".join(r.priority_reasons),
+                r.prosecution.court.name,
+                r.prosecution.case_number,
+                "; ".join(a.name for a in r.prosecution.accused.all()),
+                r.removal,
+                r.removal_reason,
+                timezone.localdate(r.flagged_at).isoformat(),
+                "yes" if r.is_overdue else "no",
+                r.state,
+                r.decision,
+                r.rationale,
+                " ".join(m.get_username() for m in r.members_present.all()),
+                timezone.localtime(r.decided_at).isoformat(timespec="minutes") if r.decided_at else "",
+            ]
+        )
+    return response
+
+
+# -------------------------------------------------------------------- notifications
+
+
+@login_required
+def notifications(request):
+    return render(
+        request,
+        "courtwatch/notifications.html",
+        {"notifications": selectors.notification_list_for_user(request.user)[:200]},
+    )
+
+
+@login_required
+@require_POST
+def notification_read(request, pk):
+    n = get_object_or_404(selectors.notification_list_for_user(request.user), pk=pk)
+    services.notification_mark_read(actor=request.user, notification=n)
+    return redirect(n.url or "courtwatch:notifications")
+
+

@@ -1,0 +1,44 @@
+"""Every read of intake data done for a user starts from the access layer's visible_* querysets."""
+
+from django.db.models import QuerySet
+
+from . import permissions
+from .models import Admission, InboundMessage, Referral
+
+
+def admission_list_for_user(
+    user, *, facility: str = "", mechanism: str = "", pseudonym: str = ""
+) -> QuerySet[Admission]:
+    qs = permissions.visible_admissions(user).select_related("facility", "suburb", "referral__station")
+    if facility:
+        qs = qs.filter(facility__code=facility)
+    if mechanism:
+        qs = qs.filter(mechanism=mechanism)
+    if pseudonym:
+        qs = qs.filter(pseudonym=pseudonym)
+    return qs
+
+
+def referral_list_for_user(user, *, state: str = "", station: str = "") -> QuerySet[Referral]:
+    qs = permissions.visible_referrals(user).select_related(
+        "station", "admission__facility", "admission__suburb", "police_case__station"
+    )
+    if state:
+        qs = qs.filter(state=state)
+    if station:
+        qs = qs.filter(station__code=station)
+    return qs
+
+
+def dead_letter_list_for_user(user, *, status: str = "") -> QuerySet[InboundMessage]:
+    qs = permissions.visible_inbound(user).filter(status__in=InboundMessage.DEAD).defer("raw")
+    if status:
+        qs = qs.filter(status=status)
+    return qs.order_by("-received_at", "-id")
+
+
+def repeat_admissions(admission: Admission, user) -> QuerySet[Admission]:
+    """Other visits of the same patient (same pseudonym) that this user may see."""
+    if not admission.pseudonym:
+        return Admission.objects.none()
+    return admission_list_for_user(user, pseudonym=admission.pseudonym).exclude(pk=admission.pk)

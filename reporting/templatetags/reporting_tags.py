@@ -1,0 +1,24 @@
+from django import template
+
+register = template.Library()
+
+
+@register.filter
+def figure(value):
+    """A count: suppressed (None) shows as "<5"."""
+    if value is None:
+        return "<5"
+    return f"{value:,}" if isinstance(value, int) else value
+
+
+@register.filter
+def pct(value):
+    """A rate 0-1: withheld or undefined (None) shows as an em dash."""
+    if value is None:
+        return "—"
+    return f"{value * 100:.1f}%"
+
+
+@register.filter
+def get(mapping, key):
+    return mapping.get(key) if hasattr(mapping, "get") else None

@@ -1,0 +1,402 @@
+"""Report pages: the same selectors and suppression as the API, drawn as SVG charts beside tables."""
+
+from functools import wraps
+from urllib.parse import urlencode
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
+
+from casework.errors import InvalidInput
+from casework.models import District, Facility, Mechanism, Station
+
+from . import charts, dashboard, exports, permissions, selectors, services
+from .models import Subscription
+from .params import ReportInputError, parse_choice, parse_dashboard_filters, parse_period, wants_unsuppressed
+
+
+def report_view(fn):
+    """Signed in, a reporting role (else 403); bad parameters answer 400 with the page naming them."""
+
+    @wraps(fn)
+    @login_required
+    def wrapper(request, *args, **kwargs):
+        if not permissions.may_view_reports(request.user):
+            raise PermissionDenied(_("Reports are for managers, analysts, the committee and the supervisor."))
+        try:
+            return fn(request, *args, **kwargs)
+        except ReportInputError as e:
+            return render(request, "reporting/bad_input.html", {"errors": e.errors}, status=400)
+
+    return wrapper
+
+
+def _suppress(request) -> bool:
+    return permissions.suppress_for(request.user, unsuppressed_requested=wants_unsuppressed(request.GET))
+
+
+def _common(request, period, **extra) -> dict:
+    query = {**period.as_query(), **{k: v for k, v in extra.items() if v not in (None, "")}}
+    if wants_unsuppressed(request.GET) and permissions.may_see_unsuppressed(request.user):
+        query["unsuppressed"] = "1"
+    return {
+        "period": period,
+        "query": query,
+        "qs": urlencode(query),
+        "suppressed": _suppress(request),
+        "may_unsuppress": permissions.may_see_unsuppressed(request.user),
+    }
+
+
+@report_view
+def index(request):
+    return render(request, "reporting/index.html", {"may_subscribe": permissions.may_subscribe(request.user)})
+
+
+# ------------------------------------------------------------------ conviction rate
+
+MEASURE_LABELS = {
+    "convictions": _lazy("Convictions"),
+    "acquittals": _lazy("Acquittals"),
+    "verdicts": _lazy("Verdicts"),
+    "withdrawn": _lazy("Withdrawn"),
+    "provisionally_withdrawn": _lazy("Prov. withdrawn"),
+    "struck_off": _lazy("Struck off"),
+    "diverted": _lazy("Diverted"),
+    "finalised": _lazy("Finalised"),
+}
+
+
+def _cells(row, group_by, base_query, drill):
+    cells = []
+    for field in selectors.COUNT_FIELDS:
+        value = row[field]
+        href = None
+        if drill and value:
+            q = {
+                **base_query,
+                "group_by": group_by,
+                "group": "total" if row["group"] is None else row["group"],
+                "measure": field,
+            }
+            href = f"{reverse('reporting:conviction-drill-down')}?{urlencode(q)}"
+        cells.append({"field": field, "value": value, "href": href})
+    return cells
+
+
+@report_view
+def conviction_rate(request):
+    period = parse_period(request.GET)
+    group_by = parse_choice(request.GET, "group_by", selectors.GROUP_BY, default="court")
+    report = selectors.conviction_rate(period, group_by, suppress=_suppress(request))
+    ctx = _common(request, period, group_by=group_by)
+    drill = permissions.may_drill_down(request.user)
+    rows = [{**r, "cells": _cells(r, group_by, period.as_query(), drill)} for r in report["rows"]]
+    total = {**report["total"], "cells": _cells(report["total"], group_by, period.as_query(), drill)}
+    chart = charts.bar_chart(
+        [(r["label"], r["conviction_rate"]) for r in report["rows"]],
+        name="conviction-rate",
+        title=_("Conviction rate by %(g)s") % {"g": group_by},
+        percent=True,
+    )
+    return render(
+        request,
+        "reporting/conviction_rate.html",
+        {
+            **ctx,
+            "report": report,
+            "rows": rows,
+            "total": total,
+            "group_by": group_by,
+            "groupings": selectors.GROUP_BY,
+            "measures": [MEASURE_LABELS[f] for f in selectors.COUNT_FIELDS],
+            "chart": chart,
+            "drill": drill,
+            "api_url": reverse("api-report-conviction-rate"),
+        },
+    )
+
+
+@report_view
+def conviction_drill_down(request):
+    if not permissions.may_drill_down(request.user):
+        raise PermissionDenied(_("Your role sees aggregates only."))
+    period = parse_period(request.GET)
+    group_by = parse_choice(request.GET, "group_by", selectors.GROUP_BY, default="court")
+    measure = request.GET.get("measure") or "finalised"
+    group = request.GET.get("group")
+    prosecutions = selectors.conviction_drill_down(
+        permissions.drill_down_prosecutions(request.user), period, group_by, group, measure
+    )
+    return render(
+        request,
+        "reporting/drill_down.html",
+        {
+            **_common(request, period, group_by=group_by),
+            "prosecutions": prosecutions[:500],
+            "count": prosecutions.count(),
+            "measure": measure,
+            "group": group,
+            "group_by": group_by,
+        },
+    )
+
+
+# ------------------------------------------------------------------ removals, re-enrolment, attrition, unknown
+
+
+@report_view
+def removals(request):
+    period = parse_period(request.GET)
+    report = selectors.removals(period, suppress=_suppress(request))
+    chart = charts.bar_chart(
+        [(r["label"], r["removals"]) for r in report["rows"]], name="removals", title=_("Removals by reason")
+    )
+    return render(
+        request,
+        "reporting/removals.html",
+        {
+            **_common(request, period),
+            "report": report,
+            "chart": chart,
+            "api_url": reverse("api-report-removals"),
+        },
+    )
+
+
+@report_view
+def re_enrolment(request):
+    period = parse_period(request.GET)
+    report = selectors.re_enrolment(period, suppress=_suppress(request))
+    return render(
+        request,
+        "reporting/re_enrolment.html",
+        {
+            **_common(request, period),
+            "report": report,
+            "fields": selectors.RE_ENROL_COUNTS,
+            "api_url": reverse("api-report-re-enrolment"),
+        },
+    )
+
+
+@report_view
+def attrition(request):
+    period = parse_period(request.GET)
+    report = dashboard.attrition(period, suppress=_suppress(request))
+    chart = charts.bar_chart(
+        [(r["group"].replace("_", " "), r["count"]) for r in report["rows"]],
+        name="attrition",
+        title=_("Attrition funnel"),
+    )
+    return render(
+        request,
+        "reporting/attrition.html",
+        {
+            **_common(request, period),
+            "report": report,
+            "chart": chart,
+            "api_url": reverse("api-report-attrition"),
+        },
+    )
+
+
+@report_view
+def unknown_to_police(request):
+    period = parse_period(request.GET)
+    group_by = parse_choice(request.GET, "group_by", dashboard.UNKNOWN_GROUP_BY, default="facility")
+    report = dashboard.unknown_to_police(period, group_by, suppress=_suppress(request))
+    chart = charts.bar_chart(
+        [(r["label"], r["unknown_share_30d"]) for r in report["rows"]],
+        name="unknown-to-police",
+        title=_("Share unknown to police after 30 days"),
+        percent=True,
+    )
+
+    def cells(r):
+        out = []
+        for n in dashboard.UNKNOWN_DAYS:
+            out += [
+                {"value": r[f"eligible_{n}d"]},
+                {"value": r[f"unknown_{n}d"]},
+                {"value": r[f"unknown_share_{n}d"], "rate": True},
+            ]
+        return out
+
+    return render(
+        request,
+        "reporting/unknown_to_police.html",
+        {
+            **_common(request, period, group_by=group_by),
+            "report": report,
+            "rows": [{**r, "cells": cells(r)} for r in report["rows"]],
+            "total": {**report["total"], "cells": cells(report["total"])},
+            "chart": chart,
+            "group_by": group_by,
+            "groupings": dashboard.UNKNOWN_GROUP_BY,
+            "days": dashboard.UNKNOWN_DAYS,
+            "api_url": reverse("api-report-unknown-to-police"),
+        },
+    )
+
+
+# ------------------------------------------------------------------ dashboard
+
+DASHBOARD_TILES = [
+    ("month", _lazy("Admissions by month"), "column"),
+    ("week", _lazy("Admissions by ISO week"), "column"),
+    ("day", _lazy("Admissions by day"), "column"),
+    ("hour_weekday", _lazy("Hour of arrival × weekday"), "heat"),
+    ("age_band", _lazy("Age band"), "bar"),
+    ("sex", _lazy("Sex"), "bar"),
+    ("mechanism", _lazy("Mechanism"), "bar"),
+    ("place_type", _lazy("Place of injury"), "bar"),
+    ("facility", _lazy("Facility"), "bar"),
+    ("suburb", _lazy("Suburb of injury (top 15)"), "bar"),
+]
+
+
+@report_view
+def dashboard_page(request):
+    period = parse_period(request.GET, default_days=90)
+    filters = parse_dashboard_filters(request.GET)
+    suppress = _suppress(request)
+    ctx = _common(request, period, **filters.as_query())
+    tiles = []
+    for group_by, title, kind in DASHBOARD_TILES:
+        result = dashboard.admissions_by(period, group_by, filters, suppress=suppress)
+        rows = result["rows"][:15] if group_by == "suburb" else result["rows"]
+        if kind == "column":
+            svg = charts.column_chart(
+                [(r["label"], r["count"]) for r in rows], name=group_by, title=str(title)
+            )
+        elif kind == "heat":
+            svg = charts.heat_map(
+                {r["key"]: r["count"] for r in rows},
+                name=group_by,
+                title=str(title),
+                weekdays=dashboard.WEEKDAYS,
+            )
+        else:
+            svg = charts.bar_chart([(r["label"], r["count"]) for r in rows], name=group_by, title=str(title))
+        csv_q = urlencode({**ctx["query"], "group_by": group_by, "format": "csv"})
+        tiles.append(
+            {
+                "group_by": group_by,
+                "title": title,
+                "svg": svg,
+                "rows": rows if kind != "heat" else [r for r in rows if r["count"]],
+                "total": result["total"],
+                "as_of": result["as_of"],
+                "source": result["source"],
+                "csv": f"{reverse('api-dashboard-incidents')}?{csv_q}",
+                "wide": kind == "column" or kind == "heat",
+            }
+        )
+    return render(
+        request,
+        "reporting/dashboard.html",
+        {
+            **ctx,
+            "tiles": tiles,
+            "filters": filters,
+            "feeds": dashboard.feed_completeness(period),
+            "facilities": Facility.objects.all(),
+            "districts": District.objects.all(),
+            "stations": Station.objects.all(),
+            "mechanisms": Mechanism.choices,
+            "api_url": reverse("api-dashboard-incidents"),
+        },
+    )
+
+
+@report_view
+def dashboard_csv(request):
+    period = parse_period(request.GET, default_days=90)
+    group_by = parse_choice(request.GET, "group_by", dashboard.GROUP_BY, default="month")
+    result = dashboard.admissions_by(
+        period, group_by, parse_dashboard_filters(request.GET), suppress=_suppress(request)
+    )
+    return exports.csv_response(
+        f"admissions-by-{group_by}.csv", ["key", "label", "count", "suppressed"], result["rows"]
+    )
+
+
+@report_view
+def hotspots(request):
+    weeks = request.GET.get("weeks") or "4"
+    if not weeks.isdigit() or not 1 <= int(weeks) <= 52:
+        raise ReportInputError({"weeks": "A whole number of weeks, 1 to 52."})
+    report = dashboard.hotspots(weeks=int(weeks), suppress=_suppress(request))
+    chart = charts.bar_chart(
+        [(r["label"], r["recent"]) for r in report["rows"][:15]],
+        name="hotspots",
+        title=_("Suburbs by admissions"),
+    )
+    return render(
+        request,
+        "reporting/hotspots.html",
+        {"report": report, "chart": chart, "weeks": weeks, "api_url": reverse("api-dashboard-hotspots")},
+    )
+
+
+@report_view
+def istv_extract(request):
+    """Monthly per-facility extract in the ISTV spirit; row-level, so analysts and admins only."""
+    if not permissions.may_see_unsuppressed(request.user):
+        raise PermissionDenied(_("The row-level extract is for analysts and admins."))
+    month = request.GET.get("month") or ""
+    facility_code = request.GET.get("facility") or ""
+    if not month:
+        return render(request, "reporting/extract.html", {"facilities": Facility.objects.all()})
+    try:
+        year, mon = (int(x) for x in month.split("-"))
+        if not 1 <= mon <= 12:
+            raise ValueError
+    except ValueError:
+        raise ReportInputError({"month": "A month is YYYY-MM."}) from None
+    if not facility_code:
+        raise ReportInputError({"facility": "Choose a facility."})
+    facility = get_object_or_404(Facility, code=facility_code)
+    rows = dashboard.istv_extract(facility, year, mon)
+    return exports.csv_response(f"istv-{facility.code}-{year}-{mon:02d}.csv", dashboard.EXTRACT_FIELDS, rows)
+
+
+# ------------------------------------------------------------------ subscriptions
+
+
+@report_view
+def subscriptions(request):
+    if not permissions.may_subscribe(request.user):
+        raise PermissionDenied(_("Only managers, analysts and admins subscribe to scheduled reports."))
+    error = None
+    if request.method == "POST":
+        try:
+            if request.POST.get("cancel"):
+                sub = get_object_or_404(Subscription, pk=request.POST["cancel"], user=request.user)
+                services.subscription_cancel(actor=request.user, subscription=sub)
+            else:
+                services.subscription_create(
+                    actor=request.user,
+                    report=request.POST.get("report", ""),
+                    frequency=request.POST.get("frequency", ""),
+                    group_by=request.POST.get("group_by", "court") or "court",
+                )
+            return redirect("reporting:subscriptions")
+        except InvalidInput as e:
+            error = e.errors
+    return render(
+        request,
+        "reporting/subscriptions.html",
+        {
+            "subscriptions": Subscription.objects.filter(user=request.user, active=True),
+            "reports": Subscription.Report.choices,
+            "frequencies": Subscription.Frequency.choices,
+            "groupings": selectors.GROUP_BY,
+            "error": error,
+        },
+        status=400 if error else 200,
+    )

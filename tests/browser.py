@@ -1,0 +1,40 @@
+"""Playwright driving Debian's chromium (never a downloaded browser), for the browser checks."""
+
+import contextlib
+import os
+from pathlib import Path
+
+from playwright.sync_api import sync_playwright
+
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@contextlib.contextmanager
+def chromium_page(*, width=1280, height=900, mobile=False):
+    # Playwright runs an event loop in this thread; Django's live server must allow sync ORM calls here.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        try:
+            context = browser.new_context(
+                viewport={"width": width, "height": height}, is_mobile=mobile, has_touch=mobile
+            )
+            yield context.new_page()
+        finally:
+            browser.close()
+
+
+def sign_in(page, base_url, username, password):
+    page.goto(f"{base_url}/accounts/login/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", password)
+    page.click("button[type=submit]")
