@@ -205,6 +205,32 @@ def incident_create(
     return incident
 
 
+@transaction.atomic
+def incident_create_many(*, actor, incidents: list[Incident]) -> list[Incident]:
+    """Bulk ``incident_create`` for intake batches (unsaved Incident objects in, saved out).
+
+    The same checks per incident; ``gang_related`` incidents must get their assertion from the
+    caller in the same transaction. Emits ``incident_changed`` for the gang-related ones only:
+    the facts of a new incident reach reporting through its admissions' own event.
+    """
+    if actor is not None and not permissions.may_create_incident(actor):
+        raise PermissionDenied("You may not record incidents.")
+    now = timezone.now()
+    for incident in incidents:
+        _require(occurred_at=incident.occurred_at, suburb=incident.suburb_id)
+        _code("mechanism", incident.mechanism, Mechanism)
+        if incident.place_type:
+            _code("place_type", incident.place_type, PlaceType)
+        if incident.occurred_at > now:
+            raise InvalidInput({"occurred_at": "An incident cannot happen in the future."})
+        incident.created_by = actor
+    created = Incident.objects.bulk_create(incidents, batch_size=1000)
+    for incident in created:
+        if incident.gang_related:
+            reactions.emit("incident_changed", incident=incident)
+    return created
+
+
 def _assert_gang(incident: Incident, *, actor, gang_related: bool, source: str, basis: str, at=None) -> None:
     GangAssertion.objects.create(
         incident=incident,
@@ -223,15 +249,18 @@ def _assert_gang(incident: Incident, *, actor, gang_related: bool, source: str, 
 
 @transaction.atomic
 def incident_assert_gang_relatedness(
-    *, incident: Incident, actor, gang_related: bool, basis: str, source: str = ""
+    *, incident: Incident, actor, gang_related: bool, basis: str, source: str = "", at=None
 ) -> Incident:
-    """Record who says the incident is (or is not) gang-related and why; the latest standing one rules."""
+    """Record who says the incident is (or is not) gang-related and why; the latest standing one rules.
+
+    ``at`` is when the assertion was made (default now).
+    """
     if actor is not None and not permissions.may_assert_gang_relatedness(actor, incident):
         raise PermissionDenied("You may not assert gang-relatedness.")
     _require(basis=basis)
     source = _code("source", source, GangAssertion.Source) if source else _gang_source_for(actor)
     incident = Incident.objects.select_for_update().get(pk=incident.pk)
-    _assert_gang(incident, actor=actor, gang_related=gang_related, source=source, basis=basis)
+    _assert_gang(incident, actor=actor, gang_related=gang_related, source=source, basis=basis, at=at)
     reactions.emit("incident_changed", incident=incident)
     return incident
 

@@ -78,9 +78,7 @@ class Brief(StatefulModel):
     def close(self):
         pass
 
-    @transition(
-        field=state, source=State.CLOSED, target=RETURN_VALUE(State.MONITORING, State.ASSIGNED)
-    )
+    @transition(field=state, source=State.CLOSED, target=RETURN_VALUE(State.MONITORING, State.ASSIGNED))
     def reopen(self):
         # Back to watching hearings if it had any, else back to waiting for the first one.
         return self.State.MONITORING if self.hearings.exists() else self.State.ASSIGNED

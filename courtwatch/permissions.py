@@ -48,7 +48,9 @@ def revoke_watch(user, brief: Brief) -> None:
 def _watched(user) -> QuerySet[Brief]:
     if not getattr(user, "is_authenticated", False):
         return Brief.objects.none()
-    return get_objects_for_user(user, WATCH_BRIEF, klass=Brief, accept_global_perms=False, with_superuser=False)
+    return get_objects_for_user(
+        user, WATCH_BRIEF, klass=Brief, accept_global_perms=False, with_superuser=False
+    )
 
 
 def watches(user, brief: Brief) -> bool:

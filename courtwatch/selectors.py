@@ -8,7 +8,15 @@ from django.utils import timezone
 from casework.models import Court, Prosecution
 
 from . import permissions as perms
-from .models import REVIEW_OVERDUE_AFTER, Brief, CommitteeMeeting, Feedback, Hearing, Notification, WithdrawalReview
+from .models import (
+    REVIEW_OVERDUE_AFTER,
+    Brief,
+    CommitteeMeeting,
+    Feedback,
+    Hearing,
+    Notification,
+    WithdrawalReview,
+)
 
 
 def _briefs(qs: QuerySet[Brief]) -> QuerySet[Brief]:
@@ -51,7 +59,9 @@ def stale_briefs(qs: QuerySet[Brief], today: date | None = None) -> QuerySet[Bri
 
 
 def unassigned_briefs(qs: QuerySet[Brief]) -> QuerySet[Brief]:
-    return qs.filter(state=Brief.State.UNASSIGNED).exclude(prosecution__state__in=Prosecution.FINALISED_STATES)
+    return qs.filter(state=Brief.State.UNASSIGNED).exclude(
+        prosecution__state__in=Prosecution.FINALISED_STATES
+    )
 
 
 def court_roll(user, *, start: date, end: date, mine_only: bool = True) -> list[dict]:
@@ -69,10 +79,14 @@ def court_roll(user, *, start: date, end: date, mine_only: bool = True) -> list[
     for h in Hearing.objects.filter(brief__in=briefs).order_by("brief_id", "-date", "-id"):
         last.setdefault(h.brief_id, h)
     open_reviews = set(
-        WithdrawalReview.objects.filter(prosecution__brief__in=briefs).values_list("prosecution_id", flat=True)
+        WithdrawalReview.objects.filter(prosecution__brief__in=briefs).values_list(
+            "prosecution_id", flat=True
+        )
     )
     feedback_open = set(
-        Feedback.objects.filter(brief__in=briefs, responded_at__isnull=True).values_list("brief_id", flat=True)
+        Feedback.objects.filter(brief__in=briefs, responded_at__isnull=True).values_list(
+            "brief_id", flat=True
+        )
     )
     groups: dict[int, dict] = {}
     for b in briefs:
@@ -81,7 +95,9 @@ def court_roll(user, *, start: date, end: date, mine_only: bool = True) -> list[
             {
                 "brief": b,
                 "last": last.get(b.pk),
-                "watch_for": watch_for(b, last.get(b.pk), b.pk in feedback_open, b.prosecution_id in open_reviews),
+                "watch_for": watch_for(
+                    b, last.get(b.pk), b.pk in feedback_open, b.prosecution_id in open_reviews
+                ),
             }
         )
     return list(groups.values())
@@ -125,7 +141,9 @@ def supervisor_overview(user, today: date | None = None) -> list[dict]:
     return [{"court": c, **counts[c.pk]} for c in courts]
 
 
-def hearing_list_for_user(user, *, prosecution: int | None = None, brief: int | None = None) -> QuerySet[Hearing]:
+def hearing_list_for_user(
+    user, *, prosecution: int | None = None, brief: int | None = None
+) -> QuerySet[Hearing]:
     qs = perms.visible_hearings(user).select_related("court", "new_court", "officer", "recorded_by")
     if prosecution:
         qs = qs.filter(prosecution_id=prosecution)
@@ -165,7 +183,9 @@ def meeting_list_for_user(user) -> QuerySet[CommitteeMeeting]:
 
 def meeting_agenda(meeting: CommitteeMeeting) -> QuerySet[WithdrawalReview]:
     return (
-        meeting.reviews.select_related("prosecution__court", "prosecution__police_case__station", "decided_by")
+        meeting.reviews.select_related(
+            "prosecution__court", "prosecution__police_case__station", "decided_by"
+        )
         .prefetch_related("members_present", "prosecution__accused")
         .order_by("-priority_score", "flagged_at", "id")
     )
@@ -178,4 +198,3 @@ def notification_list_for_user(user) -> QuerySet[Notification]:
 def week_bounds(today: date) -> tuple[date, date]:
     start = today - timedelta(days=today.weekday())
     return start, start + timedelta(days=6)
-

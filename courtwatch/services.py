@@ -48,7 +48,9 @@ def _code(field: str, value: str, choices) -> str:
     if value in (None, ""):
         raise InvalidInput({field: "This field is required."})
     if value not in choices.values:
-        raise InvalidInput({field: f"'{value}' is not a known code. Use one of: {', '.join(choices.values)}."})
+        raise InvalidInput(
+            {field: f"'{value}' is not a known code. Use one of: {', '.join(choices.values)}."}
+        )
     return value
 
 
@@ -258,23 +260,35 @@ def hearing_record(
     if brief is None:
         raise InvalidInput({"prosecution": "This matter has no court-watching brief."})
     if actor is not None and not perms.may_work_brief(actor, brief):
-        raise PermissionDenied("Only the officer assigned to this brief (or a supervisor) records its hearings.")
+        raise PermissionDenied(
+            "Only the officer assigned to this brief (or a supervisor) records its hearings."
+        )
     with transaction.atomic():
-        brief = Brief.objects.select_for_update().get(pk=brief.pk)
+        # Prosecution first, then brief: the order casework's transitions (and our reactions) lock in.
         p = Prosecution.objects.select_for_update().select_related("court").get(pk=prosecution.pk)
+        brief = Brief.objects.select_for_update().get(pk=brief.pk)
         today = timezone.localdate()
         if date > today:
-            raise InvalidInput({"date": f"A hearing cannot be recorded before it happens (today is {today})."})
+            raise InvalidInput(
+                {"date": f"A hearing cannot be recorded before it happens (today is {today})."}
+            )
         if date < p.enrolled_on:
-            raise InvalidInput({"date": f"The matter was enrolled on {p.enrolled_on}; the hearing cannot be earlier."})
+            raise InvalidInput(
+                {"date": f"The matter was enrolled on {p.enrolled_on}; the hearing cannot be earlier."}
+            )
         last = brief.hearings.order_by("-date").values_list("date", flat=True).first()
         if last and date < last:
-            raise InvalidInput({"date": f"A later hearing ({last}) is already recorded; record hearings in order."})
+            raise InvalidInput(
+                {"date": f"A later hearing ({last}) is already recorded; record hearings in order."}
+            )
         if next_date is not None and next_date <= date:
             raise InvalidInput({"next_date": "The next date must be after the hearing date."})
         if court is not None and court.pk != p.court_id:
             raise InvalidInput(
-                {"court": f"The matter is on the roll at {p.court}; a move is recorded as outcome 'transferred'."}
+                {
+                    "court": f"The matter is on the roll at {p.court}; "
+                    "a move is recorded as outcome 'transferred'."
+                }
             )
         if outcome != Hearing.Outcome.TRANSFERRED and new_court is not None:
             raise InvalidInput({"new_court": "A new court is only given for outcome 'transferred'."})
@@ -324,13 +338,17 @@ def hearing_record(
         name = OUTCOME_TRANSITIONS[outcome]
         if name in cws.allowed_from_state(p):
             service = cws.PROSECUTION_TRANSITIONS[name]
-            p = service(p, actor=actor, version=version, note=note, data={"hearing": hearing.pk}, at=at, **kwargs)
+            p = service(
+                p, actor=actor, version=version, note=note, data={"hearing": hearing.pk}, at=at, **kwargs
+            )
             hearing.transition = name
         elif version is not None and version != p.version:  # a part-heard trial: no move, still guarded
             raise StaleVersion(current=p.version, given=version)
         hearing.from_state, hearing.to_state = from_state, p.state
         hearing.save(update_fields=["transition", "from_state", "to_state"])
-        upcoming = next_date or (p.next_appearance if p.next_appearance and p.next_appearance > date else None)
+        upcoming = next_date or (
+            p.next_appearance if p.next_appearance and p.next_appearance > date else None
+        )
         Brief.objects.filter(pk=brief.pk).update(next_appearance=upcoming)
         return hearing
 
@@ -351,7 +369,9 @@ def feedback_create(
 ) -> Feedback:
     """Record what the watcher observed and told SAPS or the NPA."""
     if actor is not None and not perms.may_work_brief(actor, brief):
-        raise PermissionDenied("Only the officer assigned to this brief (or a supervisor) gives its feedback.")
+        raise PermissionDenied(
+            "Only the officer assigned to this brief (or a supervisor) gives its feedback."
+        )
     _code("category", category, Feedback.Category)
     _code("recipient", recipient, Feedback.Recipient)
     if not (text or "").strip():
@@ -393,7 +413,7 @@ def feedback_record_response(*, actor, feedback: Feedback, response: str, respon
 
 
 def normalise_name(name: str) -> str:
-    """"  Mr. J  van der  Merwe " → "j merwe mr van der": case, punctuation, spacing and order fold."""
+    """ "  Mr. J  van der  Merwe " → "j merwe mr van der": case, punctuation, spacing and order fold."""
     return " ".join(sorted(re.sub(r"[^\w\s]", " ", (name or "").lower()).split()))
 
 
@@ -429,7 +449,9 @@ def priority_of(prosecution: Prosecution) -> list[str]:
     return [str(r) for r in reasons]
 
 
-def review_flag(*, prosecution: Prosecution, removal: str, reason: str, actor=None, at=None) -> WithdrawalReview:
+def review_flag(
+    *, prosecution: Prosecution, removal: str, reason: str, actor=None, at=None
+) -> WithdrawalReview:
     """Flag a withdrawal review for a matter that has just left the roll."""
     reasons = priority_of(prosecution)
     review = WithdrawalReview.objects.create(
@@ -455,7 +477,13 @@ def review_flag(*, prosecution: Prosecution, removal: str, reason: str, actor=No
 
 
 def review_schedule(
-    review: WithdrawalReview, *, actor, version: int | None, meeting: CommitteeMeeting, note: str = "", at=None
+    review: WithdrawalReview,
+    *,
+    actor,
+    version: int | None,
+    meeting: CommitteeMeeting,
+    note: str = "",
+    at=None,
 ) -> WithdrawalReview:
     """Put the review on a committee meeting's agenda."""
     if meeting is None:
@@ -492,13 +520,10 @@ def review_decide(
     if not (rationale or "").strip():
         raise InvalidInput({"rationale": "The committee's rationale is required."})
     with transaction.atomic():
-        locked = WithdrawalReview.objects.select_for_update().select_related("meeting").get(pk=review.pk)
+        locked = WithdrawalReview.objects.select_for_update().get(pk=review.pk)
         members = list(members_present or (locked.meeting.members.all() if locked.meeting else []))
-        if not members:
-            raise InvalidInput({"members_present": "Name the members present."})
-        outsiders = [m.get_username() for m in members if not perms.committee_members().filter(pk=m.pk).exists()]
-        if outsiders:
-            raise InvalidInput({"members_present": f"Not committee members: {', '.join(outsiders)}."})
+        # Who, version and state are checked first (by apply_transition); then the members, and
+        # raising rolls the decision back with the rest.
         review = cws.apply_transition(
             review,
             "decide",
@@ -513,6 +538,13 @@ def review_decide(
             rationale=rationale.strip(),
             decided_by=actor,
         )
+        if not members:
+            raise InvalidInput({"members_present": "Name the members present."})
+        outsiders = [
+            m.get_username() for m in members if not perms.committee_members().filter(pk=m.pk).exists()
+        ]
+        if outsiders:
+            raise InvalidInput({"members_present": f"Not committee members: {', '.join(outsiders)}."})
         review.members_present.set(members)
         if decision != WithdrawalReview.Decision.RE_ENROL:
             review = cws.apply_transition(
@@ -541,7 +573,10 @@ def review_link_re_enrolment(*, prosecution: Prosecution, review_id, actor, at=N
     review = WithdrawalReview.objects.select_for_update().filter(pk=review_id).first()
     if review is None or review.prosecution_id != prosecution.pk:
         raise InvalidInput({"review": f"Review {review_id} is not a withdrawal review of this matter."})
-    if review.state != WithdrawalReview.State.DECIDED or review.decision != WithdrawalReview.Decision.RE_ENROL:
+    if (
+        review.state != WithdrawalReview.State.DECIDED
+        or review.decision != WithdrawalReview.Decision.RE_ENROL
+    ):
         raise InvalidInput(
             {
                 "review": f"Review {review_id} has not decided to re-enrol "
@@ -584,7 +619,9 @@ def notify(user, kind: str, *, key: str, subject: str, body: str = "", url: str 
     """Create the in-app notice once per (user, key) and e-mail it after commit; None if already sent."""
     try:
         with transaction.atomic():
-            n = Notification.objects.create(user=user, kind=kind, key=key, subject=subject, body=body, url=url)
+            n = Notification.objects.create(
+                user=user, kind=kind, key=key, subject=subject, body=body, url=url
+            )
     except IntegrityError:
         return None
     transaction.on_commit(lambda: _email(n.pk))

@@ -31,7 +31,9 @@ def send_hearing_reminders(today: str | None = None) -> int:
     """The day before a hearing, remind the officer watching the brief."""
     tomorrow = _day(today) + timedelta(days=1)
     briefs = Brief.objects.filter(
-        state__in=(Brief.State.ASSIGNED, Brief.State.MONITORING), next_appearance=tomorrow, officer__isnull=False
+        state__in=(Brief.State.ASSIGNED, Brief.State.MONITORING),
+        next_appearance=tomorrow,
+        officer__isnull=False,
     ).select_related("prosecution__court", "officer")
     sent = 0
     for b in briefs:
@@ -52,16 +54,20 @@ def send_hearing_reminders(today: str | None = None) -> int:
 def send_stale_brief_digest(today: str | None = None) -> int:
     """Each morning, tell every supervisor which briefs went stale and which are unassigned."""
     day = _day(today)
-    stale = list(selectors.stale_briefs(Brief.objects.all(), day).select_related("prosecution__court", "officer"))
+    stale = list(
+        selectors.stale_briefs(Brief.objects.all(), day).select_related("prosecution__court", "officer")
+    )
     unassigned = selectors.unassigned_briefs(Brief.objects.all()).count()
     if not stale and not unassigned:
         return 0
     lines = [
-        f"- {b.prosecution} (next date {b.next_appearance}, officer {b.officer or 'none'}): /courtwatch/briefs/{b.pk}/"
+        f"- {b.prosecution} (next date {b.next_appearance}, officer {b.officer or 'none'}): "
+        f"/courtwatch/briefs/{b.pk}/"
         for b in stale
     ]
-    body = f"{len(stale)} stale brief(s) (next date passed, no hearing recorded); {unassigned} unassigned.\n" + "\n".join(
-        lines
+    body = (
+        f"{len(stale)} stale brief(s) (next date passed, no hearing recorded); {unassigned} unassigned.\n"
+        + "\n".join(lines)
     )
     sent = 0
     for user in perms.supervisors():
@@ -95,7 +101,8 @@ def send_overdue_review_notices(today: str | None = None) -> int:
                 key=f"review_overdue:review:{review.pk}:{overdue_on.isoformat()}",
                 subject=f"Withdrawal review overdue: {review.prosecution}",
                 body=(
-                    f"Review {review.pk} ({review.removal}, {review.removal_reason or 'no reason'}) was flagged on "
+                    f"Review {review.pk} ({review.removal}, {review.removal_reason or 'no reason'}) "
+                    "was flagged on "
                     f"{timezone.localdate(review.flagged_at)} and is still {review.state}."
                 ),
                 url=f"/courtwatch/reviews/{review.pk}/",

@@ -84,7 +84,16 @@ def _brief_page(request, brief, *, hearing_form=None, feedback_form=None, assign
     user = request.user
     may_work = perms.may_work_brief(user, brief)
     outcomes = services.outcomes_valid_now(p)
-    names = [n for n in available_transitions(brief, user, perms.may_transition_brief) if n != "assign"]
+    labels = {
+        "start_monitoring": _("Start monitoring"),
+        "close": _("Close brief"),
+        "reopen": _("Reopen brief"),
+    }
+    names = [
+        (n, labels.get(n, n))
+        for n in available_transitions(brief, user, perms.may_transition_brief)
+        if n != "assign"
+    ]
     context = {
         "brief": brief,
         "p": p,
@@ -143,9 +152,9 @@ def brief_hearing(request, pk):
         else:
             messages.success(request, _("Hearing recorded."))
             return redirect("courtwatch:brief-detail", pk=brief.pk)
-    form.fields["outcome"].choices = forms.HearingForm(outcomes=services.outcomes_valid_now(brief.prosecution)).fields[
-        "outcome"
-    ].choices
+    form.fields["outcome"].choices = (
+        forms.HearingForm(outcomes=services.outcomes_valid_now(brief.prosecution)).fields["outcome"].choices
+    )
     brief.refresh_from_db()
     return _brief_page(request, brief, hearing_form=form, status=400)
 
@@ -174,7 +183,9 @@ def feedback_response(request, pk):
     feedback = get_object_or_404(selectors.feedback_list_for_user(request.user), pk=pk)
     form = forms.FeedbackResponseForm(request.POST)
     if form.is_valid():
-        services.feedback_record_response(actor=request.user, feedback=feedback, response=form.cleaned_data["response"])
+        services.feedback_record_response(
+            actor=request.user, feedback=feedback, response=form.cleaned_data["response"]
+        )
         messages.success(request, _("Response recorded."))
     else:
         messages.error(request, _("Response: this field is required."))
@@ -197,7 +208,9 @@ def brief_transition(request, pk, name):
             form.add_error(None, _("The page was out of date: reload it."))
         else:
             try:
-                services.BRIEF_TRANSITIONS[name](brief, actor=request.user, version=version, **form.cleaned_data)
+                services.BRIEF_TRANSITIONS[name](
+                    brief, actor=request.user, version=version, **form.cleaned_data
+                )
             except (InvalidInput, NotAllowed, StaleVersion) as exc:
                 _form_errors(form, exc)
             else:
@@ -271,7 +284,11 @@ def bulk_assign(request):
             messages.success(
                 request,
                 _("%(n)d brief(s) at %(court)s assigned to %(officer)s.")
-                % {"n": len(briefs), "court": form.cleaned_data["court"], "officer": form.cleaned_data["officer"]},
+                % {
+                    "n": len(briefs),
+                    "court": form.cleaned_data["court"],
+                    "officer": form.cleaned_data["officer"],
+                },
             )
             return redirect("courtwatch:supervisor")
     for field, errs in form.errors.items():
@@ -295,7 +312,11 @@ def review_queue(request):
     return render(
         request,
         "courtwatch/review_queue.html",
-        {"reviews": reviews[:500], "show": show, "may_create_meeting": perms.may_create_meeting(request.user)},
+        {
+            "reviews": reviews[:500],
+            "show": show,
+            "may_create_meeting": perms.may_create_meeting(request.user),
+        },
     )
 
 
@@ -337,7 +358,9 @@ def review_transition(request, pk, name):
     if form.is_valid():
         try:
             version = int(request.POST.get("version", ""))
-            services.REVIEW_TRANSITIONS[name](review, actor=request.user, version=version, **form.cleaned_data)
+            services.REVIEW_TRANSITIONS[name](
+                review, actor=request.user, version=version, **form.cleaned_data
+            )
         except ValueError:
             form.add_error(None, _("The page was out of date: reload it."))
         except (InvalidInput, NotAllowed, StaleVersion) as exc:
@@ -457,5 +480,3 @@ def notification_read(request, pk):
     n = get_object_or_404(selectors.notification_list_for_user(request.user), pk=pk)
     services.notification_mark_read(actor=request.user, notification=n)
     return redirect(n.url or "courtwatch:notifications")
-
-

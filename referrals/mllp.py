@@ -37,8 +37,8 @@ def _receive(raw: bytes) -> bytes:
 
 
 class MllpServer:
-    def __init__(self, host: str, port: int, *, threads: int = 16):
-        self.host, self.port = host, port
+    def __init__(self, host: str, port: int, *, threads: int = 16, reuse_port: bool = False):
+        self.host, self.port, self.reuse_port = host, port, reuse_port
         self.executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="mllp-store")
         self.server: asyncio.base_events.Server | None = None
 
@@ -68,7 +68,9 @@ class MllpServer:
             writer.close()
 
     async def start(self) -> None:
-        self.server = await asyncio.start_server(self.handle, self.host, self.port, limit=MAX_MESSAGE)
+        self.server = await asyncio.start_server(
+            self.handle, self.host, self.port, limit=MAX_MESSAGE, reuse_port=self.reuse_port or None
+        )
         log.info("MLLP listening on %s:%s", self.host, self.port)
 
     async def serve_forever(self) -> None:

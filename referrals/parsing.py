@@ -372,6 +372,80 @@ def parse_hl7(raw: str) -> tuple[Header, Record]:
     return header, rec
 
 
+def hl7_precheck(raw: str) -> tuple[Header, Record]:
+    """The cheap checks that decide the ACK before anything is processed (no full parse).
+
+    Splits segments and fields only (``hl7.parse`` runs later, in the task): header, message
+    type, patient identifier, patient class, visit number, arrival time, date of birth, the
+    coded OBX values. Returns the header and a partial Record (visit number, times, the
+    diagnosis codes of DG1-3 and ACC-2 for the assault-code filter). Raises IntakeError
+    naming the field.
+    """
+    header = hl7_header(raw)
+    if not header.sender:
+        raise IntakeError("MSH-4", "The sending facility is required.", ack="AR")
+    if not header.control_id:
+        raise IntakeError("MSH-10", "The message control id is required.", ack="AR")
+    if header.message_type.split("^")[0].upper() != "ADT":
+        raise IntakeError(
+            "MSH-9", f"Message type '{header.message_type}' is not ADT.", ack="AR", hl7_code="200"
+        )
+    if header.event not in SUPPORTED_EVENTS:
+        raise IntakeError(
+            "MSH-9", f"Event '{header.event}' is not A01, A03, A04 or A08.", ack="AR", hl7_code="201"
+        )
+    segs: dict[str, list[list[str]]] = {}
+    for line in raw.split("\r")[1:]:
+        if line:
+            fields = line.split("|")
+            segs.setdefault(fields[0].strip(), []).append(fields)
+
+    def first(name: str) -> list[str]:
+        if name not in segs:
+            raise IntakeError(name, f"The {name} segment is required.", hl7_code="100")
+        return segs[name][0]
+
+    def f(seg: list[str], n: int) -> str:
+        return seg[n].split("^")[0].strip() if len(seg) > n else ""
+
+    pid, pv1 = first("PID"), first("PV1")
+    if not f(pv1, 19):
+        raise IntakeError("PV1-19", "The visit number is required.")
+    patient_class = f(pv1, 2).upper()
+    if patient_class and patient_class != "E":
+        raise IntakeError("PV1-2", f"Patient class '{patient_class}' is not E (emergency).", hl7_code="103")
+    if not any(rep.split("^")[0].strip() for rep in (pid[3] if len(pid) > 3 else "").split("~")):
+        raise IntakeError("PID-3", "A patient identifier is required.")
+    probe = Record(facility_code=header.sender, visit_number=f(pv1, 19))
+    probe.arrival_at = hl7_timestamp("PV1-44", f(pv1, 44), required=True)
+    probe.date_of_birth = hl7_date("PID-7", f(pid, 7))
+    codes = [f(dg1, 3).upper() for dg1 in segs.get("DG1", []) if f(dg1, 3)]
+    for acc in segs.get("ACC", []):
+        if f(acc, 2):
+            codes.append(f(acc, 2).upper())
+        probe.injury_at = hl7_timestamp("ACC-1", f(acc, 1))
+        yes_no("ACC-10", f(acc, 10))
+    for obx in segs.get("OBX", []):
+        key, value = f(obx, 3).upper(), f(obx, 5)
+        where = f"OBX-5 ({key})"
+        if key == "TRIAGE":
+            choice(where, value, TRIAGE)
+        elif key == "PLACE_TYPE":
+            choice(where, value, PLACE_TYPES)
+        elif key == "ROLE":
+            choice(where, value, ROLES)
+        elif key in ("GANG_SUSPECTED", "POLICE_INFORMED"):
+            yes_no(where, value)
+        elif key == "DISPOSITION":
+            choice(where, value, DISPOSITIONS)
+        elif key == "INJURY_TIME" and probe.injury_at is None:
+            probe.injury_at = hl7_timestamp(where, value)
+    injury_where = "ACC-1" if "ACC" in segs else "OBX-5 (INJURY_TIME)"
+    check_times(probe, arrival="PV1-44", injury=injury_where, dob="PID-7")
+    probe.icd10_codes = codes
+    return header, probe
+
+
 def hl7_escape(text: str) -> str:
     return (
         (text or "")

@@ -8,6 +8,7 @@ repeated, and writes everything for one message in one transaction (a savepoint 
 when several are processed together).
 """
 
+import bisect
 import hashlib
 import json
 import logging
@@ -15,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.db import IntegrityError, OperationalError, connection, transaction
-from django.db.models import F, Q
+from django.db.models import F, JSONField, Q
 from django.utils import timezone
 
 from casework import reactions
@@ -25,7 +26,8 @@ from casework.models import Facility, GangAssertion, Incident, PoliceCase, Subur
 from casework.services import apply_transition
 
 from . import permissions
-from .crypto import pseudonym
+from .crypto import EncryptedJSONField, EncryptedTextField, pseudonym
+from .kick import Kicker
 from .models import (
     CHANNEL_FAMILY,
     Admission,
@@ -42,6 +44,7 @@ from .parsing import (
     Record,
     hl7_ack,
     hl7_header,
+    hl7_precheck,
     is_assault,
     normalise_hl7,
     parse_fhir,
@@ -58,6 +61,7 @@ Status = InboundMessage.Status
 INCIDENT_JOIN_WINDOW = timedelta(hours=2)
 # How many waiting messages one task takes together (a savepoint each) on PostgreSQL.
 PROCESS_BATCH = 200
+KICKER = Kicker(PROCESS_BATCH)
 # A message that keeps failing to finish (its worker dies) goes to the dead letters after this.
 MAX_ATTEMPTS = 5
 
@@ -79,9 +83,8 @@ class Answer:
 
 
 def _queue(message: InboundMessage) -> None:
-    from . import tasks  # tasks import services; the import is here to keep that one-way at load
-
-    tasks.process_inbound.delay_on_commit(message.pk)
+    """Kick processing after commit (batched: see kick.py)."""
+    transaction.on_commit(lambda pk=message.pk: KICKER.kick(pk))
 
 
 def _store(
@@ -102,23 +105,53 @@ def _store(
 
     Raises IntegrityError when the same (family, sender, control id) is already stored.
     """
-    with transaction.atomic():
-        message = InboundMessage.objects.create(
-            channel=channel,
-            sender=sender[:80],
-            control_id=control_id,
-            raw=raw,
-            status=status,
-            reason=reason,
-            ack=ack,
-            facility=facility,
-            message_type=message_type[:40],
-            received_by=actor if getattr(actor, "is_authenticated", False) else None,
-            report=report or {},
-        )
-        if status == Status.RECEIVED:
-            _queue(message)
+    message = InboundMessage(
+        channel=channel,
+        family=CHANNEL_FAMILY[channel],
+        sender=sender[:80],
+        control_id=control_id,
+        raw=raw,
+        status=status,
+        reason=reason,
+        ack=ack,
+        facility=facility,
+        message_type=message_type[:40],
+        received_by=actor if getattr(actor, "is_authenticated", False) else None,
+        report=report or {},
+    )
+    if connection.in_atomic_block:
+        with transaction.atomic():
+            message.save()
+    elif connection.vendor == "postgresql":
+        _insert_fast(message)  # autocommit: one INSERT, committed when it returns
+    else:
+        message.save()
+    if status == Status.RECEIVED:
+        _queue(message)  # after commit (at once in autocommit)
     return message
+
+
+_INSERT_COLUMNS = (
+    "channel", "family", "sender", "facility_id", "control_id", "message_type", "raw", "received_at",
+    "received_by_id", "status", "status_changed_at", "reason", "attempts", "duplicates_seen", "ack", "report",
+)  # fmt: skip
+
+
+def _insert_fast(message: InboundMessage) -> None:
+    """The listener's hot path: the same row the ORM would write, without its per-field overhead."""
+    raw_field = InboundMessage._meta.get_field("raw")
+    values = [getattr(message, c) for c in _INSERT_COLUMNS]
+    values[_INSERT_COLUMNS.index("raw")] = raw_field.get_prep_value(message.raw)
+    values[_INSERT_COLUMNS.index("report")] = json.dumps(message.report)
+    with connection.cursor() as cur:
+        cur.execute(
+            f"INSERT INTO {InboundMessage._meta.db_table} ({', '.join(_INSERT_COLUMNS)}) "
+            f"VALUES ({', '.join(['%s'] * len(_INSERT_COLUMNS))}) RETURNING id",
+            values,
+        )
+        message.pk = cur.fetchone()[0]
+    message._state.adding = False
+    message._state.db = "default"
 
 
 def _existing(channel: str, sender: str, control_id: str) -> InboundMessage | None:
@@ -145,6 +178,19 @@ def _has_assault_code(rec: Record) -> bool:
 
 def _is_update_of_known_visit(rec: Record, facility: Facility) -> bool:
     return Admission.objects.filter(facility=facility, visit_number=rec.visit_number).exists()
+
+
+_FACILITY_CACHE: dict[str, Facility] = {}
+
+
+def _facility(code: str) -> Facility | None:
+    """Facilities by code, cached per process (reference data; a new code is looked up on a miss)."""
+    facility = _FACILITY_CACHE.get(code)
+    if facility is None:
+        facility = Facility.objects.filter(code=code).first()
+        if facility is not None:
+            _FACILITY_CACHE[code] = facility
+    return facility
 
 
 def _authorise(actor, facility: Facility, authorise: bool) -> None:
@@ -178,12 +224,19 @@ def inbound_receive_hl7(
             actor=actor,
         )
         return Answer(e.ack, str(e), msg, ack, error=e)
-    previous = _existing(channel, header.sender, header.control_id)
-    if previous is not None:
+
+    def duplicate() -> Answer | None:
+        previous = _existing(channel, header.sender, header.control_id)
+        if previous is None:
+            return None
         _seen_again(previous)
         return Answer(_ack_code(previous.ack), "duplicate", previous, previous.ack, duplicate=True)
 
     def reject(e: IntakeError, facility=None) -> Answer:
+        # The same message id accepted before gets the same answer, whatever this copy holds.
+        again = duplicate()
+        if again is not None:
+            return again
         ack = hl7_ack(header, e.ack, str(e), error=e)
         msg = _store(
             channel=channel,
@@ -200,22 +253,23 @@ def inbound_receive_hl7(
         return Answer(e.ack, str(e), msg, ack, error=e)
 
     try:
-        header, rec = parse_hl7(text)
+        header, probe = hl7_precheck(text)
     except IntakeError as e:
         return reject(e)
-    facility = Facility.objects.filter(code=header.sender).first()
+    facility = _facility(header.sender)
     if facility is None:
         return reject(
             IntakeError("MSH-4", f"Unknown facility code '{header.sender}'.", ack="AR", hl7_code="204")
         )
     _authorise(actor, facility, authorise)
-    if not _has_assault_code(rec) and not _is_update_of_known_visit(rec, facility):
+    if not _has_assault_code(probe) and not _is_update_of_known_visit(probe, facility):
         status, reason, raw_kept = Status.FILTERED, "No assault code (X85–Y09): not recorded.", ""
         text_answer = "Accepted: no assault code, not recorded."
     else:
         status, reason, raw_kept, text_answer = Status.RECEIVED, "", text, "Accepted."
     ack = hl7_ack(header, "AA", text_answer)
     try:
+        # Insert first: the unique constraint is the duplicate check (duplicates are rare).
         msg = _store(
             channel=channel,
             sender=header.sender,
@@ -228,10 +282,12 @@ def inbound_receive_hl7(
             message_type=header.message_type,
             actor=actor,
         )
-    except IntegrityError:  # the same message arrived on another connection a moment ago
-        previous = _existing(channel, header.sender, header.control_id)
-        _seen_again(previous)
-        return Answer(_ack_code(previous.ack), "duplicate", previous, previous.ack, duplicate=True)
+    except IntegrityError:  # stored before (or a moment ago on another connection): the same answer
+        again = duplicate()
+        if again is None:  # cannot happen unless the row vanished in between: ask for a resend
+            error = IntakeError("MSH-10", "Receiver busy: resend later.", ack="AR", hl7_code="207")
+            return Answer("AR", str(error), None, hl7_ack(header, "AR", str(error), error=error), error=error)
+        return again
     return Answer("AA", text_answer, msg, ack)
 
 
@@ -515,67 +571,6 @@ def _join_or_create_incident(admission: Admission, rec: Record) -> Incident | No
     )
 
 
-def _apply_record(rec: Record, message: InboundMessage, lookups: _Lookups) -> Admission | None:
-    """Write (or update) the admission, its identity and its incident. None: filtered (no assault code)."""
-    facility = lookups.facility(rec.facility_code)
-    admission = (
-        Admission.objects.select_for_update().filter(facility=facility, visit_number=rec.visit_number).first()
-    )
-    has_codes = _has_assault_code(rec)
-    if admission is None and not has_codes:
-        return None
-    created = admission is None
-    if created:
-        admission = Admission(facility=facility, visit_number=rec.visit_number)
-    before = (admission.suburb_id, admission.mechanism, admission.injury_at, admission.arrival_at)
-    admission.arrival_at = rec.arrival_at
-    admission.event = rec.event[:8]
-    admission.message = message
-    admission.source_row = rec.row
-    if has_codes:
-        admission.icd10_codes = rec.icd10_codes
-        admission.mechanism = rec.mechanism
-    for name in ("injury_at", "triage", "place_type", "role", "disposition", "latitude", "longitude"):
-        value = getattr(rec, name)
-        if value not in (None, ""):
-            setattr(admission, name, value)
-    for name in ("police_informed", "gang_suspected"):
-        if getattr(rec, name) is not None:
-            setattr(admission, name, getattr(rec, name))
-    if rec.sex != "unknown" or created:
-        admission.sex = rec.sex
-    if rec.age_years is not None:
-        admission.age_years = rec.age_years
-        admission.age_band = age_band(rec.age_years)
-    if rec.suburb_text:
-        admission.suburb_text = rec.suburb_text[:120]
-        admission.suburb = lookups.suburb(rec.suburb_text)
-    admission.role = admission.role or "victim"
-    admission.pseudonym = _pseudonym_of(rec) or admission.pseudonym
-    after = (admission.suburb_id, admission.mechanism, admission.injury_at, admission.arrival_at)
-    if admission.incident_id is None or (before != after and not created):
-        incident = _join_or_create_incident(admission, rec)
-        if incident is not None:
-            admission.incident = incident
-    admission.save()
-    if admission.gang_suspected and admission.incident_id:
-        _assert_gang_from_ec(admission)
-    identity = {
-        "name": rec.name,
-        "identifiers": rec.identifiers,
-        "date_of_birth": rec.date_of_birth.isoformat() if rec.date_of_birth else "",
-        "contact": rec.contact,
-    }
-    if created:
-        PatientIdentity.objects.create(admission=admission, **identity)
-    else:
-        PatientIdentity.objects.update_or_create(
-            admission=admission, defaults={k: v for k, v in identity.items() if v}
-        )
-    reactions.emit("admission_recorded", admission=admission)
-    return admission
-
-
 def _assert_gang_from_ec(admission: Admission) -> None:
     incident = admission.incident
     basis = f"EC admission {admission.facility.code}/{admission.visit_number}: gang-related suspected"
@@ -600,35 +595,365 @@ def _finish(message: InboundMessage, *, status: str, reason: str = "", admission
     InboundMessage.objects.filter(pk=message.pk).update(**updates)
 
 
-def _process_one(message: InboundMessage, lookups: _Lookups) -> str:
-    """One claimed message, inside the caller's transaction, in its own savepoint."""
-    try:
-        with transaction.atomic():
-            records = _records_of(message)
-            last = None
-            applied = 0
+def _fill(
+    admission: Admission, rec: Record, message: InboundMessage, lookups: _Lookups, *, created: bool
+) -> None:
+    """Copy what the record carries onto the admission (an update keeps what the record leaves out)."""
+    admission.arrival_at = rec.arrival_at
+    admission.event = rec.event[:8]
+    admission.message = message
+    admission.source_row = rec.row
+    if _has_assault_code(rec):
+        admission.icd10_codes = rec.icd10_codes
+        admission.mechanism = rec.mechanism
+    for name in ("injury_at", "triage", "place_type", "role", "disposition", "latitude", "longitude"):
+        value = getattr(rec, name)
+        if value not in (None, ""):
+            setattr(admission, name, value)
+    for name in ("police_informed", "gang_suspected"):
+        if getattr(rec, name) is not None:
+            setattr(admission, name, getattr(rec, name))
+    if rec.sex != "unknown" or created:
+        admission.sex = rec.sex
+    if rec.age_years is not None:
+        admission.age_years = rec.age_years
+        admission.age_band = age_band(rec.age_years)
+    if rec.suburb_text:
+        admission.suburb_text = rec.suburb_text[:120]
+        admission.suburb = lookups.suburb(rec.suburb_text)
+    admission.role = admission.role or "victim"
+    admission.pseudonym = _pseudonym_of(rec) or admission.pseudonym
+
+
+def _identity_of(rec: Record) -> dict:
+    return {
+        "name": rec.name,
+        "identifiers": rec.identifiers,
+        "date_of_birth": rec.date_of_birth.isoformat() if rec.date_of_birth else "",
+        "contact": rec.contact,
+    }
+
+
+def _apply_record(rec: Record, message: InboundMessage, lookups: _Lookups) -> Admission | None:
+    """Write (or update) one admission, its identity and its incident. None: filtered (no assault code)."""
+    facility = lookups.facility(rec.facility_code)
+    admission = (
+        Admission.objects.select_for_update().filter(facility=facility, visit_number=rec.visit_number).first()
+    )
+    if admission is None and not _has_assault_code(rec):
+        return None
+    created = admission is None
+    if created:
+        admission = Admission(facility=facility, visit_number=rec.visit_number)
+    before = (admission.suburb_id, admission.mechanism, admission.injury_at, admission.arrival_at)
+    _fill(admission, rec, message, lookups, created=created)
+    after = (admission.suburb_id, admission.mechanism, admission.injury_at, admission.arrival_at)
+    if admission.incident_id is None or (before != after and not created):
+        incident = _join_or_create_incident(admission, rec)
+        if incident is not None:
+            admission.incident = incident
+    admission.save()
+    if admission.gang_suspected and admission.incident_id:
+        _assert_gang_from_ec(admission)
+    identity = _identity_of(rec)
+    if created:
+        PatientIdentity.objects.create(admission=admission, **identity)
+    else:
+        PatientIdentity.objects.update_or_create(
+            admission=admission, defaults={k: v for k, v in identity.items() if v}
+        )
+    moved = before[3] if not created and before[3] != admission.arrival_at else None
+    reactions.emit("admission_recorded", admission=admission, previous_arrival_at=moved)
+    return admission
+
+
+def _lock_incident_keys(keys) -> None:
+    """The advisory locks of many (suburb, mechanism) keys at once, in one order (no deadlock)."""
+    if connection.vendor != "postgresql" or not keys:
+        return
+    ids = sorted(
+        int.from_bytes(hashlib.sha256(f"incident:{s}:{m}".encode()).digest()[:8], "big", signed=True)
+        for s, m in keys
+    )
+    with connection.cursor() as cur:
+        cur.execute("SELECT pg_advisory_xact_lock(k) FROM unnest(%s::bigint[]) AS k ORDER BY k", [ids])
+
+
+def _apply_new(
+    pairs: list[tuple[InboundMessage, Record]], lookups: _Lookups
+) -> dict[int, tuple[int, Admission]]:
+    """The fast path for visits not seen before: the same rules as ``_apply_record``, in bulk.
+
+    Incidents are joined by the same rule (an in-memory index over the window's incidents,
+    plus the ones this batch creates), new ones made by casework's ``incident_create_many``;
+    admissions and identities inserted in batches. Returns {message id: (admissions, last)}.
+    """
+    now = timezone.now()
+    items = []
+    for message, rec in pairs:
+        a = Admission(facility=lookups.facility(rec.facility_code), visit_number=rec.visit_number)
+        _fill(a, rec, message, lookups, created=True)
+        items.append((message, rec, a))
+    placed = [(a.injury_at or a.arrival_at, a) for _m, _r, a in items if a.suburb_id and a.mechanism]
+    new_incidents: list[Incident] = []
+    if placed:
+        keys = {(a.suburb_id, a.mechanism) for _t, a in placed}
+        _lock_incident_keys(keys)
+        lo = min(t for t, _a in placed) - INCIDENT_JOIN_WINDOW
+        hi = max(t for t, _a in placed) + INCIDENT_JOIN_WINDOW
+        index: dict[tuple, tuple[list, list]] = {}
+        for inc in Incident.objects.filter(
+            suburb_id__in={k[0] for k in keys},
+            mechanism__in={k[1] for k in keys},
+            occurred_at__gte=lo,
+            occurred_at__lte=hi,
+        ).order_by("occurred_at"):
+            times, refs = index.setdefault((inc.suburb_id, inc.mechanism), ([], []))
+            times.append(inc.occurred_at)
+            refs.append(inc)
+        for t, a in sorted(placed, key=lambda x: x[0]):
+            times, refs = index.setdefault((a.suburb_id, a.mechanism), ([], []))
+            i = bisect.bisect_left(times, t)
+            near = [
+                j for j in (i - 1, i) if 0 <= j < len(times) and abs(times[j] - t) <= INCIDENT_JOIN_WINDOW
+            ]
+            if near:
+                a._incident = refs[min(near, key=lambda j: abs(times[j] - t))]
+            else:
+                inc = Incident(
+                    occurred_at=min(t, now),
+                    suburb_id=a.suburb_id,
+                    mechanism=a.mechanism,
+                    place_type=a.place_type,
+                    fatal=a.disposition == "died",
+                    gang_related=bool(a.gang_suspected),
+                )
+                new_incidents.append(inc)
+                times.insert(i, t)
+                refs.insert(i, inc)
+                a._incident = inc
+            if a.gang_suspected and a._incident.pk is None:
+                a._incident.gang_related = True
+    if new_incidents:
+        cw_services.incident_create_many(actor=None, incidents=new_incidents)
+    joined_gang = []
+    for _m, _r, a in items:
+        inc = getattr(a, "_incident", None)
+        if inc is not None:
+            a.incident = inc
+            if a.gang_suspected:
+                joined_gang.append(a)
+    _insert_many(Admission, [a for _m, _r, a in items])
+    _insert_many(PatientIdentity, [PatientIdentity(admission=a, **_identity_of(r)) for _m, r, a in items])
+    new_ids = {inc.pk for inc in new_incidents}
+    assertions = []
+    for a in joined_gang:
+        basis = f"EC admission {a.facility.code}/{a.visit_number}: gang-related suspected"
+        if a.incident_id in new_ids:
+            assertions.append(
+                GangAssertion(
+                    incident_id=a.incident_id,
+                    gang_related=True,
+                    basis=basis,
+                    source=GangAssertion.Source.EC_CLINICIAN,
+                )
+            )
+        else:
+            _assert_gang_from_ec(a)
+    GangAssertion.objects.bulk_create(assertions)
+    out: dict[int, tuple[int, Admission]] = {}
+    for message, _r, a in items:
+        count, _last = out.get(message.pk, (0, None))
+        out[message.pk] = (count + 1, a)
+        reactions.emit("admission_recorded", admission=a, previous_arrival_at=None)
+    return out
+
+
+def _insert_many(model, objs: list) -> None:
+    """Insert validated rows: PostgreSQL COPY (ids drawn from the sequence first), else bulk_create.
+
+    Every value still goes through the field's own preparation where it matters (encryption,
+    JSON); auto_now fields get the time of the insert.
+    """
+    if not objs:
+        return
+    if connection.vendor != "postgresql":
+        model.objects.bulk_create(objs, batch_size=1000)
+        return
+    table = model._meta.db_table
+    fields = model._meta.concrete_fields
+    now = timezone.now()
+    with connection.cursor() as cur:
+        cur.execute(
+            "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)", [table, len(objs)]
+        )
+        for obj, (pk,) in zip(objs, cur.fetchall(), strict=True):
+            obj.pk = pk
+        prepared = []
+        for f in fields:
+            if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False):
+                prepared.append((f.attname, lambda v, _now=now: _now))
+            elif isinstance(f, (EncryptedTextField, EncryptedJSONField)):
+                prepared.append((f.attname, f.get_prep_value))
+            elif isinstance(f, JSONField):
+                prepared.append((f.attname, lambda v: json.dumps(v)))
+            else:
+                prepared.append((f.attname, None))
+        columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+        with cur.cursor.copy(f"COPY {connection.ops.quote_name(table)} ({columns}) FROM STDIN") as copy:
+            for obj in objs:
+                copy.write_row(
+                    [conv(getattr(obj, name)) if conv else getattr(obj, name) for name, conv in prepared]
+                )
+    for obj in objs:
+        obj._state.adding = False
+        obj._state.db = "default"
+
+
+def _fail_reason(e: Exception) -> str:
+    if isinstance(e, IntakeError):
+        return str(e)[:2000]
+    log.exception("Processing an inbound message failed")
+    return f"{type(e).__name__}: {e}"[:2000]
+
+
+def _process_claims(claims: list[tuple[int, int]]) -> dict[int, str]:
+    """Process claimed messages in one transaction: brand-new visits in bulk, the rest one by one.
+
+    A message that cannot be parsed or applied is failed with its reason (its own savepoint);
+    if the bulk step fails for a reason other than the database, every message falls back to
+    the one-by-one path, so one bad row never costs the others.
+    """
+    results: dict[int, str] = {}
+    lookups = _Lookups()
+    attempts = dict(claims)
+    finished: list[InboundMessage] = []
+    now = timezone.now()
+
+    def finish(message, status, reason="", admission=None):
+        message.status, message.reason, message.status_changed_at, message.processed_at = (
+            status,
+            reason,
+            now,
+            now,
+        )
+        if admission is not None:
+            message.admission = admission
+        results[message.pk] = status
+        if status == Status.FILTERED:
+            _finish(message, status=status, reason=reason)
+        else:
+            finished.append(message)
+
+    with transaction.atomic():
+        # Lock our claimed rows; a row re-claimed by someone else (attempts moved on) is theirs now.
+        rows = [
+            m
+            for m in InboundMessage.objects.select_for_update()
+            .filter(pk__in=attempts, status=Status.PROCESSING)
+            .order_by("id")
+            if m.attempts == attempts[m.pk]
+        ]
+        parsed: list[tuple[InboundMessage, list[Record]]] = []
+        for message in rows:
+            try:
+                records = _records_of(message)
+                for rec in records:
+                    lookups.facility(rec.facility_code)
+                parsed.append((message, records))
+            except OperationalError:
+                raise
+            except Exception as e:
+                finish(message, Status.FAILED, _fail_reason(e))
+        # Which records are brand-new visits (bulk) and which update a known one (one by one).
+        keys = {(lookups.facility(r.facility_code).pk, r.visit_number) for _m, recs in parsed for r in recs}
+        known = _known_visits(keys)
+        fresh, seen = [], set()
+        rest: dict[int, list[Record]] = {}
+        for message, records in parsed:
             for rec in records:
-                a = _apply_record(rec, message, lookups)
-                if a is not None:
-                    last, applied = a, applied + 1
-            if applied == 0:
-                _finish(message, status=Status.FILTERED, reason="No assault code (X85–Y09): not recorded.")
-                return Status.FILTERED
-            report = None
+                key = (lookups.facility(rec.facility_code).pk, rec.visit_number)
+                if key in known or key in seen or not _has_assault_code(rec):
+                    rest.setdefault(message.pk, []).append(rec)
+                else:
+                    seen.add(key)
+                    fresh.append((message, rec))
+        done: dict[int, tuple[int, Admission]] = {}
+        if fresh:
+            try:
+                with transaction.atomic():
+                    done = _apply_new(fresh, lookups)
+            except OperationalError:
+                raise
+            except Exception:
+                log.exception("Bulk intake step failed; falling back to one message at a time")
+                rest = {m.pk: recs for m, recs in parsed}
+        for message, _records in parsed:
+            count, last = done.get(message.pk, (0, None))
+            try:
+                with transaction.atomic():
+                    for rec in rest.get(message.pk, []):
+                        a = _apply_record(rec, message, lookups)
+                        if a is not None:
+                            count, last = count + 1, a
+            except OperationalError:
+                raise
+            except Exception as e:
+                if message.pk in done:  # its bulk part is written; the message cannot be half-done
+                    raise
+                finish(message, Status.FAILED, _fail_reason(e))
+                continue
+            if count == 0:
+                finish(message, Status.FILTERED, "No assault code (X85–Y09): not recorded.")
+                continue
             if message.channel == Channel.CSV:
-                report = {**message.report, "stored": applied}
-                InboundMessage.objects.filter(pk=message.pk).update(report=report)
-            _finish(message, status=Status.PROCESSED, admission=last)
-            return Status.PROCESSED
-    except OperationalError:
-        raise  # the database, not the message: retry the task
-    except IntakeError as e:
-        reason = str(e)
-    except Exception as e:  # a bug or a surprise: dead-letter it with the reason, never lose it
-        log.exception("Processing inbound message %s failed", message.pk)
-        reason = f"{type(e).__name__}: {e}"
-    _finish(message, status=Status.FAILED, reason=reason[:2000])
-    return Status.FAILED
+                message.report = {**message.report, "stored": count}
+                InboundMessage.objects.filter(pk=message.pk).update(report=message.report)
+            finish(message, Status.PROCESSED, admission=last)
+        _save_finished(finished)
+    return results
+
+
+def _save_finished(finished: list[InboundMessage]) -> None:
+    """Write the outcome of many messages in one statement (PostgreSQL), else bulk_update."""
+    if not finished:
+        return
+    if connection.vendor != "postgresql":
+        fields = ["status", "reason", "status_changed_at", "processed_at", "admission"]
+        InboundMessage.objects.bulk_update(finished, fields, batch_size=500)
+        return
+    with connection.cursor() as cur:
+        cur.execute(
+            f"""UPDATE {InboundMessage._meta.db_table} AS m
+                SET status = v.status, reason = v.reason, admission_id = v.admission,
+                    status_changed_at = %s, processed_at = %s
+                FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::bigint[])
+                     AS v(id, status, reason, admission)
+                WHERE m.id = v.id""",
+            [
+                finished[0].status_changed_at,
+                finished[0].processed_at,
+                [m.pk for m in finished],
+                [m.status for m in finished],
+                [m.reason for m in finished],
+                [m.admission_id for m in finished],
+            ],
+        )
+
+
+def _known_visits(keys: set[tuple[int, str]]) -> set[tuple[int, str]]:
+    by_facility: dict[int, list[str]] = {}
+    for fac, visit in keys:
+        by_facility.setdefault(fac, []).append(visit)
+    known = set()
+    for fac, visits in by_facility.items():
+        for i in range(0, len(visits), 5000):
+            known |= set(
+                Admission.objects.filter(facility_id=fac, visit_number__in=visits[i : i + 5000]).values_list(
+                    "facility_id", "visit_number"
+                )
+            )
+    return known
 
 
 def _claim_more(limit: int) -> list[tuple[int, int]]:
@@ -659,14 +984,15 @@ def inbound_claim(message_id: int) -> int | None:
 
 
 def inbound_process(message_id: int, *, batch: int = PROCESS_BATCH) -> dict[int, str]:
-    """Claim the message (and, on PostgreSQL, up to ``batch`` - 1 other waiting ones) and process them.
+    """Claim the message (and, on PostgreSQL, other waiting ones up to ``batch``) and process them.
 
     Idempotent: a message not in ``received`` is left alone; a message whose claim was taken
     over (the sweeper re-kicked it) is skipped by the older claimant. OperationalError puts the
     claimed messages back to ``received`` (when the database allows) and propagates for a retry.
     """
     attempt = inbound_claim(message_id)
-    claims = ([(message_id, attempt)] if attempt else []) + _claim_more(batch - 1 if attempt else 0)
+    # Whatever id it names, a task is a kick: it also takes other waiting messages.
+    claims = ([(message_id, attempt)] if attempt else []) + _claim_more(batch - 1 if attempt else batch)
     if not claims:
         return {}
     try:
@@ -684,24 +1010,6 @@ def _release(claims: list[tuple[int, int]]) -> None:
             )
     except OperationalError:
         log.warning("Could not release claimed messages; the sweeper will re-kick them.")
-
-
-def _process_claims(claims: list[tuple[int, int]]) -> dict[int, str]:
-    results: dict[int, str] = {}
-    lookups = _Lookups()
-    attempts = dict(claims)
-    with transaction.atomic():
-        # Lock our claimed rows; a row re-claimed by someone else (attempts moved on) is theirs now.
-        rows = list(
-            InboundMessage.objects.select_for_update()
-            .filter(pk__in=attempts.keys(), status=Status.PROCESSING)
-            .order_by("id")
-        )
-        for message in rows:
-            if message.attempts != attempts[message.pk]:
-                continue
-            results[message.pk] = _process_one(message, lookups)
-    return results
 
 
 def inbound_sweep(*, older_than_seconds: int = 60) -> dict:
@@ -727,7 +1035,9 @@ def inbound_sweep(*, older_than_seconds: int = 60) -> dict:
     )
     from . import tasks
 
-    for pk in waiting:
+    # A task takes a batch of waiting messages on PostgreSQL: one kick per batch is enough.
+    step = PROCESS_BATCH if connection.vendor == "postgresql" else 1
+    for pk in waiting[::step]:
         tasks.process_inbound.delay(pk)
     return {"released": released, "kicked": len(waiting), "gave_up": gave_up}
 
@@ -831,7 +1141,11 @@ def referral_create(*, admission: Admission, actor) -> Referral:
     """Refer an admission to the station whose precinct holds the place of injury."""
     if actor is not None and not permissions.may_refer(actor, admission):
         raise PermissionDenied("You may not refer this admission.")
-    admission = Admission.objects.select_for_update().select_related("suburb__station").get(pk=admission.pk)
+    admission = (
+        Admission.objects.select_for_update(of=("self",))
+        .select_related("suburb__station")
+        .get(pk=admission.pk)
+    )
     if admission.suburb is None:
         raise InvalidInput(
             {"suburb": "Set the suburb where the injury happened first: it decides the station."}

@@ -15,6 +15,10 @@ class ReportingConfig(AppConfig):
             {"task": "reporting.tasks.send_scheduled_reports", "schedule": crontab(minute=15, hour=6)},
         )
         settings.CELERY_BEAT_SCHEDULE.setdefault(
+            "reporting-rebuild-prosecution-facts",
+            {"task": "reporting.tasks.rebuild_prosecution_facts", "schedule": crontab(minute=30, hour=2)},
+        )
+        settings.CELERY_BEAT_SCHEDULE.setdefault(
             "reporting-sweep-rollups",
             {"task": "reporting.tasks.sweep_rollups", "schedule": 60.0},
         )

@@ -1,3 +1,4 @@
+# ruff: noqa: E501  (SQL, SVG markup and a cohort table read better unwrapped)
 """Server-side SVG charts: no JavaScript, no CDN, they print. Every chart sits beside its table and CSV.
 
 A suppressed value (``None``) draws no bar and is labelled "<5"; the SVG scales to its container.
@@ -21,7 +22,7 @@ def _fmt(v) -> str:
 def bar_chart(items: list[tuple[str, int | float | None]], *, name: str, title: str, percent: bool = False):
     """Horizontal bars, one per (label, value)."""
     items = list(items)
-    bar_h, gap, label_w, width = 18, 6, 190, 640
+    bar_h, gap, label_w, width = 18, 6, 150, 460
     height = max(1, len(items)) * (bar_h + gap) + 10
     top = max([v for _, v in items if v is not None] + [1 if not percent else 0.0001])
     parts = []
@@ -50,7 +51,7 @@ def column_chart(items: list[tuple[str, int | None]], *, name: str, title: str):
     n = max(1, len(items))
     step = (width - left - 10) / n
     top = max([v for _, v in items if v is not None] + [1])
-    every = max(1, n // 12)
+    every = max(1, -(-n // 8))  # at most about eight labels
     parts = [
         f'<text x="{left - 4}" y="14" text-anchor="end" font-size="11" fill="{MUTED}">{top:,}</text>',
         f'<line x1="{left}" y1="{height - bottom}" x2="{width - 10}" y2="{height - bottom}" stroke="{MUTED}"></line>',

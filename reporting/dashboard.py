@@ -9,9 +9,10 @@ import math
 from collections import Counter, defaultdict
 from datetime import date, datetime, timedelta
 
-from django.db.models import Count, Exists, ExpressionWrapper, F, Max, OuterRef, Q, Sum
+from django.contrib.contenttypes.models import ContentType
+from django.db.models import Count, ExpressionWrapper, F, Max, OuterRef, Q, Subquery, Sum
 from django.db.models import DateField as DateFieldType
-from django.db.models.functions import ExtractHour, ExtractIsoWeekDay, TruncDate
+from django.db.models.functions import ExtractHour, ExtractIsoWeekDay, TruncDate, TruncMonth, TruncWeek
 from django.utils import timezone
 
 from casework.models import (
@@ -28,7 +29,7 @@ from casework.models import (
 from . import definitions
 from .models import AdmissionRollup, RollupStamp
 from .params import SAST, DashboardFilters, Period, ReportInputError
-from .rollups import _gang_expression
+from .rollups import WEEK_KIND, _gang_expression
 from .suppression import finish_row, suppress_count
 
 AGE_BANDS = ["0-14", "15-24", "25-34", "35-44", "45-54", "55-64", "65+", ""]
@@ -153,18 +154,54 @@ def _live_filter(filters: DashboardFilters):
     return qs
 
 
+def _suburb_counts(period: Period, filters: DashboardFilters) -> Counter:
+    """Whole ISO weeks from the weekly rollup, the ragged ends from the daily one (7x fewer rows)."""
+    first_monday = period.start_date + timedelta(days=-period.start_date.weekday() % 7)
+    end_monday = (period.end_date + timedelta(days=1)) - timedelta(
+        days=(period.end_date + timedelta(days=1)).weekday()
+    )
+    q = _rollup_filter(filters)
+    if first_monday >= end_monday:
+        parts = [Q(kind="suburb", day__gte=period.start_date, day__lte=period.end_date)]
+    else:
+        parts = [
+            Q(kind="suburb", day__gte=period.start_date, day__lt=first_monday),
+            Q(kind=WEEK_KIND, day__gte=first_monday, day__lt=end_monday),
+            Q(kind="suburb", day__gte=end_monday, day__lte=period.end_date),
+        ]
+    counts: Counter = Counter()
+    for part in parts:
+        for key, n in (
+            AdmissionRollup.objects.filter(q, part).values("k1").annotate(s=Sum("n")).values_list("k1", "s")
+        ):
+            counts[key] += n
+    return counts
+
+
 def _counts_from_rollup(kind: str, group_by: str, period: Period, filters: DashboardFilters) -> Counter:
+    if group_by == "suburb":
+        return _suburb_counts(period, filters)
     qs = AdmissionRollup.objects.filter(
         _rollup_filter(filters), kind=kind, day__gte=period.start_date, day__lte=period.end_date
     )
     counts: Counter = Counter()
-    if group_by in TIME_GROUPS or group_by == "weekday":
+    qs = qs.order_by()
+    if group_by in ("month", "week"):
+        trunc = TruncMonth("day") if group_by == "month" else TruncWeek("day")
+        for start, n in qs.annotate(g=trunc).values("g").annotate(s=Sum("n")).values_list("g", "s"):
+            counts[_time_key(group_by, start if isinstance(start, date) else start.date())] += n
+    elif group_by == "day":
         for day, n in qs.values("day").annotate(s=Sum("n")).values_list("day", "s"):
-            key = day.isoweekday() if group_by == "weekday" else _time_key(group_by, day)
-            counts[key] += n
+            counts[_time_key(group_by, day)] += n
+    elif group_by == "weekday":
+        for wd, n in (
+            qs.annotate(g=ExtractIsoWeekDay("day")).values("g").annotate(s=Sum("n")).values_list("g", "s")
+        ):
+            counts[wd] += n
     elif group_by == "hour_weekday":
-        for day, k1, n in qs.values("day", "k1").annotate(s=Sum("n")).values_list("day", "k1", "s"):
-            counts[_hw_key(day.isoweekday(), int(k1))] += n
+        rows = qs.annotate(g=ExtractIsoWeekDay("day")).values("g", "k1").annotate(s=Sum("n"))
+        for wd, k1, n in rows.values_list("g", "k1", "s"):
+            counts[_hw_key(wd, int(k1))] += n
     else:
         field = "k2" if group_by == "sex" else "k1"
         for key, n in qs.values(field).annotate(s=Sum("n")).values_list(field, "s"):
@@ -331,24 +368,33 @@ HOTSPOT_FIELDS = [
 ]
 
 
+def _poisson_terms(lam: float):
+    """P(X = 0), P(X = 1), … for X ~ Poisson(lam), each from its logarithm (no underflow for large lam)."""
+    k = 0
+    while True:
+        yield math.exp(-lam + k * math.log(lam) - math.lgamma(k + 1))
+        k += 1
+
+
 def poisson_sf(k: int, lam: float) -> float:
     """P(X >= k) for X ~ Poisson(lam)."""
     if k <= 0:
         return 1.0
-    term = math.exp(-lam)
-    cdf = term
-    for i in range(1, k):
-        term *= lam / i
+    cdf = 0.0
+    for i, term in enumerate(_poisson_terms(lam)):
+        if i >= k:
+            break
         cdf += term
     return max(0.0, 1.0 - cdf)
 
 
 def poisson_upper_limit(lam: float, p: float = ALERT_P) -> int:
-    """The smallest k with P(X >= k) < p: a count at or above it is a spike."""
-    k = 0
-    while poisson_sf(k, lam) >= p:
-        k += 1
-    return k
+    """The smallest k with P(X >= k) < p: a count at or above it is a spike (one pass, O(k))."""
+    cdf = 0.0
+    for k, term in enumerate(_poisson_terms(lam)):
+        if 1.0 - cdf < p:  # 1 - cdf = P(X >= k)
+            return k
+        cdf += term
 
 
 def _week_start(d: date) -> date:
@@ -366,12 +412,12 @@ def hotspots(*, weeks: int = 4, suppress: bool, today: date | None = None) -> di
     first = min(previous_start, recent_start - timedelta(weeks=BASELINE_WEEKS))
     weekly: dict[str, Counter] = defaultdict(Counter)
     rows = (
-        AdmissionRollup.objects.filter(kind="suburb", day__gte=first, day__lt=this_week)
+        AdmissionRollup.objects.filter(kind=WEEK_KIND, day__gte=first, day__lt=this_week)
         .exclude(k1="")
         .values_list("day", "k1", "n")
     )
-    for day, k1, n in rows:
-        weekly[k1][_week_start(day)] += n
+    for monday, k1, n in rows:
+        weekly[k1][monday] += n
     suburbs = {
         str(pk): (code, name, st)
         for pk, code, name, st in Suburb.objects.values_list("pk", "code", "name", "station__name")
@@ -430,11 +476,15 @@ def hotspots(*, weeks: int = 4, suppress: bool, today: date | None = None) -> di
     stamp = RollupStamp.objects.filter(kind="suburb").values_list("refreshed_at", flat=True).first()
     return {
         "definitions": {
-            "recent": f"Admissions in the last {weeks} complete ISO weeks (Mon-Sun, SAST), from {recent_start} to {this_week - timedelta(days=1)}.",
+            "recent": (
+                f"Admissions in the last {weeks} complete ISO weeks (Mon-Sun, SAST), "
+                f"{recent_start} to {this_week - timedelta(days=1)}."
+            ),
             "previous": f"Admissions in the {weeks} weeks before that.",
             "alert": (
-                f"A suburb-week is a spike when it has at least {ALERT_MIN_COUNT} admissions and P(X >= observed) < "
-                f"{ALERT_P} for X ~ Poisson(mean of the suburb's {BASELINE_WEEKS} preceding weeks, at least 0.5)."
+                f"A suburb-week is a spike when it has at least {ALERT_MIN_COUNT} admissions and "
+                f"P(X >= observed) < {ALERT_P} for X ~ Poisson(mean of the suburb's {BASELINE_WEEKS} "
+                "preceding weeks, at least 0.5)."
             ),
         },
         "rows": by_count,
@@ -461,21 +511,42 @@ def attrition(period: Period, *, suppress: bool) -> dict:
     from referrals.models import Referral
 
     admissions = _admissions().filter(arrival_at__gte=period.start, arrival_at__lt=period.end).count()
-    incidents = Incident.objects.filter(occurred_at__gte=period.start, occurred_at__lt=period.end)
-    cases = PoliceCase.objects.filter(incidents=OuterRef("pk"))
-    prosecutions = Prosecution.objects.filter(police_case__incidents=OuterRef("pk"))
-    referred_to_npa_cases = TransitionLog.objects.filter(transition="refer_to_npa").values("object_id")
-    sent = Referral.objects.filter(admission__incident=OuterRef("pk")).exclude(state=Referral.State.PENDING)
-    counts = incidents.aggregate(
-        incidents=Count("pk"),
-        referred=Count("pk", filter=Q(Exists(sent)) | Q(Exists(cases))),
-        police_case_opened=Count("pk", filter=Q(Exists(cases))),
+    in_period = {"occurred_at__gte": period.start, "occurred_at__lt": period.end}
+    incidents = Incident.objects.filter(**in_period)
+    # Set-based: the cohort's docket links joined once to their prosecutions (hash joins, not a
+    # correlated lookup per incident); each step counts distinct incidents.
+    links = PoliceCase.incidents.through.objects.filter(**{f"incident__{k}": v for k, v in in_period.items()})
+    referred_to_npa = TransitionLog.objects.filter(
+        content_type=ContentType.objects.get_for_model(PoliceCase), transition="refer_to_npa"
+    ).values("object_id")
+    pros = "policecase__prosecutions"
+    counts = links.aggregate(
+        police_case_opened=Count("incident_id", distinct=True),
         referred_to_npa=Count(
-            "pk", filter=Q(Exists(cases.filter(pk__in=referred_to_npa_cases))) | Q(Exists(prosecutions))
+            "incident_id",
+            distinct=True,
+            filter=Q(**{f"{pros}__isnull": False}) | Q(policecase_id__in=referred_to_npa),
         ),
-        prosecuted=Count("pk", filter=Q(Exists(prosecutions))),
-        finalised=Count("pk", filter=Q(Exists(prosecutions.filter(state__in=Prosecution.FINALISED_STATES)))),
-        convicted=Count("pk", filter=Q(Exists(prosecutions.filter(state__in=Prosecution.CONVICTION_STATES)))),
+        prosecuted=Count("incident_id", distinct=True, filter=Q(**{f"{pros}__isnull": False})),
+        finalised=Count(
+            "incident_id", distinct=True, filter=Q(**{f"{pros}__state__in": Prosecution.FINALISED_STATES})
+        ),
+        convicted=Count(
+            "incident_id", distinct=True, filter=Q(**{f"{pros}__state__in": Prosecution.CONVICTION_STATES})
+        ),
+    )
+    sent = Referral.objects.filter(**{f"admission__incident__{k}": v for k, v in in_period.items()}).exclude(
+        state=Referral.State.PENDING
+    )
+    counts.update(
+        incidents.aggregate(
+            incidents=Count("pk"),
+            referred=Count(
+                "pk",
+                filter=Q(pk__in=links.values("incident_id"))
+                | Q(pk__in=sent.values("admission__incident_id")),
+            ),
+        )
     )
     counts["admissions"] = admissions
     rows, previous = [], None
@@ -489,23 +560,27 @@ def attrition(period: Period, *, suppress: bool) -> dict:
         row["label"] = str(definitions.ATTRITION[step])
         rows.append(row)
         previous = n
-    cohort = incidents.values("pk")
-    removal = Counter(
-        Prosecution.objects.filter(
-            police_case__incidents__in=cohort, state__in=Prosecution.REMOVED_STATES
-        ).values_list("removal_reason", flat=True)
+    cohort_cases = links.values("policecase_id")
+
+    def grouped(qs, field) -> Counter:
+        return Counter(dict(qs.order_by().values(field).annotate(n=Count("pk")).values_list(field, "n")))
+
+    removal = grouped(
+        Prosecution.objects.filter(police_case__in=cohort_cases, state__in=Prosecution.REMOVED_STATES),
+        "removal_reason",
     )
-    closures = Counter(
-        PoliceCase.objects.filter(incidents__in=cohort, state__in=PoliceCase.CLOSED_STATES).values_list(
-            "state", flat=True
-        )
+    closures = grouped(
+        PoliceCase.objects.filter(pk__in=cohort_cases, state__in=PoliceCase.CLOSED_STATES), "state"
     )
-    declined = Counter(
-        (r or "").strip().lower() or "no reason given"
-        for r in Referral.objects.filter(
-            admission__incident__in=cohort, state=Referral.State.DECLINED
-        ).values_list("decline_reason", flat=True)
+    declined: Counter = Counter()
+    declined_reasons = grouped(
+        Referral.objects.filter(
+            state=Referral.State.DECLINED, **{f"admission__incident__{k}": v for k, v in in_period.items()}
+        ),
+        "decline_reason",
     )
+    for reason, n in declined_reasons.items():
+        declined[(reason or "").strip().lower() or "no reason given"] += n
 
     def top(counter, n=8):
         return [{"reason": k, "count": suppress_count(v, suppress)} for k, v in counter.most_common(n)]
@@ -540,18 +615,22 @@ def unknown_to_police(period: Period, group_by: str, *, suppress: bool, now: dat
         .filter(arrival_at__gte=period.start, arrival_at__lt=period.end)
         .annotate(arrival_day=TruncDate("arrival_at", tzinfo=SAST))
     )
+    # One lookup per admission (its incident's first docket), then three comparisons.
+    first_docket = Subquery(
+        PoliceCase.objects.filter(incidents=OuterRef("incident_id"))
+        .order_by("opened_on")
+        .values("opened_on")[:1]
+    )
+    qs = qs.annotate(first_docket=first_docket)
     aggregates = {}
     for n in UNKNOWN_DAYS:
+        # A docket counts when opened on or before the SAST day of arrival + n.
         deadline = ExpressionWrapper(F("arrival_day") + timedelta(days=n), output_field=DateFieldType())
-        qs = qs.annotate(**{f"deadline_{n}": deadline})
-        known = Exists(
-            PoliceCase.objects.filter(
-                incidents=OuterRef("incident_id"), opened_on__lte=OuterRef(f"deadline_{n}")
-            )
-        )
         eligible = Q(arrival_at__lte=now - timedelta(days=n))
         aggregates[f"eligible_{n}d"] = Count("id", filter=eligible)
-        aggregates[f"unknown_{n}d"] = Count("id", filter=eligible & ~Q(known))
+        aggregates[f"unknown_{n}d"] = Count(
+            "id", filter=eligible & (Q(first_docket__isnull=True) | Q(first_docket__gt=deadline))
+        )
     labels = {
         "facility": dict(Facility.objects.values_list("code", "name")),
         "suburb": dict(Suburb.objects.values_list("code", "name")),
@@ -560,15 +639,17 @@ def unknown_to_police(period: Period, group_by: str, *, suppress: bool, now: dat
     counts = [f"eligible_{n}d" for n in UNKNOWN_DAYS] + [f"unknown_{n}d" for n in UNKNOWN_DAYS]
     rates = {f"unknown_share_{n}d": (f"unknown_{n}d", f"eligible_{n}d") for n in UNKNOWN_DAYS}
     rows = []
+    raw_total = dict.fromkeys(counts, 0)
     for r in qs.order_by().values(group_field).annotate(**aggregates):
         key = r.pop(group_field)
+        for f in counts:
+            raw_total[f] += r[f]
         row = finish_row({"group": key, **r}, counts=counts, rates=rates, suppress=suppress)
         row["label"] = labels.get(key, key or "Unknown")
         rows.append(row)
     rows.sort(key=lambda r: str(r["label"]))
-    total = finish_row(
-        {"group": None, **qs.aggregate(**aggregates)}, counts=counts, rates=rates, suppress=suppress
-    )
+    # The groups partition the admissions, so the total is their sum (one query, not two).
+    total = finish_row({"group": None, **raw_total}, counts=counts, rates=rates, suppress=suppress)
     total["label"] = "Total"
     return {"definitions": definitions.UNKNOWN_TO_POLICE, "rows": rows, "total": total}
 

@@ -88,3 +88,23 @@ class Delivery(models.Model):
 
     def __str__(self):
         return f"{self.subscription} {self.period_start}..{self.period_end}"
+
+
+class ProsecutionFacts(models.Model):
+    """Per-prosecution facts that otherwise take a join through the docket's incidents on every report:
+    whether it is gang-related (the standing-assertion rule), the mechanism of its earliest incident and
+    whether any incident is a sexual assault.
+    Kept by ``reporting.rollups.refresh_prosecution_facts`` after commit; reports fall back to the live
+    rule for a prosecution that has none yet."""
+
+    prosecution = models.OneToOneField(
+        "casework.Prosecution", primary_key=True, on_delete=models.CASCADE, related_name="report_facts"
+    )
+    gang_related = models.BooleanField()
+    mechanism = models.CharField(max_length=20, blank=True)
+    # Any linked incident's mechanism is sexual assault (one half of the "gender-based" split).
+    sexual = models.BooleanField(default=False)
+    refreshed_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self):
+        return f"Facts of prosecution {self.prosecution_id}"

@@ -21,8 +21,19 @@ def admission_recorded(admission=None, previous_arrival_at=None, **kwargs):
 
 @on("incident_changed")
 def incident_changed(incident=None, **kwargs):
-    """Gang-relatedness is a rollup dimension: refresh the days of the incident's admissions."""
+    """Gang-relatedness is a rollup dimension and a prosecution fact: refresh both."""
     if incident is None:
         return
     arrivals = incident.admissions.values_list("arrival_at", flat=True)
     rollups.mark_days({rollups.sast_day(a) for a in arrivals})
+    from casework.models import Prosecution
+
+    rollups.mark_prosecutions(
+        Prosecution.objects.filter(police_case__incidents=incident).values_list("pk", flat=True)
+    )
+
+
+@on("prosecution_enrolled")
+def prosecution_enrolled(prosecution=None, **kwargs):
+    if prosecution is not None:
+        rollups.mark_prosecutions([prosecution.pk])

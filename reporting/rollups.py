@@ -14,8 +14,8 @@ import threading
 from datetime import date, datetime, time, timedelta
 
 from django.db import connection, transaction
-from django.db.models import Count, F, Value
-from django.db.models.functions import Coalesce, ExtractHour, TruncDate
+from django.db.models import Count, F, Sum, Value
+from django.db.models.functions import Coalesce, ExtractHour, TruncDate, TruncWeek
 from django.utils import timezone
 
 from .models import AdmissionRollup, RollupStamp
@@ -78,31 +78,62 @@ def _compute(qs, kind: str) -> list[AdmissionRollup]:
     ]
 
 
-def _lock_day(day: date) -> None:
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cur:
-            cur.execute("SELECT pg_advisory_xact_lock(%s, %s)", [727, day.toordinal()])
-
-
 def _stamp(kinds) -> None:
     now = timezone.now()
     for kind in kinds:
         RollupStamp.objects.update_or_create(kind=kind, defaults={"refreshed_at": now})
 
 
+WEEK_KIND = "suburb_week"  # suburb x ISO week (day = the Monday), summed from the daily suburb rows
+
+
+def _week_start(day: date) -> date:
+    return day - timedelta(days=day.weekday())
+
+
+def _lock(namespace: int, day: date) -> None:
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cur:
+            cur.execute("SELECT pg_advisory_xact_lock(%s, %s)", [namespace, day.toordinal()])
+
+
+def _weekly_rows(daily) -> list[AdmissionRollup]:
+    rows = daily.annotate(week=TruncWeek("day")).values("week", "k1").annotate(total=Sum("n")).order_by()
+    return [
+        AdmissionRollup(
+            kind=WEEK_KIND,
+            day=r["week"] if isinstance(r["week"], date) else r["week"].date(),
+            k1=r["k1"],
+            n=r["total"],
+        )
+        for r in rows
+    ]
+
+
 def refresh_days(days) -> int:
-    """Recompute every kind for these SAST days; returns the number of rollup rows written."""
+    """Recompute every kind for these SAST days (and their ISO weeks); returns the rows written."""
     written = 0
-    for day in sorted(set(days)):
+    days = sorted(set(days))
+    for day in days:
         start, end = _day_bounds(day)
         with transaction.atomic():
-            _lock_day(day)
-            AdmissionRollup.objects.filter(day=day).delete()
+            _lock(727, day)
+            AdmissionRollup.objects.filter(day=day, kind__in=KINDS).delete()
             qs = _admissions().filter(arrival_at__gte=start, arrival_at__lt=end)
             rows = [r for kind in KINDS for r in _compute(qs, kind)]
             AdmissionRollup.objects.bulk_create(rows)
             written += len(rows)
-    _stamp(KINDS)
+    for monday in sorted({_week_start(d) for d in days}):
+        with transaction.atomic():
+            _lock(728, monday)
+            AdmissionRollup.objects.filter(kind=WEEK_KIND, day=monday).delete()
+            daily = AdmissionRollup.objects.filter(
+                kind="suburb", day__gte=monday, day__lt=monday + timedelta(days=7)
+            )
+            rows = _weekly_rows(daily)
+            AdmissionRollup.objects.bulk_create(rows)
+            written += len(rows)
+    _stamp([*KINDS, WEEK_KIND])
     return written
 
 
@@ -115,7 +146,10 @@ def rebuild_all() -> int:
             rows = _compute(_admissions(), kind)
             AdmissionRollup.objects.bulk_create(rows, batch_size=5000)
             written += len(rows)
-    _stamp(KINDS)
+        rows = _weekly_rows(AdmissionRollup.objects.filter(kind="suburb"))
+        AdmissionRollup.objects.bulk_create(rows, batch_size=5000)
+        written += len(rows)
+    _stamp([*KINDS, WEEK_KIND])
     return written
 
 
@@ -134,8 +168,67 @@ def sweep() -> int:
     )
     days = {sast_day(a) for a in arrivals}
     written = refresh_days(days) if days else 0
+    from casework.models import Prosecution
+
+    missing = list(Prosecution.objects.filter(report_facts__isnull=True).values_list("pk", flat=True)[:5000])
+    if missing:
+        refresh_prosecution_facts(missing)
     RollupStamp.objects.update_or_create(kind=SWEEP_KIND, defaults={"refreshed_at": now})
     return written
+
+
+# ------------------------------------------------------------------ per-prosecution facts
+
+
+def refresh_prosecution_facts(prosecution_ids=None) -> int:
+    """Recompute gang-relatedness and mechanism of these prosecutions (all when None)."""
+    from casework.models import Prosecution
+
+    from .models import ProsecutionFacts
+    from .selectors import first_incident_mechanism, gang_related_expression, sexual_expression
+
+    qs = Prosecution.objects.all()
+    if prosecution_ids is not None:
+        qs = qs.filter(pk__in=list(prosecution_ids))
+    rows = qs.annotate(
+        g=gang_related_expression(live=True), m=first_incident_mechanism(), x=sexual_expression()
+    ).values_list("pk", "g", "m", "x")
+    facts = [
+        ProsecutionFacts(prosecution_id=pk, gang_related=bool(g), mechanism=m or "", sexual=bool(x))
+        for pk, g, m, x in rows
+    ]
+    with transaction.atomic():
+        stale = ProsecutionFacts.objects.all()
+        if prosecution_ids is not None:
+            stale = stale.filter(prosecution_id__in=[f.prosecution_id for f in facts])
+        stale.delete()
+        ProsecutionFacts.objects.bulk_create(facts, batch_size=5000)
+    return len(facts)
+
+
+_pending_facts = threading.local()
+
+
+def mark_prosecutions(ids) -> None:
+    """Refresh these prosecutions' facts once after this transaction commits."""
+    ids = set(ids)
+    if not ids:
+        return
+    conn = transaction.get_connection()
+    pending = getattr(_pending_facts, "ids", None)
+    if conn.in_atomic_block and pending is not None and any(e[1] is _flush_facts for e in conn.run_on_commit):
+        pending |= ids
+        return
+    _pending_facts.ids = ids
+    transaction.on_commit(_flush_facts, robust=True)
+
+
+def _flush_facts() -> None:
+    ids, _pending_facts.ids = getattr(_pending_facts, "ids", None) or set(), None
+    if ids:
+        from . import tasks
+
+        tasks.refresh_prosecution_facts.delay(sorted(ids))
 
 
 # ------------------------------------------------------------------ once per transaction, after commit
@@ -168,4 +261,5 @@ def mark_days(days) -> None:
         return
     _pending.days = days
     _pending.callback = _flush
-    transaction.on_commit(_flush)  # runs at once outside a transaction
+    # robust: a broker that is down must not fail the write that just committed; the sweeper catches up.
+    transaction.on_commit(_flush, robust=True)  # runs at once outside a transaction

@@ -8,8 +8,9 @@ are indexed). Every function returns plain dicts with raw counts; suppression is
 from collections import Counter, defaultdict
 
 from django.contrib.contenttypes.models import ContentType
-from django.db.models import Count, Exists, OuterRef, Q, Subquery
-from django.db.models.functions import TruncMonth
+from django.db import connection
+from django.db.models import Count, Exists, F, OuterRef, Q, Subquery, Value
+from django.db.models.functions import Coalesce, NullIf, TruncMonth
 
 from casework.models import (
     POLICE_ATTRIBUTABLE_REASONS,
@@ -18,6 +19,7 @@ from casework.models import (
     Incident,
     Mechanism,
     Offence,
+    PoliceCase,
     Prosecution,
     RemovalReason,
     Station,
@@ -25,6 +27,7 @@ from casework.models import (
 )
 
 from . import definitions
+from .models import ProsecutionFacts
 from .params import SAST, Period, ReportInputError
 from .suppression import finish_row, suppress_count
 
@@ -53,28 +56,35 @@ ROW_FIELDS = ["group", *COUNT_FIELDS, *RATES]
 GROUP_BY = ("court", "station", "district", "offence", "mechanism", "gang_related", "month")
 
 
-def _first_incident_mechanism():
-    return Subquery(
+def first_incident_mechanism(*, live: bool = True):
+    """The mechanism of the earliest incident linked to the prosecution's docket."""
+    expression = Subquery(
         Incident.objects.filter(police_cases=OuterRef("police_case"))
         .order_by("occurred_at", "id")
         .values("mechanism")[:1]
     )
+    return expression if live else Coalesce(NullIf(F("report_facts__mechanism"), Value("")), expression)
 
 
-def _gang_related():
-    return Exists(Incident.objects.filter(police_cases=OuterRef("police_case"), gang_related=True))
+def gang_related_expression(*, live: bool = False):
+    """Any linked incident gang-related now. From the kept facts, falling back to the live rule for a
+    prosecution whose facts are not written yet (COALESCE evaluates the subquery only then)."""
+    expression = Exists(Incident.objects.filter(police_cases=OuterRef("police_case"), gang_related=True))
+    return expression if live else Coalesce(F("report_facts__gang_related"), expression)
+
+
+def sexual_expression():
+    return Exists(Incident.objects.filter(police_cases=OuterRef("police_case"), mechanism=Mechanism.SEXUAL))
 
 
 def _group_expression(group_by: str):
-    from django.db.models import F
-
     return {
         "court": F("court__code"),
         "station": F("police_case__station__code"),
         "district": F("court__district__code"),
         "offence": F("police_case__offence__code"),
-        "mechanism": _first_incident_mechanism(),
-        "gang_related": _gang_related(),
+        "mechanism": first_incident_mechanism(live=False),
+        "gang_related": gang_related_expression(),
         "month": TruncMonth("finalised_on", tzinfo=SAST),
     }[group_by]
 
@@ -114,14 +124,17 @@ def conviction_rate(period: Period, group_by: str, *, suppress: bool) -> dict:
     grouped = qs.annotate(grp=_group_expression(group_by)).order_by().values("grp").annotate(**_aggregates())
     labels = group_labels(group_by)
     rows = []
+    raw_total = dict.fromkeys(COUNT_FIELDS, 0)
     for r in grouped:
         key = _group_key(group_by, r.pop("grp"))
+        for f in COUNT_FIELDS:
+            raw_total[f] += r[f]
         row = {"group": key, **r}
         rows.append(finish_row(row, counts=COUNT_FIELDS, rates=RATES, suppress=suppress))
         rows[-1]["label"] = str(labels.get(key, key if key is not None else "Unknown"))
     rows.sort(key=lambda r: (r["group"] is None, str(r["group"]) if group_by == "month" else r["label"]))
-    total = qs.aggregate(**_aggregates())
-    total = finish_row({"group": None, **total}, counts=COUNT_FIELDS, rates=RATES, suppress=suppress)
+    # Every prosecution falls in exactly one group, so the total is the sum of the raw groups.
+    total = finish_row({"group": None, **raw_total}, counts=COUNT_FIELDS, rates=RATES, suppress=suppress)
     total["label"] = "Total"
     return {"definitions": definitions.CONVICTION_RATE, "rows": rows, "total": total}
 
@@ -170,50 +183,58 @@ def _prosecution_ct():
     return ContentType.objects.get_for_model(Prosecution)
 
 
-def removals(period: Period, *, suppress: bool, top: int = 3) -> dict:
-    logs = list(
-        TransitionLog.objects.filter(
-            content_type=_prosecution_ct(),
-            transition__in=REMOVAL_TRANSITIONS,
-            at__gte=period.start,
-            at__lt=period.end,
-        ).values_list("object_id", "transition", "reason")
-    )
-    facts = {
-        p["pk"]: p
-        for p in Prosecution.objects.filter(pk__in={pid for pid, _, _ in logs})
-        .annotate(
-            gang=_gang_related(),
-            sexual_incident=Exists(
-                Incident.objects.filter(police_cases=OuterRef("police_case"), mechanism=Mechanism.SEXUAL)
-            ),
-        )
-        .values(
-            "pk",
-            "gang",
-            "sexual_incident",
-            "court__name",
-            "police_case__station__name",
-            "police_case__offence__code",
-        )
+def _removal_groups(period: Period) -> list[tuple]:
+    """(transition, reason, station, court, gang, gender_based, count) of the removals in the period.
+
+    SQL, because the transition log points at its object generically (no foreign key to join on).
+    """
+    t = {
+        m.__name__: m._meta.db_table
+        for m in (TransitionLog, Prosecution, PoliceCase, Court, Station, Offence, Incident, ProsecutionFacts)
     }
+    links = PoliceCase.incidents.through._meta.db_table
+
+    def linked(condition: str) -> str:
+        return (
+            f"EXISTS (SELECT 1 FROM {links} pi JOIN {t['Incident']} i ON i.id = pi.incident_id "
+            f"WHERE pi.policecase_id = p.police_case_id AND {condition})"
+        )
+
+    sql = f"""
+        SELECT l.transition, l.reason, st.name, c.name, COALESCE(f.gang_related, {linked("i.gang_related")}),
+               (o.code = 'sexual_offence' OR COALESCE(f.sexual, {linked("i.mechanism = 'sexual'")})), COUNT(*)
+        FROM {t["TransitionLog"]} l
+        JOIN {t["Prosecution"]} p ON p.id = l.object_id
+        JOIN {t["Court"]} c ON c.id = p.court_id
+        JOIN {t["PoliceCase"]} pc ON pc.id = p.police_case_id
+        JOIN {t["Station"]} st ON st.id = pc.station_id
+        JOIN {t["Offence"]} o ON o.id = pc.offence_id
+        LEFT JOIN {t["ProsecutionFacts"]} f ON f.prosecution_id = p.id
+        WHERE l.content_type_id = %s AND l.transition IN ('withdraw', 'withdraw_provisionally', 'strike_off')
+          AND l.at >= %s AND l.at < %s
+        GROUP BY 1, 2, 3, 4, 5, 6
+    """  # noqa: S608  (table names from the models; values are parameters)
+    with connection.cursor() as cur:
+        cur.execute(sql, [_prosecution_ct().pk, period.start, period.end])
+        return cur.fetchall()
+
+
+def removals(period: Period, *, suppress: bool, top: int = 3) -> dict:
     by_reason = defaultdict(Counter)
     stations = defaultdict(Counter)
     courts = defaultdict(Counter)
     splits = {"gender_based": defaultdict(Counter), "gang_related": defaultdict(Counter)}
-    for pid, transition, reason in logs:
-        f = facts[pid]
+    for transition, reason, station, court, gang, gbv, n in _removal_groups(period):
         reason = reason or "other"
         kind = REMOVAL_TRANSITIONS[transition]
         police = reason in POLICE_ATTRIBUTABLE_REASONS
-        by_reason[reason]["removals"] += 1
-        by_reason[reason][kind] += 1
-        stations[reason][f["police_case__station__name"]] += 1
-        courts[reason][f["court__name"]] += 1
-        gbv = f["police_case__offence__code"] == "sexual_offence" or f["sexual_incident"]
-        for split, yes in (("gender_based", gbv), ("gang_related", f["gang"])):
-            splits[split][bool(yes)]["removals"] += 1
-            splits[split][bool(yes)]["police_attributable"] += int(police)
+        by_reason[reason]["removals"] += n
+        by_reason[reason][kind] += n
+        stations[reason][station] += n
+        courts[reason][court] += n
+        for split, yes in (("gender_based", gbv), ("gang_related", gang)):
+            splits[split][bool(yes)]["removals"] += n
+            splits[split][bool(yes)]["police_attributable"] += n if police else 0
     labels = dict(RemovalReason.choices)
     total_removals = sum(c["removals"] for c in by_reason.values())
     rows = []

@@ -14,6 +14,22 @@ def refresh_rollups(days: list[str]) -> int:
     return rollups.refresh_days(date.fromisoformat(d) for d in days)
 
 
+@shared_task(acks_late=True, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=8)
+def refresh_prosecution_facts(prosecution_ids: list[int]) -> int:
+    """Recompute the per-prosecution report facts (gang-related, mechanism). Idempotent."""
+    from . import rollups
+
+    return rollups.refresh_prosecution_facts(prosecution_ids)
+
+
+@shared_task(acks_late=True, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=3)
+def rebuild_prosecution_facts() -> int:
+    """Nightly: recompute every prosecution's facts (catches a docket whose incidents changed silently)."""
+    from . import rollups
+
+    return rollups.refresh_prosecution_facts(None)
+
+
 @shared_task(acks_late=True, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=3)
 def sweep_rollups() -> int:
     from . import rollups

@@ -145,7 +145,7 @@ def conviction_drill_down(request):
     )
 
 
-# ------------------------------------------------------------------ removals, re-enrolment, attrition, unknown
+# ------------------------------------------------------------------ removals, re-enrolment, attrition
 
 
 @report_view

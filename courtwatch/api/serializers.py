@@ -1,4 +1,6 @@
 from django.contrib.auth import get_user_model
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from casework import permissions as cw
@@ -8,11 +10,11 @@ from .. import permissions as perms
 from ..models import Brief, CommitteeMeeting, Feedback, Hearing, Notification, WithdrawalReview
 
 
-
 def code_field(**kwargs):
     return serializers.SlugRelatedField(slug_field="code", queryset=Court.objects.all(), **kwargs)
 
 
+@extend_schema_field(OpenApiTypes.INT)
 class VisibleProsecutions(serializers.PrimaryKeyRelatedField):
     """A prosecution the caller may not see reads as 'does not exist'."""
 
@@ -20,6 +22,7 @@ class VisibleProsecutions(serializers.PrimaryKeyRelatedField):
         return cw.visible_prosecutions(self.context["request"].user)
 
 
+@extend_schema_field(OpenApiTypes.INT)
 class VisibleBriefs(serializers.PrimaryKeyRelatedField):
     def get_queryset(self):
         return perms.visible_briefs(self.context["request"].user)
@@ -186,7 +189,10 @@ class ReviewOutput(serializers.ModelSerializer):
 class MeetingInput(serializers.Serializer):
     date = serializers.DateField()
     members = serializers.SlugRelatedField(
-        slug_field="username", queryset=get_user_model().objects.filter(is_active=True), many=True, allow_empty=False
+        slug_field="username",
+        queryset=get_user_model().objects.filter(is_active=True),
+        many=True,
+        allow_empty=False,
     )
 
 

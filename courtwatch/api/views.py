@@ -102,12 +102,14 @@ class FeedbackViewSet(CreateWithInputMixin, mixins.CreateModelMixin, viewsets.Re
         return services.feedback_create(actor=self.request.user, **data)
 
     @extend_schema(request=FeedbackResponseInput, responses={200: FeedbackOutput})
-    @action(detail=True, methods=["post"])
-    def response(self, request, pk=None):
+    @action(detail=True, methods=["post"], url_path="response")
+    def respond(self, request, pk=None):
         feedback = self.get_object()
         data = FeedbackResponseInput(data=request.data)
         data.is_valid(raise_exception=True)
-        feedback = services.feedback_record_response(actor=request.user, feedback=feedback, **data.validated_data)
+        feedback = services.feedback_record_response(
+            actor=request.user, feedback=feedback, **data.validated_data
+        )
         return Response(FeedbackOutput(feedback).data)
 
 

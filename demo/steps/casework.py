@@ -1,7 +1,7 @@
 """Step "casework": incidents, SAPS dockets and NPA prosecutions over the last years.
 
 Every record is made and moved through ``casework.services`` with a demo user as actor and a
-backdated ``at=``, in one transaction per incident's chain, so the transition log, the reactions of
+backdated ``at=``, a few incidents' chains to a transaction, so the transition log, the reactions of
 other apps and the reports see a believable history. A chain stops where its next event would fall
 after now: recent matters are still open, with a next court date in the future.
 
@@ -181,6 +181,8 @@ OUTCOMES = {
         "strike": 8,
         "warrant": 7,
     },
+    # any other gang-related matter: witnesses are intimidated, few convictions
+    "gang": {"plea": 4, "trial": 5, "acquit": 10, "withdraw": 40, "prov": 16, "strike": 15, "warrant": 10},
     "after_re_enrolment": {
         "plea": 10,
         "trial": 22,
@@ -285,6 +287,7 @@ SURNAMES = [
     "Tshangana", "Williams", "Xaba", "Yako", "Zondi", "Arendse", "Manuel", "Mpofu", "Davids",
 ]  # fmt: skip
 
+CHAINS_PER_TRANSACTION = 20
 CASE_NUMBER_RE = re.compile(r"^(A|RC|CC) (\d+)/(\d{4})$")
 
 
@@ -301,7 +304,10 @@ class Chains:
         self.ctx = ctx
         self.rng = ctx.rng
         self.clerk = ctx.users["health_capture"]
-        self.suburbs = list(Suburb.objects.select_related("station"))
+        # The shipped places only: the demo knows their liaisons and courts (admins may add others).
+        self.suburbs = [
+            s for s in Suburb.objects.select_related("station__district") if s.station.code in STATION_COURTS
+        ]
         self.offences = {o.code: o for o in Offence.objects.all()}
         self.courts = {c.code: c for c in Court.objects.all()}
         self.courts_by_id = {c.pk: c for c in self.courts.values()}
@@ -315,10 +321,12 @@ class Chains:
     def run(self) -> None:
         specs = sorted((self._incident_spec() for _ in range(self.ctx.size)), key=lambda s: s["occurred_at"])
         total = len(specs)
-        for done, spec in enumerate(specs, start=1):
+        for first in range(0, total, CHAINS_PER_TRANSACTION):
+            # A few chains per transaction: one commit (an fsync on SQLite) per chain would dominate.
             with transaction.atomic():
-                self._chain(spec)
-            self.ctx.progress("casework", done, total)
+                for spec in specs[first : first + CHAINS_PER_TRANSACTION]:
+                    self._chain(spec)
+            self.ctx.progress("casework", min(first + CHAINS_PER_TRANSACTION, total), total)
         removed = sum(1 for p in self.ctx.prosecutions if p.state in Prosecution.REMOVED_STATES)
         self.ctx.say(
             f"  {len(self.ctx.incidents)} incidents, {len(self.ctx.police_cases)} dockets, "
@@ -428,41 +436,61 @@ class Chains:
         self.ctx.police_cases.append(case)
         t = opened
         if self.rng.random() < 0.04:  # never investigated: closed at the first review
-            t = self._at(t + self._days(20, 90))
+            t = self._later(t, 20, 90)
             services.police_case_close_undetected(case, actor=saps, version=case.version, at=t)
             return
-        t = self._at(t + self._days(0, 3))
+        t = self._later(t, 0, 3)
         services.police_case_investigate(case, actor=saps, version=case.version, at=t)
+        t = self._saps_view_of_gangs(incident, spec, saps, t)
         key = f"{offence}_gang" if spec["gang_related"] and f"{offence}_gang" in DOCKET_FATE else offence
         self._investigation(case, spec, offence, key, saps, t, second_time=False)
+
+    def _saps_view_of_gangs(self, incident, spec, saps, t) -> datetime:
+        """Now and then the detective's view on gang-relatedness differs from, or confirms, the EC's."""
+        gang_area = spec["suburb"].code in GANG_AFFECTED_SUBURBS
+        roll = self.rng.random()
+        if spec["gang_related"] and roll < 0.1:
+            verdict, basis = False, "Investigation found a personal dispute; no gang link"
+        elif spec["gang_related"] and roll < 0.35:
+            verdict, basis = True, "Victim and suspects known to crime intelligence as members of rival gangs"
+        elif not spec["gang_related"] and gang_area and spec["mechanism"] == "firearm" and roll < 0.25:
+            verdict, basis = True, "Shooting linked to an ongoing gang feud in the area (crime intelligence)"
+        else:
+            return t
+        t = self._later(t, 1, 30)
+        services.incident_assert_gang_relatedness(
+            incident=incident, actor=saps, gang_related=verdict, basis=basis, at=t
+        )
+        spec["gang_related"] = verdict
+        return t
 
     def _investigation(self, case, spec, offence, key, saps, t, *, second_time) -> None:
         fate = self._pick(DOCKET_FATE[key])
         if fate == "investigating":
             return
         if fate == "refer":
-            t = self._at(t + self._days(3, 90))
+            t = self._later(t, 3, 90)
             services.police_case_refer_to_npa(case, actor=saps, version=case.version, at=t)
             self._npa_decision(case, spec, offence, saps, t, second_time=second_time)
         elif fate == "undetected":
-            t = self._at(t + self._days(60, 300))
+            t = self._later(t, 60, 300)
             services.police_case_close_undetected(
                 case, actor=saps, version=case.version, at=t, note="No suspect identified"
             )
             if not second_time and self.rng.random() < 0.06:
-                t = self._at(t + self._days(30, 400))
+                t = self._later(t, 30, 400)
                 services.police_case_reopen(
                     case, actor=saps, version=case.version, reason="new_evidence", at=t
                 )
                 self._investigation(case, spec, offence, "second_time", saps, t, second_time=True)
         elif fate == "withdraws":
-            t = self._at(t + self._days(7, 90))
+            t = self._later(t, 7, 90)
             reason = self._pick({"complainant_withdrew": 60, "reconciled": 25, "fear_of_reprisal": 15})
             services.police_case_complainant_withdraws(
                 case, actor=saps, version=case.version, reason=reason, at=t
             )
         elif fate == "unfounded":
-            t = self._at(t + self._days(14, 120))
+            t = self._later(t, 14, 120)
             services.police_case_close_unfounded(
                 case, actor=saps, version=case.version, reason="no_offence_disclosed", at=t
             )
@@ -471,7 +499,7 @@ class Chains:
         district_court, regional_court = STATION_COURTS[case.station.code]
         npa = self.ctx.court_liaisons[district_court]
         decision = self._pick(NPA_DECISION)
-        t = self._at(t + self._days(2, 45))
+        t = self._later(t, 2, 45)
         if decision == "await" and self.ctx.now - t > timedelta(days=150):
             decision = "decline"  # nothing waits that long for a decision
         if decision == "prosecute":
@@ -521,7 +549,7 @@ class Chains:
             at=enrolled,
         )
         self.ctx.prosecutions.append(p)
-        key = f"{offence}_gang" if gang and f"{offence}_gang" in OUTCOMES else offence
+        key = (f"{offence}_gang" if f"{offence}_gang" in OUTCOMES else "gang") if gang else offence
         try:
             # The first appearance is the enrolment; what happens there follows a few minutes later.
             p, t = self._path(p, spec, offence, self._pick(OUTCOMES[key]), enrolled + timedelta(minutes=5))
@@ -659,7 +687,11 @@ class Chains:
         """
         prefix = {"district": "A", "regional": "RC", "high": "CC"}[court.level]
         key = (prefix, enrolled_on.year)
-        self.case_numbers[key] = self.case_numbers.get(key, 0) + self.rng.randint(1, 6)
+        if key not in self.case_numbers:  # a court roll's numbers do not start at 1 in our window
+            self.case_numbers[key] = self.rng.randint(
+                *{"A": (800, 2500), "RC": (40, 300), "CC": (5, 40)}[prefix]
+            )
+        self.case_numbers[key] += self.rng.randint(1, 6)
         return f"{prefix} {self.case_numbers[key]}/{enrolled_on.year}"
 
     def _existing_case_numbers(self) -> dict:
@@ -705,8 +737,19 @@ class Chains:
             day += timedelta(days=1)
 
     def _sitting(self, after: datetime, low: int = 21, high: int = 56) -> datetime:
-        """The next sitting, ``low``–``high`` days after ``after``."""
-        return self._court_day(after + timedelta(days=self.rng.randint(low, high)))
+        """The court's sitting ``low``–``high`` days after ``after`` (or the next weekday)."""
+        day = after.astimezone(SAST).date() + timedelta(days=self.rng.randint(low, high))
+        return self._court_day(datetime.combine(day, time(0), SAST))
+
+    def _later(self, after: datetime, low: int, high: int) -> datetime:
+        """Office hours (weekday 08:00–16:30 SAST) ``low``–``high`` days after ``after``; Stop if future."""
+        day = after.astimezone(SAST).date() + timedelta(days=self.rng.randint(low, high))
+        while True:
+            if day.weekday() < 5:
+                moment = datetime.combine(day, time(8), SAST) + timedelta(minutes=self.rng.randrange(510))
+                if moment > after:
+                    return self._at(moment)
+            day += timedelta(days=1)
 
     def _day(self, moment: datetime) -> date:
         return moment.astimezone(SAST).date()

@@ -25,12 +25,12 @@ def create_group(apps, schema_editor):
 
 def protect(apps, schema_editor):
     if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(PROTECT)
+        schema_editor.execute(PROTECT, params=None)
 
 
 def unprotect(apps, schema_editor):
     if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(UNPROTECT)
+        schema_editor.execute(UNPROTECT, params=None)
 
 
 class Migration(migrations.Migration):

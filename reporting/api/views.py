@@ -3,6 +3,8 @@
 Access and suppression come from ``reporting.permissions``; bad input is a 400 naming the parameter.
 """
 
+from django.core.exceptions import PermissionDenied
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import renderers, status
 from rest_framework.response import Response
@@ -10,6 +12,7 @@ from rest_framework.views import APIView
 
 from .. import dashboard, exports, permissions, selectors
 from ..params import ReportInputError, parse_choice, parse_dashboard_filters, parse_period, wants_unsuppressed
+from .serializers import ConvictionRateOutput, DashboardOutput
 
 
 class CSVRenderer(renderers.BaseRenderer):
@@ -41,8 +44,6 @@ class ReportView(APIView):
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
         if not permissions.may_view_reports(request.user):
-            from django.core.exceptions import PermissionDenied
-
             raise PermissionDenied("Reports are for managers, analysts, the committee and the supervisor.")
 
     def handle_exception(self, exc):
@@ -66,6 +67,7 @@ class ReportView(APIView):
 
 class ConvictionRateView(ReportView):
     @extend_schema(
+        responses={200: ConvictionRateOutput},
         parameters=[*PERIOD_PARAMS, OpenApiParameter("group_by", str, enum=list(selectors.GROUP_BY))],
         description="Conviction rate of prosecutions finalised in the period; definitions in the answer.",
     )
@@ -96,13 +98,21 @@ def api_shape(report: dict) -> dict:
 
 
 class RemovalsView(ReportView):
-    @extend_schema(parameters=PERIOD_PARAMS, description="Removals from the roll by reason; police share.")
+    @extend_schema(
+        responses={200: OpenApiTypes.OBJECT},
+        parameters=PERIOD_PARAMS,
+        description="Removals from the roll by reason; police share.",
+    )
     def get(self, request):
         period = parse_period(request.query_params)
         report = selectors.removals(period, suppress=self.suppress)
         if self.wants_csv:
             rows = [
-                {**r, "top_stations": [f"{s['name']}:{s['removals']}" for s in r["top_stations"]]}
+                {
+                    **r,
+                    "top_stations": [f"{s['name']}:{s['removals']}" for s in r["top_stations"]],
+                    "top_courts": [f"{s['name']}:{s['removals']}" for s in r["top_courts"]],
+                }
                 for r in report["rows"]
             ]
             return exports.csv_response(
@@ -114,6 +124,7 @@ class RemovalsView(ReportView):
                     *selectors.REMOVAL_COUNTS,
                     "share",
                     "top_stations",
+                    "top_courts",
                     "suppressed",
                 ],
                 rows,
@@ -123,7 +134,9 @@ class RemovalsView(ReportView):
 
 class ReEnrolmentView(ReportView):
     @extend_schema(
-        parameters=PERIOD_PARAMS, description="Matters re-enrolled in the period and where they stand."
+        responses={200: OpenApiTypes.OBJECT},
+        parameters=PERIOD_PARAMS,
+        description="Matters re-enrolled in the period and where they stand.",
     )
     def get(self, request):
         period = parse_period(request.query_params)
@@ -138,7 +151,11 @@ class ReEnrolmentView(ReportView):
 
 
 class AttritionView(ReportView):
-    @extend_schema(parameters=PERIOD_PARAMS, description="Attrition funnel of the incidents of a period.")
+    @extend_schema(
+        responses={200: OpenApiTypes.OBJECT},
+        parameters=PERIOD_PARAMS,
+        description="Attrition funnel of the incidents of a period.",
+    )
     def get(self, request):
         period = parse_period(request.query_params)
         report = dashboard.attrition(period, suppress=self.suppress)
@@ -151,6 +168,7 @@ class AttritionView(ReportView):
 
 class UnknownToPoliceView(ReportView):
     @extend_schema(
+        responses={200: OpenApiTypes.OBJECT},
         parameters=[*PERIOD_PARAMS, OpenApiParameter("group_by", str, enum=list(dashboard.UNKNOWN_GROUP_BY))],
         description="Share of EC violence admissions with no docket after 7, 30 and 90 days.",
     )
@@ -176,6 +194,7 @@ def api_shape_plain(report: dict) -> dict:
 
 class DashboardIncidentsView(ReportView):
     @extend_schema(
+        responses={200: DashboardOutput},
         parameters=[
             *PERIOD_PARAMS,
             OpenApiParameter("group_by", str, enum=list(dashboard.GROUP_BY)),
@@ -188,21 +207,23 @@ class DashboardIncidentsView(ReportView):
         description='Admissions counted by one dimension: {"rows": [{"key", "count"}], "total"}.',
     )
     def get(self, request):
-        period = parse_period(request.query_params)
+        period = parse_period(request.query_params, default_days=90)
         group_by = parse_choice(request.query_params, "group_by", dashboard.GROUP_BY, default="month")
         filters = parse_dashboard_filters(request.query_params)
         result = dashboard.admissions_by(period, group_by, filters, suppress=self.suppress)
         if self.wants_csv:
+            total = {"key": "total", "count": result["total"]}
+            if result["total"] is None:
+                total["suppressed"] = ["count"]
             return exports.csv_response(
-                f"admissions-by-{group_by}.csv",
-                ["key", "count"],
-                [*result["rows"], {"key": "total", "count": result["total"]}],
+                f"admissions-by-{group_by}.csv", ["key", "count", "suppressed"], [*result["rows"], total]
             )
-        return Response({"rows": result["rows"], "total": result["total"]})
+        return Response({"rows": [_strip(r) for r in result["rows"]], "total": result["total"]})
 
 
 class HotspotsView(ReportView):
     @extend_schema(
+        responses={200: OpenApiTypes.OBJECT},
         parameters=[OpenApiParameter("weeks", int), OpenApiParameter("format", str, enum=["json", "csv"])],
         description="Suburbs ranked by admissions and by change; spike alerts (see docs/reporting.md).",
     )

@@ -54,7 +54,9 @@ def members(make_user):
 def enrol(npa, court):
     """``enrol(days_ago=120, incident=dict(...), accused=[...])``: a matter enrolled through the service."""
 
-    def make(*, ago: int = 120, court_=None, incident: dict | None = None, accused=("Jo Doe",), linked=True):
+    def make(*, ago: int = 120, court_=None, incident: dict | None = None, accused=None, linked=True):
+        n = next(_numbers)
+        accused = accused or [f"Accused Number{n}"]
         case = PoliceCaseFactory(
             opened_on=days_ago(ago + 10),
             incidents=[IncidentFactory(**(incident or {}))] if linked else [],
@@ -63,7 +65,7 @@ def enrol(npa, court):
             actor=None,
             police_case=case,
             court=court_ or court,
-            case_number=f"RC {next(_numbers)}/2026",
+            case_number=f"RC {n}/2026",
             enrolled_on=days_ago(ago),
             accused=[{"name": n} for n in accused],
         )

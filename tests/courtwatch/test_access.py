@@ -28,7 +28,11 @@ def theirs(assigned, other_officer, supervisor):
         reason="witness_intimidated",
     )
     feedback = services.feedback_create(
-        actor=other_officer, brief=brief, category="witness_intimidated", text="Threats outside court", recipient="saps"
+        actor=other_officer,
+        brief=brief,
+        category="witness_intimidated",
+        text="Threats outside court",
+        recipient="saps",
     )
     brief.refresh_from_db()
     return brief, feedback
@@ -79,7 +83,9 @@ def test_a_watcher_gets_404_for_another_officers_brief_on_every_endpoint(api, of
         f"/api/v1/prosecutions/{p.pk}/transitions/re_enrol/",
         f"/api/v1/feedback/{feedback.pk}/response/",
     ]:
-        assert c.post(url, {"version": 1, "reason": "x", "response": "x"}, format="json").status_code == 404, url
+        assert (
+            c.post(url, {"version": 1, "reason": "x", "response": "x"}, format="json").status_code == 404
+        ), url
     assert c.get(f"/api/v1/briefs/?prosecution={p.pk}").data["results"] == []
     assert c.get(f"/api/v1/hearings/?prosecution={p.pk}").data["results"] == []
     assert c.get("/api/v1/feedback/").data["results"] == []
@@ -97,7 +103,11 @@ def test_a_watcher_gets_404_for_another_officers_brief_on_every_endpoint(api, of
         format="json",
     )
     assert r.status_code == 400 and "brief" in r.data["errors"]
-    assert (Hearing.objects.count(), Feedback.objects.count(), Prosecution.objects.get(pk=p.pk).version) == before
+    assert (
+        Hearing.objects.count(),
+        Feedback.objects.count(),
+        Prosecution.objects.get(pk=p.pk).version,
+    ) == before
 
 
 def test_a_watcher_sees_and_moves_only_their_own_prosecution(api, assigned, officer, enrol):
@@ -112,7 +122,9 @@ def test_a_watcher_sees_and_moves_only_their_own_prosecution(api, assigned, offi
     assert "remand" in names and "re_enrol" not in names
 
 
-def test_reassignment_moves_the_watch_grant_to_the_new_officer(api, assigned, officer, other_officer, supervisor):
+def test_reassignment_moves_the_watch_grant_to_the_new_officer(
+    api, assigned, officer, other_officer, supervisor
+):
     brief = assigned()
     assert api(officer).get(f"/api/v1/briefs/{brief.pk}/").status_code == 200
     r = api(supervisor).post(
@@ -127,20 +139,26 @@ def test_reassignment_moves_the_watch_grant_to_the_new_officer(api, assigned, of
     assert Notification.objects.filter(user=other_officer, kind="brief_assigned").exists()
 
 
-def test_supervisors_see_every_brief_and_bulk_assign_a_courts_unassigned_ones(api, enrol, supervisor, officer, court):
+def test_supervisors_see_every_brief_and_bulk_assign_a_courts_unassigned_ones(
+    api, enrol, supervisor, officer, court
+):
     a, b = enrol(), enrol()
     finalised = enrol()
     cws.prosecution_withdraw(finalised, actor=None, version=None, reason="other")
     c = api(supervisor)
     assert c.get("/api/v1/briefs/").data["count"] == 3
-    r = c.post("/api/v1/briefs/bulk-assign/", {"court": court.code, "officer": officer.username}, format="json")
+    r = c.post(
+        "/api/v1/briefs/bulk-assign/", {"court": court.code, "officer": officer.username}, format="json"
+    )
     assert r.status_code == 200, r.data
     assert {row["prosecution"] for row in r.data} == {a.pk, b.pk}
     assert set(Brief.objects.filter(officer=officer).values_list("prosecution", flat=True)) == {a.pk, b.pk}
     assert Brief.objects.get(prosecution=finalised).state == "unassigned"
 
 
-def test_bulk_assignment_to_someone_who_is_not_a_court_watcher_changes_nothing(api, enrol, supervisor, members, court):
+def test_bulk_assignment_to_someone_who_is_not_a_court_watcher_changes_nothing(
+    api, enrol, supervisor, members, court
+):
     enrol()
     r = api(supervisor).post(
         "/api/v1/briefs/bulk-assign/", {"court": court.code, "officer": members[0].username}, format="json"
@@ -157,12 +175,16 @@ def test_a_watcher_may_not_assign_or_bulk_assign(api, assigned, officer, other_o
         format="json",
     )
     assert r.status_code == 403
-    r = api(officer).post("/api/v1/briefs/bulk-assign/", {"court": court.code, "officer": officer.username}, format="json")
+    r = api(officer).post(
+        "/api/v1/briefs/bulk-assign/", {"court": court.code, "officer": officer.username}, format="json"
+    )
     assert r.status_code == 403
     assert Brief.objects.get(pk=brief.pk).officer == officer
 
 
-def test_committee_members_see_the_queue_and_the_reviewed_cases_but_no_briefs(api, client, theirs, enrol, members):
+def test_committee_members_see_the_queue_and_the_reviewed_cases_but_no_briefs(
+    api, client, theirs, enrol, members
+):
     brief, _ = theirs
     unreviewed = enrol()
     c = api(members[0])

@@ -1,0 +1,366 @@
+"""Intake benchmarks on the real PostgreSQL (its own database ``casetrail_bench``).
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/casetrail \
+        .venv/bin/python bench/bench_intake.py [--size N]
+
+(a) MLLP acceptance: ``mllp_listen`` with 8 concurrent senders, against plain psycopg inserting the
+    same raw messages one commit per message over 8 connections (ratio; goal >= 0.5).
+(b) Processing stored messages into admission + identity + incident with one worker process
+    (msgs/s; goal >= 1000/s).
+(c) CSV backfill of N rows (default 100,000) through the upload path (validate, store the raw
+    batch, process) against a PostgreSQL COPY of the same rows (ratio; goal >= 0.25).
+Each figure is printed next to its baseline, measured in the same run.
+"""
+
+import argparse
+import os
+import random
+import socket
+import subprocess
+import sys
+import threading
+import time
+from datetime import timedelta
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parents[1]
+BENCH_DB = "casetrail_bench"
+
+
+def bench_database_url() -> str:
+    url = os.environ.get("DATABASE_URL", "")
+    if not url.startswith("postgres"):
+        sys.exit("bench_intake needs DATABASE_URL pointing at PostgreSQL")
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path=f"/{BENCH_DB}"))
+
+
+def ensure_database(url: str) -> None:
+    import psycopg
+
+    admin = urlunsplit(urlsplit(url)._replace(path="/postgres"))
+    with psycopg.connect(admin, autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [BENCH_DB]).fetchone():
+            conn.execute(f'CREATE DATABASE "{BENCH_DB}"')
+
+
+def setup_django(url: str, broker: str) -> None:
+    os.environ["DATABASE_URL"] = url
+    os.environ["CELERY_BROKER_URL"] = broker
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    os.environ.setdefault("LOG_LEVEL", "WARNING")
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+
+
+def reset_intake() -> None:
+    from django.db import connection
+
+    with connection.cursor() as cur:
+        cur.execute(
+            "TRUNCATE referrals_identityread, referrals_patientidentity, referrals_referral, "
+            "referrals_admission, referrals_inboundmessage RESTART IDENTITY CASCADE"
+        )
+        cur.execute("TRUNCATE casework_incident CASCADE")  # the bench database holds bench data only
+
+
+# --------------------------------------------------------------------------- messages
+
+FACILITIES = ["tygerberg", "groote-schuur", "mitchells-plain-dh", "khayelitsha-dh", "karl-bremer", "paarl"]
+SUBURBS = ["tafelsig", "delft", "hanover-park", "nyanga", "manenberg", "harare", "bishop-lavis", "philippi"]
+TRIAGE = ["RED", "ORANGE", "YELLOW", "GREEN"]
+CODES = ["X99.4", "X95.0", "Y00.4", "Y04.0", "X99.0", "X93.4", "Y05.0", "X91.0"]
+
+
+def dob(rnd: random.Random) -> str:
+    return f"19{rnd.randrange(50, 99)}0{rnd.randrange(1, 9)}1{rnd.randrange(0, 9)}"
+
+
+def messages(n: int, tag: str) -> list[str]:
+    from django.utils import timezone
+
+    rnd = random.Random(n)
+    base = timezone.now() - timedelta(days=30)
+    out = []
+    for i in range(n):
+        fac = FACILITIES[i % len(FACILITIES)]
+        arrival = timezone.localtime(base + timedelta(seconds=37 * i)).strftime("%Y%m%d%H%M%S")
+        pv1 = ["PV1", "1", "E", f"EC^^^{fac}"] + [""] * 15 + [f"{tag}V{i:07d}"] + [""] * 24 + [arrival]
+        out.append(
+            "\r".join(
+                [
+                    f"MSH|^~\\&|HECTIS|{fac}|CASETRAIL|WCG|{arrival}||ADT^A04^ADT_A01|{tag}{i:07d}|P|2.5",
+                    f"EVN|A04|{arrival}",
+                    f"PID|1||{i}^^^{fac}^MR~{8000000000000 + rnd.randrange(50000):013d}^^^ZAF^NI"
+                    f"||Surname{i}^Given||{dob(rnd)}|{rnd.choice('FM')}",
+                    "|".join(pv1),
+                    f"DG1|1||S21.{rnd.randrange(9)}^^I10||{arrival[:8]}|F",
+                    f"DG1|2||{rnd.choice(CODES)}^^I10||{arrival[:8]}|F",
+                    f"OBX|1|CE|TRIAGE^Triage^CASETRAIL||{rnd.choice(TRIAGE)}||||||F",
+                    f"OBX|2|CE|SUBURB^Suburb^CASETRAIL||{rnd.choice(SUBURBS)}||||||F",
+                    f"OBX|3|CE|PLACE_TYPE^Place^CASETRAIL||{rnd.choice(['home', 'street', 'tavern'])}||||||F",
+                ]
+            )
+            + "\r"
+        )
+    return out
+
+
+# --------------------------------------------------------------------------- (a) acceptance
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def run_senders(port: int, chunks: list[list[str]]) -> float:
+    from hl7.client import MLLPClient
+
+    errors = []
+
+    def send(chunk):
+        try:
+            with MLLPClient("127.0.0.1", port) as client:
+                for m in chunk:
+                    ack = client.send_message(m)
+                    if b"MSA|AA|" not in ack:
+                        errors.append(ack[:200])
+        except Exception as e:  # report, do not hide
+            errors.append(repr(e))
+
+    threads = [threading.Thread(target=send, args=(c,)) for c in chunks]
+    t0 = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    elapsed = time.perf_counter() - t0
+    if errors:
+        print(f"   {len(errors)} messages not accepted, first: {errors[0]!r}")
+    return elapsed
+
+
+def psycopg_baseline(url: str, chunks: list[list[str]]) -> float:
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("DROP TABLE IF EXISTS bench_raw")
+        conn.execute(
+            "CREATE TABLE bench_raw (id bigserial PRIMARY KEY, raw text NOT NULL, received_at timestamptz "
+            "NOT NULL DEFAULT now())"
+        )
+
+    def insert(chunk):
+        with psycopg.connect(url) as conn:
+            for m in chunk:
+                conn.execute("INSERT INTO bench_raw (raw) VALUES (%s)", [m])
+                conn.commit()
+
+    threads = [threading.Thread(target=insert, args=(c,)) for c in chunks]
+    t0 = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return time.perf_counter() - t0
+
+
+def bench_acceptance(url: str, broker: str, n: int, processes: int) -> dict:
+    msgs = messages(n, "A")
+    chunks = [msgs[i::8] for i in range(8)]
+    port = free_port()
+    env = dict(os.environ, DATABASE_URL=url, CELERY_BROKER_URL=broker, LOG_LEVEL="WARNING")
+    listener = subprocess.Popen(
+        [sys.executable, "manage.py", "mllp_listen", "--port", str(port), "--processes", str(processes)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        for _ in range(200):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        warm = messages(80, "W")
+        run_senders(port, [warm[i::8] for i in range(8)])  # connections and threads warmed up, not timed
+        mllp = run_senders(port, chunks)
+    finally:
+        listener.terminate()
+        listener.wait(timeout=10)
+    plain = psycopg_baseline(url, chunks)
+    return {
+        "n": n,
+        "processes": processes,
+        "mllp_per_s": n / mllp,
+        "psycopg_per_s": n / plain,
+        "ratio": plain / mllp,
+    }
+
+
+# --------------------------------------------------------------------------- (b) processing
+
+
+def bench_processing() -> dict:
+    from referrals import services
+    from referrals.models import Admission, InboundMessage
+
+    waiting = InboundMessage.objects.filter(status="received")
+    n = waiting.count()
+    t0 = time.perf_counter()
+    while True:
+        first = waiting.order_by("id").values_list("id", flat=True).first()
+        if first is None:
+            break
+        services.inbound_process(first)
+    elapsed = time.perf_counter() - t0
+    done = InboundMessage.objects.filter(status="processed").count()
+    return {
+        "n": n,
+        "processed": done,
+        "admissions": Admission.objects.count(),
+        "per_s": n / elapsed,
+        "seconds": elapsed,
+    }
+
+
+# --------------------------------------------------------------------------- (c) CSV backfill
+
+
+def csv_rows(n: int) -> str:
+    from django.utils import timezone
+
+    from referrals.parsing import CSV_HEADER
+
+    rnd = random.Random(3)
+    base = timezone.now() - timedelta(days=400)
+    lines = [",".join(CSV_HEADER)]
+    for i in range(n):
+        arrival = timezone.localtime(base + timedelta(seconds=300 * i)).strftime("%Y-%m-%d %H:%M")
+        row = dict.fromkeys(CSV_HEADER, "")
+        row.update(
+            facility=FACILITIES[i % len(FACILITIES)],
+            visit_number=f"C{i:08d}",
+            arrival_at=arrival,
+            icd10_codes=f"S21.1 {rnd.choice(CODES)}",
+            patient_id=f"{8000000000000 + rnd.randrange(10**6):013d}",
+            patient_id_type="NI",
+            sex=rnd.choice("FM"),
+            age_years=str(rnd.randrange(5, 80)),
+            triage="yellow",
+            suburb=rnd.choice(SUBURBS),
+            name=f"Person {i}",
+        )
+        lines.append(",".join(row[c] for c in CSV_HEADER))
+    return "\n".join(lines) + "\n"
+
+
+def copy_baseline(url: str, text: str) -> float:
+    import psycopg
+
+    from referrals.parsing import CSV_HEADER
+
+    cols = ", ".join(f"{c} text" for c in CSV_HEADER)
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("DROP TABLE IF EXISTS bench_csv")
+        conn.execute(f"CREATE TABLE bench_csv (id bigserial PRIMARY KEY, {cols})")
+    t0 = time.perf_counter()
+    with psycopg.connect(url) as conn, conn.cursor() as cur:
+        with cur.copy(
+            f"COPY bench_csv ({', '.join(CSV_HEADER)}) FROM STDIN WITH (FORMAT csv, HEADER true)"
+        ) as cp:
+            cp.write(text.encode())
+        conn.commit()
+    return time.perf_counter() - t0
+
+
+def bench_csv(url: str, n: int) -> dict:
+    from django.contrib.auth import get_user_model
+
+    from referrals import services
+    from referrals.models import Admission, InboundMessage
+
+    admin, _ = get_user_model().objects.get_or_create(username="bench-admin", defaults={"is_superuser": True})
+    text = csv_rows(n)
+    before = Admission.objects.count()
+    t0 = time.perf_counter()
+    answer = services.inbound_receive_csv(text=text, actor=admin, filename="bench.csv")
+    t_receive = time.perf_counter() - t0
+    services.inbound_process(answer.message.pk)
+    ours = time.perf_counter() - t0
+    msg = InboundMessage.objects.get(pk=answer.message.pk)
+    stored = Admission.objects.count() - before
+    copy = copy_baseline(url, text)
+    return {
+        "n": n,
+        "accepted": answer.extra["report"]["accepted"],
+        "stored": stored,
+        "status": msg.status,
+        "ours_s": ours,
+        "receive_s": t_receive,
+        "copy_s": copy,
+        "ours_per_s": n / ours,
+        "copy_per_s": n / copy,
+        "ratio": copy / ours,
+    }
+
+
+def main():
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--size", type=int, default=100_000, help="CSV rows for (c) (default 100,000)")
+    parser.add_argument("--messages", type=int, default=4000, help="HL7 messages for (a) and (b)")
+    parser.add_argument("--listeners", type=int, default=2, help="mllp_listen --processes (one per core)")
+    parser.add_argument(
+        "--broker",
+        default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/12"),
+        help="a Redis the listener queues to (nobody consumes; flushed after)",
+    )
+    args = parser.parse_args()
+    url = bench_database_url()
+    ensure_database(url)
+    setup_django(url, args.broker)
+    import redis
+
+    redis.Redis.from_url(args.broker).flushdb()
+    reset_intake()
+    print(f"Intake benchmarks on {urlsplit(url).hostname}/{BENCH_DB}, {os.cpu_count()} cores")
+
+    a = bench_acceptance(url, args.broker, args.messages, args.listeners)
+    print(
+        f"(a) MLLP acceptance ({a['processes']} listener processes), 8 senders, {a['n']} msgs: "
+        f"{a['mllp_per_s']:,.0f} msg/s; "
+        f"plain psycopg insert+commit over 8 connections: {a['psycopg_per_s']:,.0f} msg/s; "
+        f"ratio {a['ratio']:.2f} (goal >= 0.5)"
+    )
+    redis.Redis.from_url(args.broker).flushdb()
+
+    b = bench_processing()
+    print(
+        f"(b) processing with one worker: {b['n']} stored -> {b['admissions']} admissions "
+        f"in {b['seconds']:.1f} s: {b['per_s']:,.0f} msg/s (goal >= 1000/s)"
+    )
+
+    c = bench_csv(url, args.size)
+    print(
+        f"(c) CSV backfill of {c['n']:,} rows: {c['stored']:,} admissions stored ({c['status']}) "
+        f"in {c['ours_s']:.1f} s "
+        f"({c['ours_per_s']:,.0f} rows/s; validate+store raw {c['receive_s']:.1f} s); COPY of the same rows "
+        f"{c['copy_s']:.2f} s ({c['copy_per_s']:,.0f} rows/s); ratio {c['ratio']:.2f} (goal >= 0.25)"
+    )
+    redis.Redis.from_url(args.broker).flushdb()
+
+
+if __name__ == "__main__":
+    main()

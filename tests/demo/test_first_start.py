@@ -1,0 +1,17 @@
+"""``make run`` calls ``seed_demo --if-empty``: on a fresh database it seeds, later it does nothing."""
+
+import pytest
+
+from casework.models import Incident
+
+from .seeding import seed
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_first_start_on_an_empty_database_seeds_the_demo():
+    output = seed("--if-empty", "--incidents", "20")
+
+    assert Incident.objects.count() == 20
+    assert "Demo data seeded" in output
+    assert "casetrail-demo" in output

@@ -1,0 +1,39 @@
+import pytest
+
+from casework.models import Facility, Suburb
+from referrals.models import InboundMessage
+
+
+@pytest.fixture
+def facility(db):
+    return Facility.objects.get(code="tygerberg")
+
+
+@pytest.fixture
+def other_facility(db):
+    return Facility.objects.get(code="groote-schuur")
+
+
+@pytest.fixture
+def suburb(db):
+    return Suburb.objects.select_related("station").order_by("code").first()
+
+
+@pytest.fixture
+def clerk(make_user, facility):
+    return make_user("health_capture", grants=[facility])
+
+
+@pytest.fixture
+def run_tasks(django_capture_on_commit_callbacks):
+    """Run what the code queued after commit (tasks are eager in tests), like a live worker would."""
+
+    def run(fn, *args, **kwargs):
+        with django_capture_on_commit_callbacks(execute=True):
+            return fn(*args, **kwargs)
+
+    return run
+
+
+def statuses():
+    return dict(InboundMessage.objects.values_list("control_id", "status"))

@@ -1,0 +1,227 @@
+"""The conviction-rate report counts the cohort in tests/reporting/cohort.py exactly, for every grouping."""
+
+import csv
+import io
+
+import pytest
+
+from casework import permissions as roles
+
+from .cohort import MARCH, conviction_cohort
+
+FIELDS = [
+    "convictions",
+    "acquittals",
+    "verdicts",
+    "withdrawn",
+    "provisionally_withdrawn",
+    "struck_off",
+    "diverted",
+    "finalised",
+]
+
+
+def counts(conv, acq, wd, pw, so, div):
+    return dict(
+        zip(FIELDS, [conv, acq, conv + acq, wd, pw, so, div, conv + acq + wd + pw + so + div], strict=True)
+    )
+
+
+# Expected rows per grouping, worked out by hand from the cohort table (not from running the code).
+EXPECTED = {
+    "court": {
+        "court-a": (counts(2, 1, 0, 0, 0, 1), 0.6667, 0.5),  # P1 P2 P3 P7
+        "court-b": (counts(1, 0, 1, 1, 0, 0), 1.0, 0.3333),  # P4 P5 P6
+    },
+    "district": {
+        "d1": (counts(2, 1, 0, 0, 0, 1), 0.6667, 0.5),
+        "d2": (counts(1, 0, 1, 1, 0, 0), 1.0, 0.3333),
+    },
+    "station": {
+        "s1": (counts(2, 0, 0, 1, 0, 0), 1.0, 0.6667),  # P1 P2 P5
+        "s2": (counts(1, 1, 1, 0, 0, 1), 0.5, 0.25),  # P3 P4 P6 P7
+    },
+    "offence": {
+        "murder": (counts(2, 0, 0, 1, 0, 1), 1.0, 0.5),  # P1 P2 P5 P7
+        "assault_gbh": (counts(1, 1, 1, 0, 0, 0), 0.5, 0.3333),  # P3 P4 P6
+    },
+    "mechanism": {
+        "firearm": (counts(2, 0, 0, 1, 0, 0), 1.0, 0.6667),  # P1 P2 P5
+        "sharp": (counts(1, 1, 1, 0, 0, 0), 0.5, 0.3333),  # P3 P4 P6
+        "blunt": (counts(0, 0, 0, 0, 0, 1), None, 0.0),  # P7: no verdict
+    },
+    "gang_related": {
+        True: (counts(2, 1, 0, 1, 0, 0), 0.6667, 0.5),  # P1 P2 P3 P5
+        False: (counts(1, 0, 1, 0, 0, 1), 1.0, 0.3333),  # P4 (assertion reversed) P6 P7
+    },
+    "month": {"2025-03": (counts(3, 1, 1, 1, 0, 1), 0.75, 0.4286)},
+}
+TOTAL = (counts(3, 1, 1, 1, 0, 1), 0.75, 0.4286)
+
+
+@pytest.fixture
+def cohort(db):
+    return conviction_cohort()
+
+
+@pytest.fixture
+def analyst(make_user):
+    return make_user(roles.VPU_ANALYST)
+
+
+@pytest.mark.parametrize("group_by", list(EXPECTED))
+def test_every_count_and_both_rates_match_the_cohort_for_each_grouping(cohort, api, analyst, group_by):
+    r = api(analyst).get(
+        "/api/v1/reports/conviction-rate/", {**MARCH, "group_by": group_by, "unsuppressed": "1"}
+    )
+    assert r.status_code == 200
+    body = r.json()
+    assert set(body) == {"definitions", "rows", "total"}
+    got = {row["group"]: row for row in body["rows"]}
+    assert set(got) == set(EXPECTED[group_by])
+    for key, (want, rate, outcome_rate) in EXPECTED[group_by].items():
+        row = got[key]
+        assert {f: row[f] for f in FIELDS} == want, key
+        assert row["conviction_rate"] == rate
+        assert row["outcome_conviction_rate"] == outcome_rate
+        assert set(row) == {"group", *FIELDS, "conviction_rate", "outcome_conviction_rate"}
+    want, rate, outcome_rate = TOTAL
+    assert {f: body["total"][f] for f in FIELDS} == want
+    assert (body["total"]["conviction_rate"], body["total"]["outcome_conviction_rate"]) == (
+        rate,
+        outcome_rate,
+    )
+
+
+def test_open_matters_and_matters_finalised_outside_the_period_are_not_counted(cohort, api, analyst):
+    body = api(analyst).get("/api/v1/reports/conviction-rate/", {**MARCH, "unsuppressed": "1"}).json()
+    assert body["total"]["finalised"] == 7  # not P8 (warrant issued), P9 (April), P10 (February)
+    april = (
+        api(analyst)
+        .get(
+            "/api/v1/reports/conviction-rate/",
+            {"from": "2025-04-01", "to": "2025-04-30", "unsuppressed": "1"},
+        )
+        .json()
+    )
+    assert april["total"]["convictions"] == 1 and april["total"]["finalised"] == 1
+
+
+def test_the_definitions_and_the_gang_rule_are_in_the_answer_and_on_the_page(cohort, api, analyst, client):
+    body = api(analyst).get("/api/v1/reports/conviction-rate/", {**MARCH, "group_by": "gang_related"}).json()
+    assert body["definitions"]["conviction_rate"].startswith("convictions / verdicts")
+    assert "most recent standing" in body["definitions"]["gang_related"]
+    client.force_login(analyst)
+    page = client.get("/reports/conviction-rate/", {**MARCH, "group_by": "gang_related"})
+    assert page.status_code == 200
+    assert "Rule used" in page.content.decode() and "most recent standing" in page.content.decode()
+
+
+def test_the_csv_has_the_same_rows_and_a_total_row(cohort, api, analyst):
+    r = api(analyst).get(
+        "/api/v1/reports/conviction-rate/",
+        {**MARCH, "group_by": "court", "format": "csv", "unsuppressed": "1"},
+    )
+    assert r.status_code == 200 and r["Content-Type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(r.content.decode())))
+    assert [row["group"] for row in rows] == ["court-a", "court-b", "total"]
+    assert rows[0]["convictions"] == "2" and rows[0]["conviction_rate"] == "0.6667"
+    assert rows[2]["finalised"] == "7" and rows[2]["outcome_conviction_rate"] == "0.4286"
+
+
+@pytest.mark.parametrize(
+    "params, name",
+    [
+        ({"from": "2025-13-01"}, "from"),
+        ({"to": "yesterday"}, "to"),
+        ({"from": "2025-04-01", "to": "2025-03-01"}, "from"),
+        ({"group_by": "colour"}, "group_by"),
+    ],
+)
+def test_bad_input_is_a_400_naming_the_parameter(db, api, analyst, client, params, name):
+    r = api(analyst).get("/api/v1/reports/conviction-rate/", params)
+    assert r.status_code == 400
+    assert name in r.json()["errors"]
+    client.force_login(analyst)
+    page = client.get("/reports/conviction-rate/", params)
+    assert page.status_code == 400 and name in page.content.decode()
+
+
+def test_a_figure_opens_the_prosecutions_it_counts_for_a_supervisor(cohort, make_user, client):
+    supervisor = make_user(roles.COURT_WATCH_SUPERVISOR)
+    client.force_login(supervisor)
+    page = client.get("/reports/conviction-rate/", {**MARCH, "group_by": "court"}).content.decode()
+    assert "/reports/conviction-rate/prosecutions/?" in page
+    r = client.get(
+        "/reports/conviction-rate/prosecutions/",
+        {**MARCH, "group_by": "court", "group": "court-a", "measure": "convictions"},
+    )
+    assert r.status_code == 200
+    shown = {p.case_number for p in r.context["prosecutions"]}
+    assert shown == {"P1", "P2"}
+    r = client.get(
+        "/reports/conviction-rate/prosecutions/",
+        {**MARCH, "group_by": "gang_related", "group": "False", "measure": "finalised"},
+    )
+    assert {p.case_number for p in r.context["prosecutions"]} == {"P4", "P6", "P7"}
+    r = client.get(
+        "/reports/conviction-rate/prosecutions/",
+        {**MARCH, "group_by": "month", "group": "2025-03", "measure": "verdicts"},
+    )
+    assert {p.case_number for p in r.context["prosecutions"]} == {"P1", "P2", "P3", "P6"}
+
+
+def test_a_manager_gets_aggregates_only_and_no_drill_down(cohort, make_user, client):
+    manager = make_user(roles.MANAGER)
+    client.force_login(manager)
+    page = client.get("/reports/conviction-rate/", {**MARCH, "group_by": "court"}).content.decode()
+    assert "/reports/conviction-rate/prosecutions/?" not in page
+    r = client.get("/reports/conviction-rate/prosecutions/", {**MARCH, "measure": "convictions"})
+    assert r.status_code == 403
+
+
+def test_a_committee_member_drills_down_only_to_prosecutions_they_may_see(cohort, make_user, client):
+    member = make_user(roles.COMMITTEE_MEMBER)
+    client.force_login(member)
+    r = client.get("/reports/conviction-rate/prosecutions/", {**MARCH, "measure": "finalised"})
+    assert r.status_code == 200
+    visible = set(roles.visible_prosecutions(member).values_list("case_number", flat=True))
+    assert {p.case_number for p in r.context["prosecutions"]} == visible & {
+        "P1",
+        "P2",
+        "P3",
+        "P4",
+        "P5",
+        "P6",
+        "P7",
+    }
+
+
+def test_kept_prosecution_facts_follow_a_changed_gang_assertion(
+    db, django_capture_on_commit_callbacks, api, analyst
+):
+    from casework import services
+    from reporting.models import ProsecutionFacts
+
+    with django_capture_on_commit_callbacks(execute=True):
+        cohort = conviction_cohort()
+    assert ProsecutionFacts.objects.count() == 10
+    assert ProsecutionFacts.objects.get(prosecution=cohort.p["P4"]).gang_related is False  # reversed
+    assert ProsecutionFacts.objects.get(prosecution=cohort.p["P7"]).mechanism == "blunt"
+    assert not ProsecutionFacts.objects.filter(sexual=True).exists()  # no incident is a sexual assault
+    with django_capture_on_commit_callbacks(execute=True):
+        services.incident_assert_gang_relatedness(
+            incident=cohort.p["P7"].incident,
+            actor=None,
+            gang_related=True,
+            basis="Committee",
+            source="committee",
+        )
+    assert ProsecutionFacts.objects.get(prosecution=cohort.p["P7"]).gang_related is True
+    body = (
+        api(analyst)
+        .get("/api/v1/reports/conviction-rate/", {**MARCH, "group_by": "gang_related", "unsuppressed": "1"})
+        .json()
+    )
+    got = {row["group"]: {f: row[f] for f in FIELDS} for row in body["rows"]}
+    assert got == {True: counts(2, 1, 0, 1, 0, 1), False: counts(1, 0, 1, 0, 0, 0)}  # P7 moved over
