@@ -578,8 +578,6 @@ def parse_fhir(body: str | bytes) -> tuple[str, Record]:
         raise IntakeError("Encounter.period.start", "The arrival time is required.")
     rec = Record(facility_code=org.identifier[0].value.strip(), visit_number=str(visit).strip(), event="FHIR")
     rec.arrival_at = _aware(enc.period.start)
-    if enc.period.end:
-        rec.disposition = ""
     for ident in patient.identifier or []:
         if ident.value:
             rec.identifiers.append(

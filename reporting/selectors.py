@@ -184,13 +184,13 @@ def _prosecution_ct():
 
 
 def _removal_groups(period: Period) -> list[tuple]:
-    """(transition, reason, station, court, gang, gender_based, count) of the removals in the period.
+    """(transition, reason, station id, court id, gang, gender_based, count) of the removals in the period.
 
     SQL, because the transition log points at its object generically (no foreign key to join on).
     """
     t = {
         m.__name__: m._meta.db_table
-        for m in (TransitionLog, Prosecution, PoliceCase, Court, Station, Offence, Incident, ProsecutionFacts)
+        for m in (TransitionLog, Prosecution, PoliceCase, Offence, Incident, ProsecutionFacts)
     }
     links = PoliceCase.incidents.through._meta.db_table
 
@@ -201,13 +201,12 @@ def _removal_groups(period: Period) -> list[tuple]:
         )
 
     sql = f"""
-        SELECT l.transition, l.reason, st.name, c.name, COALESCE(f.gang_related, {linked("i.gang_related")}),
+        SELECT l.transition, l.reason, pc.station_id, p.court_id,
+               COALESCE(f.gang_related, {linked("i.gang_related")}),
                (o.code = 'sexual_offence' OR COALESCE(f.sexual, {linked("i.mechanism = 'sexual'")})), COUNT(*)
         FROM {t["TransitionLog"]} l
         JOIN {t["Prosecution"]} p ON p.id = l.object_id
-        JOIN {t["Court"]} c ON c.id = p.court_id
         JOIN {t["PoliceCase"]} pc ON pc.id = p.police_case_id
-        JOIN {t["Station"]} st ON st.id = pc.station_id
         JOIN {t["Offence"]} o ON o.id = pc.offence_id
         LEFT JOIN {t["ProsecutionFacts"]} f ON f.prosecution_id = p.id
         WHERE l.content_type_id = %s AND l.transition IN ('withdraw', 'withdraw_provisionally', 'strike_off')
@@ -224,7 +223,10 @@ def removals(period: Period, *, suppress: bool, top: int = 3) -> dict:
     stations = defaultdict(Counter)
     courts = defaultdict(Counter)
     splits = {"gender_based": defaultdict(Counter), "gang_related": defaultdict(Counter)}
-    for transition, reason, station, court, gang, gbv, n in _removal_groups(period):
+    station_names = dict(Station.objects.values_list("pk", "name"))
+    court_names = dict(Court.objects.values_list("pk", "name"))
+    for transition, reason, station_id, court_id, gang, gbv, n in _removal_groups(period):
+        station, court = station_names.get(station_id, "?"), court_names.get(court_id, "?")
         reason = reason or "other"
         kind = REMOVAL_TRANSITIONS[transition]
         police = reason in POLICE_ATTRIBUTABLE_REASONS
