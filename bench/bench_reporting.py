@@ -182,9 +182,9 @@ def main() -> int:
 
     t0 = time.perf_counter()
     call_command("migrate", verbosity=0)
+    pct = ContentType.objects.get_for_model(Prosecution).pk
+    cct = ContentType.objects.get_for_model(PoliceCase).pk
     if not args.keep:
-        pct = ContentType.objects.get_for_model(Prosecution).pk
-        cct = ContentType.objects.get_for_model(PoliceCase).pk
         with connection.cursor() as cur:
             cur.execute(
                 SEED.replace("__N__", str(int(args.size)))
@@ -235,6 +235,15 @@ def main() -> int:
         "count(*) FILTER (WHERE p.state='diverted'), count(*)"
     )
     d90 = today - datetime.timedelta(days=89)
+
+    SEXUAL = "i.mechanism = 'sexual'"
+
+    def linked(condition: str) -> str:
+        return (
+            "EXISTS (SELECT 1 FROM casework_policecase_incidents pi JOIN casework_incident i ON i.id = pi.incident_id "
+            f"WHERE pi.policecase_id = p.police_case_id AND {condition})"
+        )
+
     lo90 = f"timestamptz '{d90} 00:00:00+02'"
     cases = [
         (
@@ -301,9 +310,12 @@ def main() -> int:
         (
             "removals",
             "/api/v1/reports/removals/?" + q,
-            f"SELECT l.reason, count(*) FROM casework_transitionlog l JOIN casework_prosecution p ON p.id = l.object_id "
-            f"JOIN casework_policecase pc ON pc.id = p.police_case_id WHERE l.transition IN ('withdraw','withdraw_provisionally','strike_off') "
-            f"AND l.at >= {lo} AND l.at < {hi} GROUP BY 1, pc.station_id, p.court_id",
+            f"SELECT l.transition, l.reason, pc.station_id, p.court_id, {linked('i.gang_related')}, "
+            f"(o.code = 'sexual_offence' OR {linked(SEXUAL)}), count(*) "
+            f"FROM casework_transitionlog l JOIN casework_prosecution p ON p.id = l.object_id "
+            f"JOIN casework_policecase pc ON pc.id = p.police_case_id JOIN casework_offence o ON o.id = pc.offence_id "
+            f"WHERE l.content_type_id = {pct} AND l.transition IN ('withdraw','withdraw_provisionally','strike_off') "
+            f"AND l.at >= {lo} AND l.at < {hi} GROUP BY 1, 2, 3, 4, 5, 6",
         ),
         (
             "re-enrolment",
@@ -314,16 +326,41 @@ def main() -> int:
         (
             "attrition (90 d)",
             f"/api/v1/reports/attrition/?from={d90}&to={today}&unsuppressed=1",
-            f"SELECT count(*), count(*) FILTER (WHERE EXISTS (SELECT 1 FROM casework_policecase_incidents pi WHERE pi.incident_id = i.id)), "
-            f"count(*) FILTER (WHERE EXISTS (SELECT 1 FROM casework_prosecution p JOIN casework_policecase_incidents pi ON pi.policecase_id = p.police_case_id WHERE pi.incident_id = i.id)) "
-            f"FROM casework_incident i WHERE i.occurred_at >= {lo90} AND i.occurred_at < {hi}",
+            f"""
+            WITH c AS (SELECT id FROM casework_incident WHERE occurred_at >= {lo90} AND occurred_at < {hi}),
+            links AS (SELECT pi.incident_id, pi.policecase_id FROM casework_policecase_incidents pi JOIN c ON c.id = pi.incident_id),
+            pros AS (SELECT l.incident_id, p.state, p.removal_reason FROM links l JOIN casework_prosecution p ON p.police_case_id = l.policecase_id),
+            npa AS (SELECT l.incident_id FROM links l JOIN casework_transitionlog t ON t.object_id = l.policecase_id
+                    AND t.content_type_id = {cct} AND t.transition = 'refer_to_npa'),
+            sent AS (SELECT a.incident_id FROM referrals_referral r JOIN referrals_admission a ON a.id = r.admission_id
+                     JOIN c ON c.id = a.incident_id WHERE r.state <> 'pending')
+            SELECT (SELECT count(*) FROM referrals_admission WHERE arrival_at >= {lo90} AND arrival_at < {hi}),
+                   (SELECT count(*) FROM c),
+                   (SELECT count(*) FROM (SELECT incident_id FROM links UNION SELECT incident_id FROM sent) u),
+                   (SELECT count(DISTINCT incident_id) FROM links),
+                   (SELECT count(*) FROM (SELECT incident_id FROM npa UNION SELECT incident_id FROM pros) u),
+                   (SELECT count(DISTINCT incident_id) FROM pros),
+                   (SELECT count(DISTINCT incident_id) FROM pros WHERE state IN ('convicted','sentenced','acquitted','withdrawn','provisionally_withdrawn','struck_off','diverted')),
+                   (SELECT count(DISTINCT incident_id) FROM pros WHERE state IN ('convicted','sentenced')),
+                   (SELECT array_agg(x) FROM (SELECT removal_reason || count(*) x FROM pros WHERE state IN ('withdrawn','provisionally_withdrawn','struck_off') GROUP BY removal_reason) r),
+                   (SELECT array_agg(x) FROM (SELECT pc.state || count(*) x FROM casework_policecase pc WHERE pc.id IN (SELECT policecase_id FROM links)
+                    AND pc.state IN ('closed_undetected','closed_unfounded','withdrawn_by_complainant','declined_to_prosecute') GROUP BY pc.state) s),
+                   (SELECT array_agg(x) FROM (SELECT r.decline_reason || count(*) x FROM referrals_referral r JOIN referrals_admission a ON a.id = r.admission_id
+                    JOIN c ON c.id = a.incident_id WHERE r.state = 'declined' GROUP BY r.decline_reason) d)
+            """,
         ),
         (
             "unknown to police (90 d)",
             f"/api/v1/reports/unknown-to-police/?from={d90}&to={today}&unsuppressed=1",
-            f"SELECT a.facility_id, count(*), count(*) FILTER (WHERE NOT EXISTS (SELECT 1 FROM casework_policecase pc JOIN casework_policecase_incidents pi "
-            f"ON pi.policecase_id = pc.id WHERE pi.incident_id = a.incident_id AND pc.opened_on <= ({local})::date + 30)) "
-            f"FROM referrals_admission a WHERE a.arrival_at >= {lo90} AND a.arrival_at < {hi} GROUP BY 1",
+            "SELECT a.facility_id"
+            + "".join(
+                f", count(*) FILTER (WHERE a.arrival_at <= now() - interval '{n} days')"
+                f", count(*) FILTER (WHERE a.arrival_at <= now() - interval '{n} days' AND NOT EXISTS ("
+                f"SELECT 1 FROM casework_policecase pc JOIN casework_policecase_incidents pi ON pi.policecase_id = pc.id "
+                f"WHERE pi.incident_id = a.incident_id AND pc.opened_on <= ({local})::date + {n}))"
+                for n in (7, 30, 90)
+            )
+            + f" FROM referrals_admission a WHERE a.arrival_at >= {lo90} AND a.arrival_at < {hi} GROUP BY 1",
         ),
     ]
 

@@ -957,17 +957,22 @@ def _known_visits(keys: set[tuple[int, str]]) -> set[tuple[int, str]]:
 
 
 def _claim_more(limit: int) -> list[tuple[int, int]]:
-    """Claim up to ``limit`` other waiting single messages (PostgreSQL: SKIP LOCKED)."""
-    if limit <= 0 or connection.vendor != "postgresql":
+    """Claim up to ``limit`` other waiting single messages.
+
+    PostgreSQL skips rows another worker holds (SKIP LOCKED); SQLite has one writer at a time,
+    so a plain UPDATE … RETURNING is already exclusive there.
+    """
+    if limit <= 0:
         return []
     table = InboundMessage._meta.db_table
+    skip_locked = "FOR UPDATE SKIP LOCKED" if connection.vendor == "postgresql" else ""
     with transaction.atomic(), connection.cursor() as cur:
         cur.execute(
-            f"""UPDATE {table} SET status = 'processing', attempts = attempts + 1, status_changed_at = now()
+            f"""UPDATE {table} SET status = 'processing', attempts = attempts + 1, status_changed_at = %s
                 WHERE id IN (SELECT id FROM {table} WHERE status = 'received' AND channel <> 'csv'
-                             ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED)
+                             ORDER BY id LIMIT %s {skip_locked})
                 RETURNING id, attempts""",
-            [limit],
+            [timezone.now(), limit],
         )
         return list(cur.fetchall())
 

@@ -9,6 +9,7 @@ others were declined by the victim. Names and ID numbers are synthetic.
 
 from datetime import timedelta
 
+from django.db import transaction
 from django.utils import timezone
 
 from referrals import permissions, services
@@ -44,46 +45,56 @@ def ts(moment) -> str:
 
 
 def seed(ctx) -> None:
-    rng, now = ctx.rng, timezone.now()
+    now = timezone.now()
     clerk = ctx.users["health_capture"]
     made = 0
     total = len(ctx.incidents)
-    for n, incident in enumerate(ctx.incidents, start=1):
-        arrival = incident.occurred_at + timedelta(minutes=rng.randint(20, 110))
-        if arrival > now - timedelta(minutes=5):
-            continue
-        for victim in range(2 if rng.random() < 0.08 else 1):
-            fac = FACILITIES[rng.randrange(len(FACILITIES))]
-            visit = f"D{incident.pk:07d}{victim}"
-            born = f"{rng.randrange(60, 99)}{rng.randrange(1, 12):02d}{rng.randrange(1, 28):02d}"
-            idno = f"{born}{rng.randrange(10**6):06d}"
-            pv1 = ["PV1", "1", "E", f"EC^^^{fac}"] + [""] * 15 + [visit] + [""] * 24 + [ts(arrival)]
-            obx = {
-                "TRIAGE": rng.choice(TRIAGE),
-                "INJURY_TIME": ts(incident.occurred_at),
-                "SUBURB": incident.suburb.code,
-                "PLACE_TYPE": incident.place_type or "street",
-                "ROLE": "victim" if rng.random() < 0.92 else "perpetrator",
-                "GANG_SUSPECTED": "Y" if incident.gang_related and rng.random() < 0.7 else "N",
-                "POLICE_INFORMED": "Y" if rng.random() < 0.3 else "N",
-            }
-            segments = [
-                f"MSH|^~\\&|HECTIS|{fac}|CASETRAIL|WCG|{ts(arrival)}||ADT^A04^ADT_A01|DEMO{visit}|P|2.5",
-                f"EVN|A04|{ts(arrival)}",
-                f"PID|1||F{incident.pk}{victim}^^^{fac}^MR~{idno}^^^ZAF^NI||{rng.choice(FAMILY)}^{rng.choice(GIVEN)}"
-                f"||19{idno[:2]}{idno[2:4]}{idno[4:6]}|{rng.choice('MMMF')}",
-                "|".join(pv1),
-                f"DG1|1||S21.1^^I10||{ts(arrival)[:8]}|F",
-                f"DG1|2||{ICD10_FOR_MECHANISM[incident.mechanism]}^^I10||{ts(arrival)[:8]}|F",
-            ]
-            segments += [
-                f"OBX|{i}|CE|{k}^{k}^CASETRAIL||{v}||||||F" for i, (k, v) in enumerate(obx.items(), 1)
-            ]
-            answer = services.inbound_receive_hl7(raw="\r".join(segments) + "\r")
-            made += answer.code == "AA"
-        ctx.progress("admissions", n, total)
+    # Messages are stored in batches of 100: on commit the first kick processes the whole batch
+    # at once, as a busy listener's worker would, instead of one task per message.
+    for start in range(0, total, 100):
+        with transaction.atomic():
+            for n, incident in enumerate(ctx.incidents[start : start + 100], start=start + 1):
+                made += _admit(ctx, incident, now)
+                ctx.progress("admissions", n, total)
     referrals = _referrals(ctx, clerk, now)
     ctx.say(f"  {made} admissions through HL7 intake, {referrals} referrals to SAPS")
+
+
+def _admit(ctx, incident, now) -> int:
+    """Send the incident's victims' admissions as HL7 A04s; the number accepted."""
+    rng = ctx.rng
+    made = 0
+    arrival = incident.occurred_at + timedelta(minutes=rng.randint(20, 110))
+    if arrival > now - timedelta(minutes=5):
+        return 0
+    for victim in range(2 if rng.random() < 0.08 else 1):
+        fac = FACILITIES[rng.randrange(len(FACILITIES))]
+        visit = f"D{incident.pk:07d}{victim}"
+        born = f"{rng.randrange(60, 99)}{rng.randrange(1, 12):02d}{rng.randrange(1, 28):02d}"
+        idno = f"{born}{rng.randrange(10**6):06d}"
+        pv1 = ["PV1", "1", "E", f"EC^^^{fac}"] + [""] * 15 + [visit] + [""] * 24 + [ts(arrival)]
+        obx = {
+            "TRIAGE": rng.choice(TRIAGE),
+            "INJURY_TIME": ts(incident.occurred_at),
+            "SUBURB": incident.suburb.code,
+            "PLACE_TYPE": incident.place_type or "street",
+            "ROLE": "victim" if rng.random() < 0.92 else "perpetrator",
+            "GANG_SUSPECTED": "Y" if incident.gang_related and rng.random() < 0.7 else "N",
+            "POLICE_INFORMED": "Y" if rng.random() < 0.3 else "N",
+        }
+        segments = [
+            f"MSH|^~\\&|HECTIS|{fac}|CASETRAIL|WCG|{ts(arrival)}||ADT^A04^ADT_A01|DEMO{visit}|P|2.5",
+            f"EVN|A04|{ts(arrival)}",
+            f"PID|1||F{incident.pk}{victim}^^^{fac}^MR~{idno}^^^ZAF^NI||{rng.choice(FAMILY)}^{rng.choice(GIVEN)}"
+            f"||19{idno[:2]}{idno[2:4]}{idno[4:6]}|{rng.choice('MMMF')}",
+            "|".join(pv1),
+            f"DG1|1||S21.1^^I10||{ts(arrival)[:8]}|F",
+            f"DG1|2||{ICD10_FOR_MECHANISM[incident.mechanism]}^^I10||{ts(arrival)[:8]}|F",
+        ]
+        segments += [f"OBX|{i}|CE|{k}^{k}^CASETRAIL||{v}||||||F" for i, (k, v) in enumerate(obx.items(), 1)]
+        answer = services.inbound_receive_hl7(raw="\r".join(segments) + "\r")
+        made += answer.code == "AA"
+    return made
 
 
 def _referrals(ctx, clerk, now) -> int:
