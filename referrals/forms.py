@@ -14,8 +14,17 @@ class DeclineForm(TransitionForm):
     reason = forms.CharField(label=_("Why is there no charge?"), max_length=500)
 
 
+NO_SUCH_DOCKET = _("No docket with this id at the referral's station.")
+
+
 class OpenCaseForm(TransitionForm):
-    police_case = forms.ModelChoiceField(label=_("Docket (id)"), queryset=PoliceCase.objects.all())
+    # The same words for "no such docket" and "a docket elsewhere": the answer must not reveal
+    # whether an id exists at a station the user does not work.
+    police_case = forms.ModelChoiceField(
+        label=_("Docket (id)"),
+        queryset=PoliceCase.objects.all(),
+        error_messages={"invalid_choice": NO_SUCH_DOCKET},
+    )
 
 
 REFERRAL_FORMS: dict[str, type[TransitionForm]] = {

@@ -27,6 +27,7 @@ from casework.services import apply_transition
 
 from . import permissions
 from .crypto import EncryptedJSONField, EncryptedTextField, pseudonym
+from .forms import NO_SUCH_DOCKET
 from .kick import Kicker
 from .models import (
     CHANNEL_FAMILY,
@@ -1214,7 +1215,7 @@ def referral_open_case(
     if police_case is None:
         raise InvalidInput({"police_case": "This field is required."})
     if police_case.station_id != referral.station_id:
-        raise InvalidInput({"police_case": "The docket must be at the referral's station."})
+        raise InvalidInput({"police_case": str(NO_SUCH_DOCKET)})
     with transaction.atomic():
         referral = apply_transition(
             referral,

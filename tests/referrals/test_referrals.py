@@ -126,6 +126,11 @@ def test_the_docket_must_be_at_the_referrals_station(api, clerk, liaison, referr
     elsewhere = PoliceCaseFactory(incidents=[])
     response = take(api(liaison), referral, "open_case", version=3, police_case=elsewhere.pk)
     assert response.status_code == 422 and "police_case" in response.json()["errors"]
+    # A docket elsewhere reads exactly like one that does not exist: ids at other stations stay hidden.
+    missing = take(api(liaison), referral, "open_case", version=3, police_case=elsewhere.pk + 1000)
+    assert missing.json()["errors"] == response.json()["errors"]
+    referral.refresh_from_db()
+    assert referral.state == "acknowledged"
 
 
 def test_a_liaison_sees_the_referrals_of_their_stations_only(api, liaison, make_user, referral):
