@@ -21,7 +21,7 @@ else
 fi
 
 $BIN/ruff check .
-$BIN/python manage.py makemigrations --check --dry-run >/dev/null || {
+DATABASE_URL=sqlite:///:memory: $BIN/python manage.py makemigrations --check --dry-run >/dev/null || {
   echo "Model changes without a migration: run manage.py makemigrations" >&2; exit 1; }
 $BIN/python ../shared/tools/check_contract.py 2>/dev/null || {
   [ -f ../shared/tools/check_contract.py ] && exit 1 || echo "(../shared not beside the repo: contract check skipped)"; }

@@ -5,7 +5,7 @@ import pytest
 from tests.browser import ARTIFACTS, chromium_page, sign_in
 from tests.factories import ProsecutionFactory
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
 
 def test_a_postponement_recorded_on_a_phone_shows_on_the_timeline(live_server, make_user):

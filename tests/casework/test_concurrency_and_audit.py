@@ -10,6 +10,8 @@ from casework.errors import StaleVersion
 from casework.models import TransitionLog
 from tests.factories import ProsecutionFactory
 
+# Transactional tests all restore the migrated data (groups, reference data) the same way, or
+# the next one would find it twice.
 pytestmark = [pytest.mark.postgres]
 
 
@@ -38,6 +40,7 @@ def race(n, action):
     return results
 
 
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 @pytest.mark.parametrize(
     ("name", "fields"),
     [
@@ -48,7 +51,7 @@ def race(n, action):
         ("withdraw", {"reason": "witness_intimidated"}),
     ],
 )
-def test_twenty_people_taking_the_same_transition_at_once_one_wins(transactional_db, make_user, name, fields):
+def test_twenty_people_taking_the_same_transition_at_once_one_wins(make_user, name, fields):
     import datetime
 
     if "next_date" in fields:

@@ -50,9 +50,8 @@ def _charts_drew(page):
 
 
 @pytest.mark.browser
-def test_the_dashboard_and_the_conviction_rate_page_draw_and_agree_with_the_api(
-    transactional_db, browser_page
-):
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_the_dashboard_and_the_conviction_rate_page_draw_and_agree_with_the_api(browser_page):
     cohort = conviction_cohort()
     admissions_cohort(cohort.ref)
     page, url = browser_page
