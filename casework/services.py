@@ -6,7 +6,7 @@ one transaction: lock the row, check who, check the version, check the state, ch
 """
 
 from collections.abc import Callable
-from datetime import date
+from datetime import date, datetime, time
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -127,6 +127,11 @@ def apply_transition(
     )
     obj.__dict__.update({k: v for k, v in locked.__dict__.items() if not k.startswith("_")})
     return locked
+
+
+def start_of_day(day: date):
+    """The first moment of a SAST calendar day: when a record dated ``day`` took effect."""
+    return timezone.make_aware(datetime.combine(day, time.min), timezone.get_default_timezone())
 
 
 def _require(**fields) -> None:
@@ -305,7 +310,7 @@ def police_case_open(
                 cas_year=year,
                 offence=offence,
                 opened_on=opened_on,
-                state_changed_at=at or timezone.now(),
+                state_changed_at=at or start_of_day(opened_on),
             )
     except IntegrityError as e:  # a concurrent open of the same CAS number won
         raise InvalidInput({"cas_number": f"CAS {cas_number} already exists at {station}."}) from e
@@ -407,7 +412,8 @@ def prosecution_enrol(
                 court=court,
                 case_number=case_number,
                 enrolled_on=enrolled_on,
-                state_changed_at=at or timezone.now(),
+                # Dated by its enrolment, so hearings recorded later sort after it on the timeline.
+                state_changed_at=at or start_of_day(enrolled_on),
             )
     except IntegrityError as e:
         raise InvalidInput({"case_number": f"{case_number} is already on the roll at {court}."}) from e

@@ -213,3 +213,29 @@ def test_a_change_cannot_take_effect_in_the_future(db, admin_user):
         )
     p.refresh_from_db()
     assert p.state == "enrolled"
+
+
+def test_an_enrolment_sits_at_the_start_of_its_timeline_even_when_hearings_are_recorded_later(db, admin_user):
+    from django.utils import timezone
+
+    case = PoliceCaseFactory(opened_on=datetime.date(2025, 1, 10))
+    p = services.prosecution_enrol(
+        actor=admin_user,
+        police_case=case,
+        court=CourtFactory(),
+        case_number="A 1/2025",
+        enrolled_on=datetime.date(2025, 2, 3),
+        accused=[{"name": "X"}],
+    )
+    first_hearing = timezone.make_aware(datetime.datetime(2025, 2, 3, 10, 0))
+    services.prosecution_remand(
+        p,
+        actor=admin_user,
+        version=1,
+        reason="court_roll_full",
+        next_date=datetime.date(2025, 3, 3),
+        at=first_hearing,
+    )
+    timeline = list(TransitionLog.for_object(p).order_by("at").values_list("transition", flat=True))
+    assert timeline == ["enrol", "remand"]
+    assert timezone.localtime(TransitionLog.for_object(p).first().at).date() == datetime.date(2025, 2, 3)
