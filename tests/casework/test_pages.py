@@ -134,3 +134,17 @@ def test_a_saps_liaison_moves_their_docket_from_its_page(client, make_user):
     client.post(reverse("police-case-transition", args=[case.pk, "investigate"]), {"version": 1})
     case.refresh_from_db()
     assert case.state == "investigating"
+
+
+@pytest.mark.parametrize(
+    ("role", "shown", "hidden"),
+    [
+        ("court_watcher", "/courtwatch/roll/", "/reports/conviction-rate/"),
+        ("manager", "/reports/conviction-rate/", "/courtwatch/roll/"),
+        ("health_capture", "/intake/new/", "/intake/dead-letters/"),
+    ],
+)
+def test_the_start_page_points_each_role_at_its_own_screens(client, make_user, role, shown, hidden):
+    client.force_login(make_user(role))
+    page = client.get(reverse("home")).content.decode()
+    assert shown in page and hidden not in page
