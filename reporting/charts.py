@@ -22,7 +22,7 @@ def _fmt(v) -> str:
 def bar_chart(items: list[tuple[str, int | float | None]], *, name: str, title: str, percent: bool = False):
     """Horizontal bars, one per (label, value)."""
     items = list(items)
-    bar_h, gap, label_w, width = 18, 6, 150, 460
+    bar_h, gap, label_w, width = 18, 6, 230, 600
     height = max(1, len(items)) * (bar_h + gap) + 10
     top = max([v for _, v in items if v is not None] + [1 if not percent else 0.0001])
     parts = []
@@ -33,13 +33,13 @@ def bar_chart(items: list[tuple[str, int | float | None]], *, name: str, title: 
         parts.append(
             f'<g class="bar"><title>{escape(label)}: {escape(text)}</title>'
             f'<text x="{label_w - 6}" y="{y + 13}" text-anchor="end" font-size="12" fill="{MUTED}">'
-            f"{escape(str(label)[:30])}</text>"
+            f"{escape(str(label)[:36])}</text>"
             f'<rect x="{label_w}" y="{y}" width="{w:.1f}" height="{bar_h}" fill="{INK}"></rect>'
             f'<text x="{label_w + w + 4:.1f}" y="{y + 13}" font-size="12">{escape(text)}</text></g>'
         )
     return mark_safe(  # noqa: S308  (every interpolated text is escaped above)
         f'<svg class="chart" data-chart="{escape(name)}" role="img" aria-label="{escape(title)}" '
-        f'viewBox="0 0 {width} {height}" width="100%" preserveAspectRatio="xMinYMin meet">'
+        f'viewBox="0 0 {width} {height}" width="{width}" height="{height}" preserveAspectRatio="xMinYMin meet">'
         f"<title>{escape(title)}</title>{''.join(parts)}</svg>"
     )
 
@@ -71,7 +71,7 @@ def column_chart(items: list[tuple[str, int | None]], *, name: str, title: str):
             )
     return mark_safe(  # noqa: S308
         f'<svg class="chart" data-chart="{escape(name)}" role="img" aria-label="{escape(title)}" '
-        f'viewBox="0 0 {width} {height}" width="100%" preserveAspectRatio="xMinYMin meet">'
+        f'viewBox="0 0 {width} {height}" width="{width}" height="{height}" preserveAspectRatio="xMinYMin meet">'
         f"<title>{escape(title)}</title>{''.join(parts)}</svg>"
     )
 
@@ -100,6 +100,6 @@ def heat_map(cells: dict[str, int | None], *, name: str, title: str, weekdays: l
             )
     return mark_safe(  # noqa: S308
         f'<svg class="chart" data-chart="{escape(name)}" role="img" aria-label="{escape(title)}" '
-        f'viewBox="0 0 {width} {height}" width="100%" preserveAspectRatio="xMinYMin meet">'
+        f'viewBox="0 0 {width} {height}" width="{width}" height="{height}" preserveAspectRatio="xMinYMin meet">'
         f"<title>{escape(title)}</title>{''.join(parts)}</svg>"
     )

@@ -26,10 +26,14 @@ def seed(ctx) -> None:
         ctx.say("  courtwatch: no supervisor or court watchers among the demo users; skipped")
         return
     courts = list(
+        # One filter() so that both conditions hold for the same matter: a court with an open matter
+        # whose brief has no officer (an exclude() would drop every court with any finalised matter).
         Court.objects.filter(
             prosecutions__brief__state=Brief.State.UNASSIGNED,
+            prosecutions__state__in=[
+                s for s in Prosecution.State.values if s not in Prosecution.FINALISED_STATES
+            ],
         )
-        .exclude(prosecutions__state__in=Prosecution.FINALISED_STATES)
         .distinct()
         .order_by("name")
     )
