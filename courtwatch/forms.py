@@ -56,6 +56,24 @@ REASON_CHOICES = [("", "—")] + [
 ]
 
 
+# Which of the optional fields each outcome uses; the phone form shows only those (the rest stay
+# valid without JavaScript: the service ignores what an outcome does not use).
+OUTCOME_FIELDS = {
+    "postponed": ["reason", "next_date"],
+    "trial_started": ["next_date"],
+    "convicted": ["next_date"],
+    "acquitted": [],
+    "sentenced": ["sentence"],
+    "withdrawn": ["reason"],
+    "provisionally_withdrawn": ["reason"],
+    "struck_off": ["reason"],
+    "warrant_issued": [],
+    "diverted": ["programme"],
+    "transferred": ["new_court", "next_date"],
+}
+OPTIONAL_FIELDS = sorted({f for fields in OUTCOME_FIELDS.values() for f in fields})
+
+
 class HearingForm(forms.Form):
     """The phone form: only the outcomes valid now are offered (``outcomes``)."""
 

@@ -105,6 +105,7 @@ def _brief_page(request, brief, *, hearing_form=None, feedback_form=None, assign
         "reviews": WithdrawalReview.objects.filter(prosecution=p).order_by("-flagged_at"),
         "may_work": may_work,
         "outcomes": outcomes,
+        "outcome_fields": forms.OUTCOME_FIELDS,
         "hearing_form": hearing_form
         or forms.HearingForm(outcomes=outcomes, initial={"version": p.version, "date": timezone.localdate()}),
         "feedback_form": feedback_form or forms.FeedbackForm(),

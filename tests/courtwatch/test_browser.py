@@ -27,7 +27,12 @@ def test_a_postponement_recorded_on_a_phone_moves_the_matter_and_fits_the_screen
         assert "Postponed" in outcomes and "Acquitted" not in outcomes and "Sentenced" not in outcomes
         page.fill("#id_date", days_ago(1).isoformat())
         page.select_option("#id_type", "first_appearance")
+        page.select_option("#id_outcome", "withdrawn")
+        assert page.is_visible("#id_reason") and not page.is_visible("#id_next_date")
         page.select_option("#id_outcome", "postponed")
+        # Only what a postponement needs is on the screen.
+        assert page.is_visible("#id_next_date") and not page.is_visible("#id_sentence")
+        assert not page.is_visible("#id_programme") and not page.is_visible("#id_new_court")
         page.select_option("#id_reason", "docket_not_at_court")
         page.fill("#id_next_date", days_ago(-14).isoformat())
         page.fill("#id_note", "IO absent, docket at station")
