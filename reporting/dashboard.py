@@ -10,7 +10,20 @@ from collections import Counter, defaultdict
 from datetime import date, datetime, timedelta
 
 from django.contrib.contenttypes.models import ContentType
-from django.db.models import Count, ExpressionWrapper, F, Max, OuterRef, Q, Subquery, Sum
+from django.db.models import (
+    Case,
+    CharField,
+    Count,
+    ExpressionWrapper,
+    F,
+    Max,
+    OuterRef,
+    Q,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
 from django.db.models import DateField as DateFieldType
 from django.db.models.functions import ExtractHour, ExtractIsoWeekDay, TruncDate, TruncMonth, TruncWeek
 from django.utils import timezone
@@ -27,7 +40,7 @@ from casework.models import (
 )
 
 from . import definitions
-from .models import AdmissionRollup, RollupStamp
+from .models import AdmissionRollup, FunnelReason, FunnelRollup, RollupStamp
 from .params import SAST, DashboardFilters, Period, ReportInputError
 from .rollups import WEEK_KIND, _gang_expression
 from .suppression import finish_row, suppress_count
@@ -507,11 +520,18 @@ FUNNEL = [
 ]
 
 
-def attrition(period: Period, *, suppress: bool) -> dict:
+def _declined_key(reason: str) -> str:
+    return (reason or "").strip().lower() or "no reason given"
+
+
+def funnel_live(start: datetime, end: datetime) -> tuple[Counter, set]:
+    """The funnel counts of the admissions arriving and incidents occurring in [start, end), and the
+    (kind, reason, object id) of the removed prosecutions, closed dockets and declined referrals of those
+    incidents, counted from the live tables."""
     from referrals.models import Referral
 
-    admissions = _admissions().filter(arrival_at__gte=period.start, arrival_at__lt=period.end).count()
-    in_period = {"occurred_at__gte": period.start, "occurred_at__lt": period.end}
+    admissions = _admissions().filter(arrival_at__gte=start, arrival_at__lt=end).count()
+    in_period = {"occurred_at__gte": start, "occurred_at__lt": end}
     incidents = Incident.objects.filter(**in_period)
     # Set-based: the cohort's docket links joined once to their prosecutions (hash joins, not a
     # correlated lookup per incident); each step counts distinct incidents.
@@ -520,20 +540,24 @@ def attrition(period: Period, *, suppress: bool) -> dict:
         content_type=ContentType.objects.get_for_model(PoliceCase), transition="refer_to_npa"
     ).values("object_id")
     pros = "policecase__prosecutions"
-    counts = links.aggregate(
-        police_case_opened=Count("incident_id", distinct=True),
-        referred_to_npa=Count(
-            "incident_id",
-            distinct=True,
-            filter=Q(**{f"{pros}__isnull": False}) | Q(policecase_id__in=referred_to_npa),
-        ),
-        prosecuted=Count("incident_id", distinct=True, filter=Q(**{f"{pros}__isnull": False})),
-        finalised=Count(
-            "incident_id", distinct=True, filter=Q(**{f"{pros}__state__in": Prosecution.FINALISED_STATES})
-        ),
-        convicted=Count(
-            "incident_id", distinct=True, filter=Q(**{f"{pros}__state__in": Prosecution.CONVICTION_STATES})
-        ),
+    counts = Counter(
+        links.aggregate(
+            police_case_opened=Count("incident_id", distinct=True),
+            referred_to_npa=Count(
+                "incident_id",
+                distinct=True,
+                filter=Q(**{f"{pros}__isnull": False}) | Q(policecase_id__in=referred_to_npa),
+            ),
+            prosecuted=Count("incident_id", distinct=True, filter=Q(**{f"{pros}__isnull": False})),
+            finalised=Count(
+                "incident_id", distinct=True, filter=Q(**{f"{pros}__state__in": Prosecution.FINALISED_STATES})
+            ),
+            convicted=Count(
+                "incident_id",
+                distinct=True,
+                filter=Q(**{f"{pros}__state__in": Prosecution.CONVICTION_STATES}),
+            ),
+        )
     )
     sent = Referral.objects.filter(**{f"admission__incident__{k}": v for k, v in in_period.items()}).exclude(
         state=Referral.State.PENDING
@@ -549,6 +573,76 @@ def attrition(period: Period, *, suppress: bool) -> dict:
         )
     )
     counts["admissions"] = admissions
+    cohort_cases = links.values("policecase_id")
+    reasons = set()
+    for reason, pk in Prosecution.objects.filter(
+        police_case__in=cohort_cases, state__in=Prosecution.REMOVED_STATES
+    ).values_list("removal_reason", "pk"):
+        reasons.add((FunnelReason.Kind.WITHDRAWAL.value, reason, pk))
+    for state, pk in PoliceCase.objects.filter(
+        pk__in=cohort_cases, state__in=PoliceCase.CLOSED_STATES
+    ).values_list("state", "pk"):
+        reasons.add((FunnelReason.Kind.CLOSURE.value, state, pk))
+    for reason, pk in Referral.objects.filter(
+        state=Referral.State.DECLINED, **{f"admission__incident__{k}": v for k, v in in_period.items()}
+    ).values_list("decline_reason", "pk"):
+        reasons.add((FunnelReason.Kind.DECLINED.value, _declined_key(reason), pk))
+    return counts, reasons
+
+
+def _computed_days(period: Period) -> set[date]:
+    return set(
+        FunnelRollup.objects.filter(
+            kind="day", day__gte=period.start_date, day__lte=period.end_date
+        ).values_list("day", flat=True)
+    )
+
+
+def _day_runs(days) -> list[tuple[datetime, datetime]]:
+    """Contiguous runs of SAST days as [start, end) instants."""
+    runs: list[list[date]] = []
+    for day in sorted(days):
+        if runs and runs[-1][1] + timedelta(days=1) == day:
+            runs[-1][1] = day
+        else:
+            runs.append([day, day])
+    return [(Period(a, b).start, Period(a, b).end) for a, b in runs]
+
+
+def _period_days(period: Period) -> list[date]:
+    return [period.start_date + timedelta(days=i) for i in range(period.days)]
+
+
+def attrition(period: Period, *, suppress: bool) -> dict:
+    """The funnel of the incidents (and admissions) of the period: from the per-day ``FunnelRollup``
+    and ``FunnelReason`` rows, and live for any day of the period not computed yet."""
+    live_days = set(_period_days(period)) - _computed_days(period)
+    in_days = {"day__gte": period.start_date, "day__lte": period.end_date}
+    counts: Counter = Counter(
+        dict(
+            FunnelRollup.objects.filter(kind="step", **in_days)
+            .values("k1")
+            .annotate(s=Sum("n"))
+            .values_list("k1", "s")
+        )
+    )
+    kept_reasons = FunnelReason.objects.filter(**in_days).order_by()
+    if live_days:
+        objects = set(kept_reasons.values_list("kind", "reason", "object_id"))
+        for start, end in _day_runs(live_days):
+            live_counts, live_reasons = funnel_live(start, end)
+            counts.update(live_counts)
+            objects |= live_reasons
+        by_reason = Counter((kind, reason) for kind, reason, _ in objects)
+    else:
+        by_reason = Counter(
+            {
+                (kind, reason): n
+                for kind, reason, n in kept_reasons.values("kind", "reason")
+                .annotate(n=Count("object_id", distinct=True))
+                .values_list("kind", "reason", "n")
+            }
+        )
     rows, previous = [], None
     for step in FUNNEL:
         n = counts[step]
@@ -560,38 +654,18 @@ def attrition(period: Period, *, suppress: bool) -> dict:
         row["label"] = str(definitions.ATTRITION[step])
         rows.append(row)
         previous = n
-    cohort_cases = links.values("policecase_id")
 
-    def grouped(qs, field) -> Counter:
-        return Counter(dict(qs.order_by().values(field).annotate(n=Count("pk")).values_list(field, "n")))
-
-    removal = grouped(
-        Prosecution.objects.filter(police_case__in=cohort_cases, state__in=Prosecution.REMOVED_STATES),
-        "removal_reason",
-    )
-    closures = grouped(
-        PoliceCase.objects.filter(pk__in=cohort_cases, state__in=PoliceCase.CLOSED_STATES), "state"
-    )
-    declined: Counter = Counter()
-    declined_reasons = grouped(
-        Referral.objects.filter(
-            state=Referral.State.DECLINED, **{f"admission__incident__{k}": v for k, v in in_period.items()}
-        ),
-        "decline_reason",
-    )
-    for reason, n in declined_reasons.items():
-        declined[(reason or "").strip().lower() or "no reason given"] += n
-
-    def top(counter, n=8):
+    def top(kind, n=8):
+        counter = Counter({reason: k for (kd, reason), k in by_reason.items() if kd == kind})
         return [{"reason": k, "count": suppress_count(v, suppress)} for k, v in counter.most_common(n)]
 
     return {
         "definitions": definitions.ATTRITION,
         "rows": rows,
         "reasons": {
-            "withdrawal_reasons": top(removal),
-            "police_case_closures": top(closures),
-            "referrals_declined": top(declined),
+            "withdrawal_reasons": top(FunnelReason.Kind.WITHDRAWAL),
+            "police_case_closures": top(FunnelReason.Kind.CLOSURE),
+            "referrals_declined": top(FunnelReason.Kind.DECLINED),
         },
     }
 
@@ -605,43 +679,91 @@ UNKNOWN_FIELDS = ["group", "label"] + [
 ]
 
 
-def unknown_to_police(period: Period, group_by: str, *, suppress: bool, now: datetime | None = None) -> dict:
-    if group_by not in UNKNOWN_GROUP_BY:
-        raise ReportInputError({"group_by": f"'{group_by}' is not one of: {', '.join(UNKNOWN_GROUP_BY)}."})
-    now = now or timezone.now()
-    group_field = {"facility": "facility__code", "suburb": "suburb__code", "mechanism": "mechanism"}[group_by]
-    qs = (
-        _admissions()
-        .filter(arrival_at__gte=period.start, arrival_at__lt=period.end)
-        .annotate(arrival_day=TruncDate("arrival_at", tzinfo=SAST))
-    )
-    # One lookup per admission (its incident's first docket), then three comparisons.
+UNKNOWN_GROUP_FIELD = {"facility": "facility__code", "suburb": "suburb__code", "mechanism": "mechanism"}
+# docket bucket (k2 of the unknown_* rollups) → the windows in which that admission is still unknown
+UNKNOWN_IN = {n: [b for b in ("7", "30", "90", "") if b == "" or int(b) > n] for n in UNKNOWN_DAYS}
+
+
+def _first_docket(qs):
+    """Annotate each admission's SAST arrival day and its incident's first docket (opened on)."""
     first_docket = Subquery(
         PoliceCase.objects.filter(incidents=OuterRef("incident_id"))
         .order_by("opened_on")
         .values("opened_on")[:1]
     )
-    qs = qs.annotate(first_docket=first_docket)
+    return qs.annotate(arrival_day=TruncDate("arrival_at", tzinfo=SAST), first_docket=first_docket)
+
+
+def _deadline(n: int):
+    """A docket counts when opened on or before the SAST day of arrival + n."""
+    return ExpressionWrapper(F("arrival_day") + timedelta(days=n), output_field=DateFieldType())
+
+
+def docket_bucket():
+    """ "7" / "30" / "90": the first docket was opened within that many days of the arrival day; "": not."""
+    return Case(
+        *[When(first_docket__lte=_deadline(n), then=Value(str(n))) for n in UNKNOWN_DAYS],
+        default=Value(""),
+        output_field=CharField(),
+    )
+
+
+def _unknown_live(start: datetime, end: datetime, group_by: str, now: datetime) -> dict:
+    group_field = UNKNOWN_GROUP_FIELD[group_by]
+    qs = _first_docket(_admissions().filter(arrival_at__gte=start, arrival_at__lt=end))
     aggregates = {}
     for n in UNKNOWN_DAYS:
-        # A docket counts when opened on or before the SAST day of arrival + n.
-        deadline = ExpressionWrapper(F("arrival_day") + timedelta(days=n), output_field=DateFieldType())
         eligible = Q(arrival_at__lte=now - timedelta(days=n))
         aggregates[f"eligible_{n}d"] = Count("id", filter=eligible)
         aggregates[f"unknown_{n}d"] = Count(
-            "id", filter=eligible & (Q(first_docket__isnull=True) | Q(first_docket__gt=deadline))
+            "id", filter=eligible & (Q(first_docket__isnull=True) | Q(first_docket__gt=_deadline(n)))
         )
+    return {r.pop(group_field): r for r in qs.order_by().values(group_field).annotate(**aggregates)}
+
+
+def unknown_to_police(period: Period, group_by: str, *, suppress: bool, now: datetime | None = None) -> dict:
+    """From the per-day ``unknown_<group_by>`` rollups; live for the days not computed yet and for the
+    three days on which a window's eligibility cut-off (arrival at or before now - n days) falls."""
+    if group_by not in UNKNOWN_GROUP_BY:
+        raise ReportInputError({"group_by": f"'{group_by}' is not one of: {', '.join(UNKNOWN_GROUP_BY)}."})
+    now = now or timezone.now()
+    counts = [f"eligible_{n}d" for n in UNKNOWN_DAYS] + [f"unknown_{n}d" for n in UNKNOWN_DAYS]
+    # Days before a window's cut-off day are wholly eligible for it, days after it not at all.
+    cutoff = {n: timezone.localtime(now - timedelta(days=n), SAST).date() for n in UNKNOWN_DAYS}
+    period_days = set(_period_days(period))
+    live_days = (period_days - _computed_days(period)) | (set(cutoff.values()) & period_days)
+    groups: dict = defaultdict(Counter)
+    aggregates = {}
+    for n in UNKNOWN_DAYS:
+        eligible = Q(day__lt=cutoff[n])
+        aggregates[f"eligible_{n}d"] = Sum("n", filter=eligible)
+        aggregates[f"unknown_{n}d"] = Sum("n", filter=eligible & Q(k2__in=UNKNOWN_IN[n]))
+    kept = (
+        FunnelRollup.objects.filter(
+            kind=f"unknown_{group_by}", day__gte=period.start_date, day__lte=period.end_date
+        )
+        .exclude(day__in=live_days)
+        .values("k1")
+        .annotate(**aggregates)
+    )
+    for r in kept:
+        key = r.pop("k1")
+        groups[None if key == "" and group_by != "mechanism" else key].update(
+            {f: v or 0 for f, v in r.items()}
+        )
+    for start, end in _day_runs(live_days):
+        for key, r in _unknown_live(start, end, group_by, now).items():
+            groups[key].update(r)
     labels = {
         "facility": dict(Facility.objects.values_list("code", "name")),
         "suburb": dict(Suburb.objects.values_list("code", "name")),
         "mechanism": {k: str(v) for k, v in Mechanism.choices},
     }[group_by]
-    counts = [f"eligible_{n}d" for n in UNKNOWN_DAYS] + [f"unknown_{n}d" for n in UNKNOWN_DAYS]
     rates = {f"unknown_share_{n}d": (f"unknown_{n}d", f"eligible_{n}d") for n in UNKNOWN_DAYS}
     rows = []
     raw_total = dict.fromkeys(counts, 0)
-    for r in qs.order_by().values(group_field).annotate(**aggregates):
-        key = r.pop(group_field)
+    for key, c in groups.items():
+        r = {f: c[f] for n in UNKNOWN_DAYS for f in (f"eligible_{n}d", f"unknown_{n}d")}
         for f in counts:
             raw_total[f] += r[f]
         row = finish_row({"group": key, **r}, counts=counts, rates=rates, suppress=suppress)

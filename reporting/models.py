@@ -108,3 +108,75 @@ class ProsecutionFacts(models.Model):
 
     def __str__(self):
         return f"Facts of prosecution {self.prosecution_id}"
+
+
+class RemovalFacts(models.Model):
+    """One removal from the roll (a withdraw / withdraw_provisionally / strike_off log row) with the
+    dimensions the removals report groups by, so the report reads one narrow table instead of joining
+    the log through prosecutions, dockets and incidents.
+    Kept with the prosecution's facts (``reporting.rollups.refresh_prosecution_facts``) after commit;
+    the report counts a removal that has no row yet by the live rule."""
+
+    log = models.OneToOneField(
+        "casework.TransitionLog", primary_key=True, on_delete=models.CASCADE, related_name="+"
+    )
+    prosecution_id = models.PositiveBigIntegerField(db_index=True)
+    at = models.DateTimeField(db_index=True)
+    transition = models.CharField(max_length=40)
+    reason = models.CharField(max_length=60, blank=True)
+    station_id = models.BigIntegerField(null=True)
+    court_id = models.BigIntegerField(null=True)
+    gang_related = models.BooleanField()
+    gender_based = models.BooleanField()
+
+    def __str__(self):
+        return f"Removal {self.log_id} of prosecution {self.prosecution_id}"
+
+
+class FunnelRollup(models.Model):
+    """Per-day rollups behind the attrition funnel and "unknown to police", told apart by ``kind``:
+
+    - ``day``: one row per SAST day computed (the marker; a day without one is counted live);
+    - ``step``: incidents that occurred that day reaching each funnel step (k1 = step; "admissions"
+      counts the admissions that arrived that day);
+    - ``unknown_facility`` / ``unknown_suburb`` / ``unknown_mechanism``: admissions that arrived that day
+      by group (k1 = code) and by how soon their incident's first docket was opened (k2 = "7", "30",
+      "90": within that many days of the arrival day; "": not within 90 days or never).
+
+    Derived data, recomputed per day with the dashboard rollups (``reporting.rollups``)."""
+
+    kind = models.CharField(max_length=24)
+    day = models.DateField()
+    k1 = models.CharField(max_length=60, blank=True, default="")
+    k2 = models.CharField(max_length=8, blank=True, default="")
+    n = models.PositiveIntegerField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["kind", "day", "k1", "k2"], name="funnel_rollup_key")]
+
+    def __str__(self):
+        return f"{self.kind} {self.day} {self.k1} {self.k2}: {self.n}"
+
+
+class FunnelReason(models.Model):
+    """A removed prosecution, closed docket or declined referral of the incidents that occurred on a SAST
+    day, with its reason: the attrition report counts distinct objects per reason over its days (a docket
+    linking incidents of several days counts once)."""
+
+    class Kind(models.TextChoices):
+        WITHDRAWAL = "withdrawal"
+        CLOSURE = "closure"
+        DECLINED = "declined"
+
+    day = models.DateField(db_index=True)
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    object_id = models.BigIntegerField()
+    reason = models.TextField(blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["day", "kind", "object_id"], name="funnel_reason_once_a_day")
+        ]
+
+    def __str__(self):
+        return f"{self.day} {self.kind} {self.object_id}: {self.reason}"

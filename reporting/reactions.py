@@ -1,7 +1,9 @@
-"""How reporting reacts to casework and referrals events: note the rollup days a change touches.
+"""How reporting reacts to casework and referrals events: note the rollup days and prosecution facts a
+change touches.
 
 Registered at start-up (``ReportingConfig.ready``). The refresh itself runs after commit, once
-per transaction (``rollups.mark_days``), so a reaction never slows or breaks the write it follows.
+per transaction (``rollups.mark_days``, ``mark_funnel_days``, ``mark_prosecutions``), so a reaction never
+slows or breaks the write it follows.
 """
 
 from casework.reactions import on
@@ -21,11 +23,13 @@ def admission_recorded(admission=None, previous_arrival_at=None, **kwargs):
 
 @on("incident_changed")
 def incident_changed(incident=None, **kwargs):
-    """Gang-relatedness is a rollup dimension and a prosecution fact: refresh both."""
+    """Gang-relatedness is a rollup dimension and a prosecution fact: refresh both; a new incident is
+    counted in the funnel of the day it occurred."""
     if incident is None:
         return
     arrivals = incident.admissions.values_list("arrival_at", flat=True)
     rollups.mark_days({rollups.sast_day(a) for a in arrivals})
+    rollups.mark_funnel_days(rollups.incident_days([incident.pk]))
     from casework.models import Prosecution
 
     rollups.mark_prosecutions(
@@ -37,3 +41,28 @@ def incident_changed(incident=None, **kwargs):
 def prosecution_enrolled(prosecution=None, **kwargs):
     if prosecution is not None:
         rollups.mark_prosecutions([prosecution.pk])
+        incidents = prosecution.police_case.incidents.values_list("pk", flat=True)
+        rollups.mark_funnel_days(rollups.incident_days(incidents))
+
+
+@on("transition")
+def transition(obj=None, name=None, **kwargs):
+    """A removal from the roll is a row of the removals report (``RemovalFacts``); any step of a docket,
+    prosecution or referral moves its incidents through the attrition funnel: refresh after commit."""
+    from casework.models import PoliceCase, Prosecution
+    from referrals.models import Referral
+
+    from .selectors import REMOVAL_LOG_TRANSITIONS
+
+    if isinstance(obj, Prosecution) and name in REMOVAL_LOG_TRANSITIONS:
+        rollups.mark_prosecutions([obj.pk])
+    # The funnel (and "unknown to police") of the incidents the object belongs to.
+    if isinstance(obj, Prosecution):
+        incidents = obj.police_case.incidents.values_list("pk", flat=True)
+    elif isinstance(obj, PoliceCase):
+        incidents = obj.incidents.values_list("pk", flat=True)
+    elif isinstance(obj, Referral):
+        incidents = [obj.admission.incident_id] if obj.admission.incident_id else []
+    else:
+        return
+    rollups.mark_funnel_days(rollups.incident_days(incidents))

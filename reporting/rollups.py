@@ -8,17 +8,22 @@ How freshness works (docs/reporting.md):
    each day under a per-day advisory lock, so two refreshes of one day never interleave.
 3. A sweeper (beat, every minute) recomputes the days of admissions updated since its last run:
    the safety net for a change that reached the database by another path.
+
+The attrition funnel's per-day rows (``FunnelRollup``, ``FunnelReason``) are recomputed with a day's
+dashboard rollups, and on their own (``mark_funnel_days``) for the days of incidents a docket,
+prosecution or referral step touches. The per-prosecution facts and kept removals are refreshed per
+prosecution (``mark_prosecutions``).
 """
 
 import threading
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from django.db import connection, transaction
-from django.db.models import Count, F, Sum, Value
+from django.db.models import Count, F, Min, Sum, Value
 from django.db.models.functions import Coalesce, ExtractHour, TruncDate, TruncWeek
 from django.utils import timezone
 
-from .models import AdmissionRollup, RollupStamp
+from .models import AdmissionRollup, FunnelReason, FunnelRollup, RollupStamp
 from .params import SAST
 
 
@@ -110,6 +115,67 @@ def _weekly_rows(daily) -> list[AdmissionRollup]:
     ]
 
 
+# ------------------------------------------------------------------ attrition funnel and unknown to police
+
+
+def _funnel_day(day: date) -> tuple[list[FunnelRollup], list[FunnelReason]]:
+    """One SAST day's funnel rows: the marker, the steps and reasons of the incidents that occurred that
+    day, and the admissions that arrived that day by group and docket bucket."""
+    from .dashboard import UNKNOWN_GROUP_BY, UNKNOWN_GROUP_FIELD, _first_docket, docket_bucket, funnel_live
+
+    start, end = _day_bounds(day)
+    counts, reasons = funnel_live(start, end)
+    rows = [FunnelRollup(kind="day", day=day, n=0)]
+    rows += [FunnelRollup(kind="step", day=day, k1=step, n=n) for step, n in counts.items() if n]
+    admissions = _first_docket(_admissions().filter(arrival_at__gte=start, arrival_at__lt=end)).annotate(
+        bucket=docket_bucket()
+    )
+    for group_by in UNKNOWN_GROUP_BY:
+        field = UNKNOWN_GROUP_FIELD[group_by]
+        grouped = admissions.order_by().values(field, "bucket").annotate(cnt=Count("id"))
+        rows += [
+            FunnelRollup(kind=f"unknown_{group_by}", day=day, k1=_key(r[field]), k2=r["bucket"], n=r["cnt"])
+            for r in grouped
+        ]
+    facts = [
+        FunnelReason(day=day, kind=kind, reason=reason or "", object_id=pk) for kind, reason, pk in reasons
+    ]
+    return rows, facts
+
+
+def refresh_funnel_days(days) -> int:
+    """Recompute the funnel rollups of these SAST days; returns the rows written."""
+    written = 0
+    for day in sorted(set(days)):
+        with transaction.atomic():
+            _lock(729, day)
+            FunnelRollup.objects.filter(day=day).delete()
+            FunnelReason.objects.filter(day=day).delete()
+            rows, facts = _funnel_day(day)
+            FunnelRollup.objects.bulk_create(rows)
+            FunnelReason.objects.bulk_create(facts)
+            written += len(rows) + len(facts)
+    return written
+
+
+def rebuild_funnel() -> int:
+    """Recompute the funnel rollups of every day from the first arrival or incident to today."""
+    from casework.models import Incident
+
+    firsts = [
+        m
+        for m in (
+            _admissions().aggregate(m=Min("arrival_at"))["m"],
+            Incident.objects.aggregate(m=Min("occurred_at"))["m"],
+        )
+        if m is not None
+    ]
+    if not firsts:
+        return 0
+    first, last = sast_day(min(firsts)), timezone.localdate(timezone=SAST)
+    return refresh_funnel_days(first + timedelta(days=i) for i in range((last - first).days + 1))
+
+
 def refresh_days(days) -> int:
     """Recompute every kind for these SAST days (and their ISO weeks); returns the rows written."""
     written = 0
@@ -123,6 +189,7 @@ def refresh_days(days) -> int:
             rows = [r for kind in KINDS for r in _compute(qs, kind)]
             AdmissionRollup.objects.bulk_create(rows)
             written += len(rows)
+    written += refresh_funnel_days(days)
     for monday in sorted({_week_start(d) for d in days}):
         with transaction.atomic():
             _lock(728, monday)
@@ -156,6 +223,19 @@ def rebuild_all() -> int:
 SWEEP_KIND = "_sweep"
 
 
+def incident_days(incident_ids) -> set[date]:
+    """The SAST days whose funnel rollups these incidents count in: the days they occurred on and the
+    arrival days of their admissions (whose "unknown to police" bucket follows the incident's dockets)."""
+    from casework.models import Incident
+
+    ids = list(incident_ids)
+    if not ids:
+        return set()
+    occurred = Incident.objects.filter(pk__in=ids).values_list("occurred_at", flat=True)
+    arrivals = _admissions().filter(incident_id__in=ids).values_list("arrival_at", flat=True)
+    return {sast_day(t) for t in [*occurred, *arrivals]}
+
+
 def sweep() -> int:
     """Refresh the days of admissions changed since the last sweep (the safety net)."""
     now = timezone.now()
@@ -167,10 +247,19 @@ def sweep() -> int:
         .values_list("arrival_at", flat=True)
     )
     days = {sast_day(a) for a in arrivals}
+    # A docket opened (no event) changes the funnel and "unknown to police" of its incidents' days.
+    from casework.models import PoliceCase
+
+    days |= incident_days(
+        PoliceCase.incidents.through.objects.filter(
+            policecase__created_at__gte=since - timedelta(seconds=5)
+        ).values_list("incident_id", flat=True)
+    )
     written = refresh_days(days) if days else 0
     from casework.models import Prosecution
 
-    missing = list(Prosecution.objects.filter(report_facts__isnull=True).values_list("pk", flat=True)[:5000])
+    missing = set(Prosecution.objects.filter(report_facts__isnull=True).values_list("pk", flat=True)[:5000])
+    missing |= _prosecutions_with_unkept_removals()
     if missing:
         refresh_prosecution_facts(missing)
     RollupStamp.objects.update_or_create(kind=SWEEP_KIND, defaults={"refreshed_at": now})
@@ -178,6 +267,20 @@ def sweep() -> int:
 
 
 # ------------------------------------------------------------------ per-prosecution facts
+
+
+def _prosecutions_with_unkept_removals(limit: int = 5000) -> set[int]:
+    from django.contrib.contenttypes.models import ContentType
+
+    from casework.models import Prosecution, TransitionLog
+
+    from .models import RemovalFacts
+    from .selectors import REMOVAL_LOG_TRANSITIONS
+
+    logs = TransitionLog.objects.filter(
+        content_type=ContentType.objects.get_for_model(Prosecution), transition__in=REMOVAL_LOG_TRANSITIONS
+    ).exclude(pk__in=RemovalFacts.objects.values("log_id"))
+    return set(logs.values_list("object_id", flat=True)[:limit])
 
 
 def refresh_prosecution_facts(prosecution_ids=None) -> int:
@@ -203,7 +306,37 @@ def refresh_prosecution_facts(prosecution_ids=None) -> int:
             stale = stale.filter(prosecution_id__in=[f.prosecution_id for f in facts])
         stale.delete()
         ProsecutionFacts.objects.bulk_create(facts, batch_size=5000)
+        refresh_removal_facts(None if prosecution_ids is None else [f.prosecution_id for f in facts])
     return len(facts)
+
+
+def refresh_removal_facts(prosecution_ids=None) -> int:
+    """Rewrite the kept removals (``RemovalFacts``) of these prosecutions (all when None)."""
+    from .models import RemovalFacts
+    from .selectors import removal_fact_rows
+
+    ids = None if prosecution_ids is None else list(prosecution_ids)
+    rows = [
+        RemovalFacts(
+            log_id=log_id,
+            prosecution_id=pk,
+            at=timezone.make_aware(at, UTC) if timezone.is_naive(at) else at,  # SQLite: naive UTC
+            transition=transition,
+            reason=reason or "",
+            station_id=station_id,
+            court_id=court_id,
+            gang_related=bool(gang),
+            gender_based=bool(gbv),
+        )
+        for log_id, pk, at, transition, reason, station_id, court_id, gang, gbv in removal_fact_rows(ids)
+    ]
+    with transaction.atomic():
+        stale = RemovalFacts.objects.all()
+        if ids is not None:
+            stale = stale.filter(prosecution_id__in=ids)
+        stale.delete()
+        RemovalFacts.objects.bulk_create(rows, batch_size=5000)
+    return len(rows)
 
 
 _pending_facts = threading.local()
@@ -263,3 +396,32 @@ def mark_days(days) -> None:
     _pending.callback = _flush
     # robust: a broker that is down must not fail the write that just committed; the sweeper catches up.
     transaction.on_commit(_flush, robust=True)  # runs at once outside a transaction
+
+
+# The funnel's own days (the days incidents occurred on, and their admissions' arrival days), refreshed
+# once per transaction after commit like the dashboard's, without recomputing the dashboard rollups.
+_pending_funnel = threading.local()
+
+
+def _flush_funnel() -> None:
+    days = getattr(_pending_funnel, "days", None) or set()
+    _pending_funnel.days, _pending_funnel.callback = None, None
+    if days:
+        from . import tasks
+
+        tasks.refresh_funnel.delay(sorted(d.isoformat() for d in days))
+
+
+def mark_funnel_days(days) -> None:
+    """Note days whose funnel rollups a change in this transaction touches; refresh them once after commit."""
+    days = set(days)
+    if not days:
+        return
+    conn = transaction.get_connection()
+    cb = getattr(_pending_funnel, "callback", None)
+    if conn.in_atomic_block and cb is not None and any(entry[1] is cb for entry in conn.run_on_commit):
+        _pending_funnel.days |= days
+        return
+    _pending_funnel.days = days
+    _pending_funnel.callback = _flush_funnel
+    transaction.on_commit(_flush_funnel, robust=True)

@@ -27,7 +27,7 @@ from casework.models import (
 )
 
 from . import definitions
-from .models import ProsecutionFacts
+from .models import ProsecutionFacts, RemovalFacts
 from .params import SAST, Period, ReportInputError
 from .suppression import finish_row, suppress_count
 
@@ -183,8 +183,12 @@ def _prosecution_ct():
     return ContentType.objects.get_for_model(Prosecution)
 
 
-def _removal_groups(period: Period) -> list[tuple]:
-    """(transition, reason, station id, court id, gang, gender_based, count) of the removals in the period.
+REMOVAL_LOG_TRANSITIONS = tuple(REMOVAL_TRANSITIONS)
+
+
+def _removal_sql(columns: str, where: str, group: bool) -> str:
+    """The removal log rows joined to their prosecution, docket and offence; gang-related and
+    gender-based by the kept prosecution facts, else the live rule.
 
     SQL, because the transition log points at its object generically (no foreign key to join on).
     """
@@ -200,21 +204,66 @@ def _removal_groups(period: Period) -> list[tuple]:
             f"WHERE pi.policecase_id = p.police_case_id AND {condition})"
         )
 
-    sql = f"""
-        SELECT l.transition, l.reason, pc.station_id, p.court_id,
+    transitions = ", ".join(f"'{name}'" for name in REMOVAL_LOG_TRANSITIONS)
+    count, grouping = (", COUNT(*)", "GROUP BY 1, 2, 3, 4, 5, 6") if group else ("", "")
+    return f"""
+        SELECT {columns}, pc.station_id, p.court_id,
                COALESCE(f.gang_related, {linked("i.gang_related")}),
-               (o.code = 'sexual_offence' OR COALESCE(f.sexual, {linked("i.mechanism = 'sexual'")})), COUNT(*)
+               (o.code = 'sexual_offence' OR COALESCE(f.sexual, {linked("i.mechanism = 'sexual'")})){count}
         FROM {t["TransitionLog"]} l
         JOIN {t["Prosecution"]} p ON p.id = l.object_id
         JOIN {t["PoliceCase"]} pc ON pc.id = p.police_case_id
         JOIN {t["Offence"]} o ON o.id = pc.offence_id
         LEFT JOIN {t["ProsecutionFacts"]} f ON f.prosecution_id = p.id
-        WHERE l.content_type_id = %s AND l.transition IN ('withdraw', 'withdraw_provisionally', 'strike_off')
-          AND l.at >= %s AND l.at < %s
-        GROUP BY 1, 2, 3, 4, 5, 6
+        WHERE l.content_type_id = %s AND l.transition IN ({transitions}) AND {where}
+        {grouping}
+    """  # noqa: S608  (table names from the models; values are parameters)
+
+
+def removal_fact_rows(prosecution_ids=None) -> list[tuple]:
+    """(log id, prosecution id, at, transition, reason, station id, court id, gang, gender_based) of the
+    removals of these prosecutions (all when None), for ``RemovalFacts``."""
+    params: list = [_prosecution_ct().pk]
+    where = "1 = 1"
+    if prosecution_ids is not None:
+        ids = [int(i) for i in prosecution_ids]
+        if not ids:
+            return []
+        where = f"p.id IN ({', '.join(['%s'] * len(ids))})"
+        params += ids
+    with connection.cursor() as cur:
+        cur.execute(_removal_sql("l.id, p.id, l.at, l.transition, l.reason", where, group=False), params)
+        return cur.fetchall()
+
+
+def _removal_groups(period: Period) -> list[tuple]:
+    """The removals in the period counted three narrow ways, as (by, reason, transition, station or court
+    id, gang, gender_based, count): by "split" (reason x transition x gang x gender-based), "station"
+    (reason x station) and "court" (reason x court) — a few hundred rows where the full cross product is
+    nearly one row per removal. Read from the kept ``RemovalFacts``; a removal in the period that has
+    none yet is counted by the live rule."""
+    facts = RemovalFacts._meta.db_table
+    missing = (
+        f"l.at >= %s AND l.at < %s AND NOT EXISTS (SELECT 1 FROM {facts} rf WHERE rf.log_id = l.id"
+        " AND rf.at >= %s AND rf.at < %s)"  # a fact's time is its log row's: hash only the period's facts
+    )
+    live = _removal_sql("l.transition, l.reason", missing, group=False)
+    sql = f"""
+        WITH r (transition, reason, station_id, court_id, gang, gbv) AS (
+            SELECT transition, reason, station_id, court_id, gang_related, gender_based
+            FROM {facts} WHERE at >= %s AND at < %s
+            UNION ALL {live}
+        )
+        SELECT 'split', reason, transition, CAST(NULL AS BIGINT), gang, gbv, COUNT(*)
+        FROM r GROUP BY 2, 3, 5, 6
+        UNION ALL
+        SELECT 'station', reason, NULL, station_id, NULL, NULL, COUNT(*) FROM r GROUP BY 2, 4
+        UNION ALL
+        SELECT 'court', reason, NULL, court_id, NULL, NULL, COUNT(*) FROM r GROUP BY 2, 4
     """  # noqa: S608  (table names from the models; values are parameters)
     with connection.cursor() as cur:
-        cur.execute(sql, [_prosecution_ct().pk, period.start, period.end])
+        bounds = [period.start, period.end]
+        cur.execute(sql, [*bounds, _prosecution_ct().pk, *bounds, *bounds])
         return cur.fetchall()
 
 
@@ -223,17 +272,21 @@ def removals(period: Period, *, suppress: bool, top: int = 3) -> dict:
     stations = defaultdict(Counter)
     courts = defaultdict(Counter)
     splits = {"gender_based": defaultdict(Counter), "gang_related": defaultdict(Counter)}
-    station_names = dict(Station.objects.values_list("pk", "name"))
-    court_names = dict(Court.objects.values_list("pk", "name"))
-    for transition, reason, station_id, court_id, gang, gbv, n in _removal_groups(period):
-        station, court = station_names.get(station_id, "?"), court_names.get(court_id, "?")
+    names = {
+        "station": dict(Station.objects.values_list("pk", "name")),
+        "court": dict(Court.objects.values_list("pk", "name")),
+    }
+    for by, reason, transition, ref, gang, gbv, n in _removal_groups(period):
         reason = reason or "other"
-        kind = REMOVAL_TRANSITIONS[transition]
+        if by == "station":
+            stations[reason][names[by].get(ref, "?")] += n
+            continue
+        if by == "court":
+            courts[reason][names[by].get(ref, "?")] += n
+            continue
         police = reason in POLICE_ATTRIBUTABLE_REASONS
         by_reason[reason]["removals"] += n
-        by_reason[reason][kind] += n
-        stations[reason][station] += n
-        courts[reason][court] += n
+        by_reason[reason][REMOVAL_TRANSITIONS[transition]] += n
         for split, yes in (("gender_based", gbv), ("gang_related", gang)):
             splits[split][bool(yes)]["removals"] += n
             splits[split][bool(yes)]["police_attributable"] += n if police else 0

@@ -15,6 +15,14 @@ def refresh_rollups(days: list[str]) -> int:
 
 
 @shared_task(acks_late=True, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=8)
+def refresh_funnel(days: list[str]) -> int:
+    """Recompute the attrition / unknown-to-police rollups of these SAST days (ISO dates). Idempotent."""
+    from . import rollups
+
+    return rollups.refresh_funnel_days(date.fromisoformat(d) for d in days)
+
+
+@shared_task(acks_late=True, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=8)
 def refresh_prosecution_facts(prosecution_ids: list[int]) -> int:
     """Recompute the per-prosecution report facts (gang-related, mechanism). Idempotent."""
     from . import rollups
@@ -24,10 +32,12 @@ def refresh_prosecution_facts(prosecution_ids: list[int]) -> int:
 
 @shared_task(acks_late=True, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=3)
 def rebuild_prosecution_facts() -> int:
-    """Nightly: recompute every prosecution's facts (catches a docket whose incidents changed silently)."""
+    """Nightly: recompute every prosecution's facts and removals, and every day's funnel rollups (catches a
+    docket whose incidents changed silently)."""
     from . import rollups
 
-    return rollups.refresh_prosecution_facts(None)
+    written = rollups.refresh_prosecution_facts(None)
+    return written + rollups.rebuild_funnel()
 
 
 @shared_task(acks_late=True, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=3)

@@ -1,0 +1,139 @@
+"""The kept rows behind removals, the attrition funnel and 'unknown to police': the same figures as the
+live count, fresh after the commit of a transition or a new admission, and after a rebuild."""
+
+from datetime import date
+
+import pytest
+
+from casework import permissions as roles
+from casework import reactions, services
+from reporting import dashboard, rollups, selectors
+from reporting.models import FunnelRollup, RemovalFacts
+from reporting.params import Period
+
+from .cohort import conviction_cohort, enrol, sast
+from .test_casework_reports import attrition_cohort
+
+MARCH_PERIOD = Period(date(2025, 3, 1), date(2025, 3, 31))
+FEB_MAR = Period(date(2025, 2, 1), date(2025, 3, 31))
+KW = {"actor": None, "version": None}
+
+
+@pytest.fixture
+def analyst(make_user):
+    return make_user(roles.VPU_ANALYST)
+
+
+def _unknown(group_by, now=None):
+    return dashboard.unknown_to_police(MARCH_PERIOD, group_by, suppress=False, now=now)
+
+
+@pytest.mark.parametrize("now", [None, sast(2025, 4, 10)], ids=["today", "a window cut-off inside March"])
+def test_the_funnel_rollups_give_the_live_figures_after_a_rebuild(db, now):
+    attrition_cohort()
+    assert not FunnelRollup.objects.exists()  # nothing kept yet: every day is counted live
+    live = (
+        dashboard.attrition(MARCH_PERIOD, suppress=False),
+        [_unknown(g, now) for g in dashboard.UNKNOWN_GROUP_BY],
+    )
+    rollups.rebuild_funnel()
+    assert FunnelRollup.objects.filter(kind="day", day=date(2025, 3, 3)).exists()
+    kept = (
+        dashboard.attrition(MARCH_PERIOD, suppress=False),
+        [_unknown(g, now) for g in dashboard.UNKNOWN_GROUP_BY],
+    )
+    assert kept == live
+
+
+def test_the_funnel_is_read_from_the_rollups_and_a_refreshed_day_catches_up(db):
+    from casework.models import Incident
+
+    cohort = attrition_cohort()
+    rollups.rebuild_funnel()
+    # Written behind reporting's back (no event): the kept day does not see it until it is refreshed.
+    Incident.objects.create(occurred_at=sast(2025, 3, 22), mechanism="sharp", suburb=cohort["ref"]["y"])
+
+    def steps():
+        return {r["group"]: r["count"] for r in dashboard.attrition(MARCH_PERIOD, suppress=False)["rows"]}
+
+    assert steps()["incidents"] == 4
+    rollups.refresh_funnel_days([date(2025, 3, 22)])
+    assert steps()["incidents"] == 5
+
+
+def test_a_docket_step_refreshes_the_funnel_of_its_incidents_after_commit(
+    db, django_capture_on_commit_callbacks
+):
+    from casework.models import Incident
+
+    with django_capture_on_commit_callbacks(execute=True):  # the cohort's own after-commit refreshes
+        cohort = attrition_cohort()
+    ref = cohort["ref"]
+    rollups.rebuild_funnel()  # the cohort also linked admissions without events
+    i4 = Incident.objects.get(occurred_at=sast(2025, 3, 20))
+    case = services.police_case_open(
+        actor=None,
+        station=ref["s2"],
+        cas_number="3/03/2025",
+        offence=ref["assault_gbh"],
+        opened_on=date(2025, 3, 21),
+        incidents=[i4],
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        services.police_case_investigate(case, at=sast(2025, 3, 22), **KW)
+        services.police_case_close_undetected(case, at=sast(2025, 3, 23), **KW)
+    report = dashboard.attrition(MARCH_PERIOD, suppress=False)
+    steps = {r["group"]: r["count"] for r in report["rows"]}
+    assert steps["police_case_opened"] == 3
+    assert report["reasons"]["police_case_closures"] == [{"reason": "closed_undetected", "count": 2}]
+    rollups.rebuild_funnel()
+    assert dashboard.attrition(MARCH_PERIOD, suppress=False) == report
+
+
+def test_a_recorded_admission_counts_in_the_funnel_and_unknown_to_police_after_commit(
+    db, django_capture_on_commit_callbacks
+):
+    from referrals.models import Admission
+
+    with django_capture_on_commit_callbacks(execute=True):  # the cohort's own after-commit refreshes
+        cohort = attrition_cohort()
+    rollups.rebuild_funnel()  # the cohort also linked admissions without events
+    with django_capture_on_commit_callbacks(execute=True):
+        a = Admission.objects.create(
+            facility=cohort["ref"]["f2"],
+            visit_number="a7",
+            arrival_at=sast(2025, 3, 12, 8),
+            mechanism="blunt",
+            suburb=cohort["ref"]["y"],
+        )
+        reactions.emit("admission_recorded", admission=a)
+        assert not FunnelRollup.objects.filter(
+            kind="step", day=date(2025, 3, 12)
+        ).exists()  # not before commit
+    steps = {r["group"]: r["count"] for r in dashboard.attrition(MARCH_PERIOD, suppress=False)["rows"]}
+    assert steps["admissions"] == 5
+    total = _unknown("facility")["total"]
+    assert (total["eligible_90d"], total["unknown_90d"]) == (5, 3)
+
+
+def test_kept_removals_follow_a_withdrawal_after_commit_and_a_rebuild(db, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        cohort = conviction_cohort()
+    assert RemovalFacts.objects.count() == 4  # P4, P5, P6 (struck off), P10
+    before = selectors.removals(FEB_MAR, suppress=False)
+    assert before["total"]["removals"] == 4
+    with django_capture_on_commit_callbacks(execute=True):
+        p11 = enrol(
+            cohort.ref, court="a", station="s1", offence="murder", mechanism="sharp", gang=False, name="P11"
+        )
+        services.prosecution_withdraw(p11, reason="accused_not_traced", at=sast(2025, 3, 28), **KW)
+    fact = RemovalFacts.objects.get(prosecution_id=p11.pk)
+    assert (fact.transition, fact.reason, fact.gang_related) == ("withdraw", "accused_not_traced", False)
+    after = selectors.removals(FEB_MAR, suppress=False)
+    assert after["total"]["removals"] == 5
+    assert {r["group"] for r in after["rows"]} >= {"accused_not_traced"}
+    RemovalFacts.objects.all().delete()
+    assert selectors.removals(FEB_MAR, suppress=False) == after  # the live rule agrees
+    rollups.refresh_prosecution_facts(None)
+    assert RemovalFacts.objects.count() == 5
+    assert selectors.removals(FEB_MAR, suppress=False) == after
