@@ -581,7 +581,11 @@ class TransitionLog(models.Model):
 
     class Meta:
         ordering = ["at", "id"]
-        indexes = [models.Index(fields=["content_type", "object_id", "at"])]
+        indexes = [
+            models.Index(fields=["content_type", "object_id", "at"]),
+            # Reports read one kind of step over a period (re-enrolments, removals).
+            models.Index(fields=["transition", "at"]),
+        ]
 
     def __str__(self):
         return f"{self.transition}: {self.from_state} → {self.to_state}"

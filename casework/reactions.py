@@ -6,6 +6,7 @@ whole action back, so a reaction is as atomic as the transition that caused it.
 
 Events:
 - ``transition``: obj, name, from_state, to_state, actor, reason, note, data, at (when it took effect)
+- ``police_case_opened``: police_case, actor (its incidents already linked)
 - ``prosecution_enrolled``: prosecution, actor
 - ``incident_changed``: incident (created, or its gang-relatedness changed)
 - ``admission_recorded``: admission (referrals: an admission stored or updated by intake processing)

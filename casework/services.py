@@ -324,6 +324,7 @@ def police_case_open(
         note=f"CAS {case.cas_number}",
         at=case.state_changed_at,
     )
+    reactions.emit("police_case_opened", police_case=case, actor=actor)
     return case
 
 

@@ -37,6 +37,14 @@ def incident_changed(incident=None, **kwargs):
     )
 
 
+@on("police_case_opened")
+def police_case_opened(police_case=None, **kwargs):
+    """A docket opened moves its incidents a step down the funnel and out of "unknown to police"."""
+    if police_case is not None:
+        incidents = police_case.incidents.values_list("pk", flat=True)
+        rollups.mark_funnel_days(rollups.incident_days(incidents))
+
+
 @on("prosecution_enrolled")
 def prosecution_enrolled(prosecution=None, **kwargs):
     if prosecution is not None:

@@ -352,9 +352,11 @@ def re_enrolment(period: Period, *, suppress: bool) -> dict:
     logs = TransitionLog.objects.filter(
         content_type=_prosecution_ct(), transition="re_enrol", at__gte=period.start, at__lt=period.end
     )
-    after_review = set(logs.filter(data__has_key="review").values_list("object_id", flat=True))
-    every = set(logs.values_list("object_id", flat=True))
-    states = dict(Prosecution.objects.filter(pk__in=every).values_list("pk", "state"))
+    rows = list(logs.values_list("object_id", "data"))  # one pass over a handful of log rows
+    after_review = {pk for pk, data in rows if isinstance(data, dict) and "review" in data}
+    every = {pk for pk, _ in rows}
+    # A subquery, not a list of ids: thousands of bound parameters cost more than the join.
+    states = dict(Prosecution.objects.filter(pk__in=logs.values("object_id")).values_list("pk", "state"))
 
     def tally(ids, group):
         st = Counter(states[i] for i in ids)

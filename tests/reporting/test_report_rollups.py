@@ -71,15 +71,15 @@ def test_a_docket_step_refreshes_the_funnel_of_its_incidents_after_commit(
     ref = cohort["ref"]
     rollups.rebuild_funnel()  # the cohort also linked admissions without events
     i4 = Incident.objects.get(occurred_at=sast(2025, 3, 20))
-    case = services.police_case_open(
-        actor=None,
-        station=ref["s2"],
-        cas_number="3/03/2025",
-        offence=ref["assault_gbh"],
-        opened_on=date(2025, 3, 21),
-        incidents=[i4],
-    )
     with django_capture_on_commit_callbacks(execute=True):
+        case = services.police_case_open(
+            actor=None,
+            station=ref["s2"],
+            cas_number="3/03/2025",
+            offence=ref["assault_gbh"],
+            opened_on=date(2025, 3, 21),
+            incidents=[i4],
+        )
         services.police_case_investigate(case, at=sast(2025, 3, 22), **KW)
         services.police_case_close_undetected(case, at=sast(2025, 3, 23), **KW)
     report = dashboard.attrition(MARCH_PERIOD, suppress=False)
@@ -88,6 +88,29 @@ def test_a_docket_step_refreshes_the_funnel_of_its_incidents_after_commit(
     assert report["reasons"]["police_case_closures"] == [{"reason": "closed_undetected", "count": 2}]
     rollups.rebuild_funnel()
     assert dashboard.attrition(MARCH_PERIOD, suppress=False) == report
+
+
+def test_opening_a_docket_alone_moves_its_incident_down_the_funnel_after_commit(
+    db, django_capture_on_commit_callbacks
+):
+    from casework.models import Incident
+
+    with django_capture_on_commit_callbacks(execute=True):
+        cohort = attrition_cohort()
+    ref = cohort["ref"]
+    rollups.rebuild_funnel()
+    before = {r["group"]: r["count"] for r in dashboard.attrition(MARCH_PERIOD, suppress=False)["rows"]}
+    with django_capture_on_commit_callbacks(execute=True):
+        services.police_case_open(
+            actor=None,
+            station=ref["s2"],
+            cas_number="4/03/2025",
+            offence=ref["assault_gbh"],
+            opened_on=date(2025, 3, 21),
+            incidents=[Incident.objects.get(occurred_at=sast(2025, 3, 20))],
+        )
+    after = {r["group"]: r["count"] for r in dashboard.attrition(MARCH_PERIOD, suppress=False)["rows"]}
+    assert after["police_case_opened"] == before["police_case_opened"] + 1
 
 
 def test_a_recorded_admission_counts_in_the_funnel_and_unknown_to_police_after_commit(
