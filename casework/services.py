@@ -168,6 +168,16 @@ def _gang_source_for(actor) -> str:
     return GangAssertion.Source.SAPS
 
 
+def _check_incident(*, occurred_at, suburb, mechanism: str, place_type: str, now=None) -> None:
+    """The rules every new incident meets, whichever path records it."""
+    _require(occurred_at=occurred_at, suburb=suburb)
+    _code("mechanism", mechanism, Mechanism)
+    if place_type:
+        _code("place_type", place_type, PlaceType)
+    if occurred_at > (now or timezone.now()):
+        raise InvalidInput({"occurred_at": "An incident cannot happen in the future."})
+
+
 @transaction.atomic
 def incident_create(
     *,
@@ -183,12 +193,7 @@ def incident_create(
 ) -> Incident:
     if actor is not None and not permissions.may_create_incident(actor):
         raise PermissionDenied("You may not record incidents.")
-    _require(occurred_at=occurred_at, suburb=suburb)
-    _code("mechanism", mechanism, Mechanism)
-    if place_type:
-        _code("place_type", place_type, PlaceType)
-    if occurred_at > timezone.now():
-        raise InvalidInput({"occurred_at": "An incident cannot happen in the future."})
+    _check_incident(occurred_at=occurred_at, suburb=suburb, mechanism=mechanism, place_type=place_type)
     incident = Incident.objects.create(
         occurred_at=occurred_at,
         suburb=suburb,
@@ -222,12 +227,13 @@ def incident_create_many(*, actor, incidents: list[Incident]) -> list[Incident]:
         raise PermissionDenied("You may not record incidents.")
     now = timezone.now()
     for incident in incidents:
-        _require(occurred_at=incident.occurred_at, suburb=incident.suburb_id)
-        _code("mechanism", incident.mechanism, Mechanism)
-        if incident.place_type:
-            _code("place_type", incident.place_type, PlaceType)
-        if incident.occurred_at > now:
-            raise InvalidInput({"occurred_at": "An incident cannot happen in the future."})
+        _check_incident(
+            occurred_at=incident.occurred_at,
+            suburb=incident.suburb_id,
+            mechanism=incident.mechanism,
+            place_type=incident.place_type,
+            now=now,
+        )
         incident.created_by = actor
     created = Incident.objects.bulk_create(incidents, batch_size=1000)
     for incident in created:
