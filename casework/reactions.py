@@ -9,7 +9,8 @@ Events:
 - ``police_case_opened``: police_case, actor (its incidents already linked)
 - ``prosecution_enrolled``: prosecution, actor
 - ``incident_changed``: incident (created, or its gang-relatedness changed)
-- ``admission_recorded``: admission (referrals: an admission stored or updated by intake processing)
+- ``admission_recorded``: admission, previous_arrival_at (referrals: an admission stored or updated by
+  intake processing); or arrivals, the arrival times of a batch stored at once (a CSV backfill)
 """
 
 from collections import defaultdict

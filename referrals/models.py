@@ -153,7 +153,10 @@ class Admission(models.Model):
     One row per (facility, visit number): A08 updates and A03 dispositions change the same row.
     """
 
-    facility = models.ForeignKey(Facility, on_delete=models.PROTECT, related_name="admissions")
+    # No index of its own: (facility, visit number) and (facility, arrival) lead with it.
+    facility = models.ForeignKey(
+        Facility, on_delete=models.PROTECT, related_name="admissions", db_index=False
+    )
     visit_number = models.CharField(max_length=60)
     arrival_at = models.DateTimeField(db_index=True)
     injury_at = models.DateTimeField(null=True, blank=True)
@@ -174,7 +177,7 @@ class Admission(models.Model):
     disposition = models.CharField(max_length=12, choices=Disposition.choices, blank=True)
     police_informed = models.BooleanField(null=True, blank=True)
     gang_suspected = models.BooleanField(null=True, blank=True)
-    pseudonym = models.CharField(max_length=64, blank=True, db_index=True)
+    pseudonym = models.CharField(max_length=64, blank=True)  # indexed in Meta: equality only, no LIKE index
     incident = models.ForeignKey(
         Incident, null=True, blank=True, on_delete=models.PROTECT, related_name="admissions"
     )
@@ -191,28 +194,108 @@ class Admission(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["facility", "visit_number"], name="one_admission_per_visit"),
         ]
-        indexes = [models.Index(fields=["facility", "arrival_at"], name="admission_facility_arrival")]
+        # Every index costs each of a backfill's million inserts: only those a query uses.
+        indexes = [
+            models.Index(fields=["facility", "arrival_at"], name="admission_facility_arrival"),
+            models.Index(fields=["pseudonym"], name="admission_pseudonym"),
+        ]
 
     def __str__(self):
         return f"{self.facility.code} visit {self.visit_number}"
 
 
+IDENTITY_KEYS = {"name": "", "identifiers": [], "date_of_birth": "", "contact": ""}
+
+
+def _identity_detail(key: str) -> property:
+    """``identity.name`` and co.: read from the one token, or from a row's per-field tokens of before."""
+
+    def get(self):
+        if self.details is not None:
+            return self.details.get(key, IDENTITY_KEYS[key])
+        return getattr(self, f"legacy_{key}") or IDENTITY_KEYS[key]
+
+    def set(self, value):
+        if self.details is None:  # the first write moves a row of before into the one token
+            self.details = {k: getattr(self, k) for k in IDENTITY_KEYS}
+            self.legacy_name = self.legacy_date_of_birth = self.legacy_contact = ""
+            self.legacy_identifiers = None
+        self.details = {**self.details, key: value}
+
+    return property(get, set)
+
+
 class PatientIdentity(models.Model):
-    """Who the patient is: kept apart, encrypted at rest, read only through an audited selector."""
+    """Who the patient is: kept apart, encrypted at rest, read only through an audited selector.
+
+    ``details`` holds name, identifiers, date of birth and contact as one Fernet token: one
+    encryption per patient instead of one per field (it was most of the cost of a CSV backfill).
+    Rows written before it keep one token per field (``legacy_*``, the old columns); they are
+    read from there until they are next written. Use ``identity.name`` etc. either way.
+    """
 
     admission = models.OneToOneField(Admission, on_delete=models.CASCADE, related_name="identity")
-    name = EncryptedTextField(blank=True)
-    # [{"value": "0105125800081", "type": "NI", "authority": "ZAF"}, …]
-    identifiers = EncryptedJSONField(default=list, blank=True)
-    date_of_birth = EncryptedTextField(blank=True)
-    contact = EncryptedTextField(blank=True)
+    # {"name": …, "identifiers": [{"value": "0105125800081", "type": "NI", "authority": "ZAF"}, …],
+    #  "date_of_birth": "2001-05-12", "contact": …}
+    details = EncryptedJSONField(null=True, blank=True)
+    legacy_name = EncryptedTextField(blank=True, db_column="name")
+    legacy_identifiers = EncryptedJSONField(null=True, blank=True, db_column="identifiers")
+    legacy_date_of_birth = EncryptedTextField(blank=True, db_column="date_of_birth")
+    legacy_contact = EncryptedTextField(blank=True, db_column="contact")
     updated_at = models.DateTimeField(auto_now=True)
+
+    name = _identity_detail("name")
+    identifiers = _identity_detail("identifiers")
+    date_of_birth = _identity_detail("date_of_birth")
+    contact = _identity_detail("contact")
 
     class Meta:
         verbose_name_plural = "patient identities"
 
     def __str__(self):
         return f"Identity of admission {self.admission_id}"
+
+
+class StagedRow(models.Model):
+    """A CSV row validated at upload, waiting for its file to be processed (PostgreSQL only).
+
+    Every column is what the admission (and its identity token) will hold, so processing does
+    not validate the file a second time and inserts the admissions set-based. This is a cache of
+    the validation of ``message.raw``, not the truth: the table is UNLOGGED (millions of rows
+    without WAL), so after a crash it is empty and processing validates the raw file again.
+    Rows are deleted in the transaction that processes their file.
+    """
+
+    # No foreign-key constraints: checking one per row would cost more than the row itself.
+    message = models.ForeignKey(InboundMessage, on_delete=models.DO_NOTHING, db_constraint=False)
+    row = models.PositiveIntegerField()
+    # A later row of a visit seen earlier in the same file: applied as an update, after the rest.
+    repeat = models.BooleanField(default=False)
+    facility_id = models.BigIntegerField()
+    visit_number = models.CharField(max_length=60)
+    arrival_at = models.DateTimeField()
+    injury_at = models.DateTimeField(null=True)
+    age_years = models.PositiveSmallIntegerField(null=True)
+    age_band = models.CharField(max_length=8, blank=True)
+    sex = models.CharField(max_length=8)
+    role = models.CharField(max_length=12)
+    mechanism = models.CharField(max_length=20)
+    icd10_codes = models.JSONField(default=list)
+    triage = models.CharField(max_length=8, blank=True)
+    place_type = models.CharField(max_length=20, blank=True)
+    suburb_text = models.CharField(max_length=120, blank=True)
+    suburb_id = models.BigIntegerField(null=True)
+    latitude = models.DecimalField(max_digits=8, decimal_places=5, null=True)
+    longitude = models.DecimalField(max_digits=8, decimal_places=5, null=True)
+    disposition = models.CharField(max_length=12, blank=True)
+    police_informed = models.BooleanField(null=True)
+    gang_suspected = models.BooleanField(null=True)
+    pseudonym = models.CharField(max_length=64, blank=True)
+    # PatientIdentity.details, already encrypted.
+    details = EncryptedJSONField()
+
+    def __str__(self):
+        return f"Row {self.row} of message {self.message_id}"
 
 
 class IdentityRead(models.Model):

@@ -9,12 +9,15 @@ when several are processed together).
 """
 
 import bisect
+import functools
 import hashlib
 import json
 import logging
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import date, timedelta
 
+import psycopg
+from django.conf import settings
 from django.db import IntegrityError, OperationalError, connection, transaction
 from django.db.models import F, JSONField, Q
 from django.utils import timezone
@@ -26,7 +29,7 @@ from casework.models import Facility, GangAssertion, Incident, PoliceCase, Subur
 from casework.services import apply_transition
 
 from . import permissions
-from .crypto import EncryptedJSONField, EncryptedTextField, pseudonym
+from .crypto import EncryptedJSONField, EncryptedTextField, encrypt, pseudonym
 from .forms import NO_SUCH_DOCKET
 from .kick import Kicker
 from .models import (
@@ -37,6 +40,7 @@ from .models import (
     InboundMessage,
     PatientIdentity,
     Referral,
+    StagedRow,
     age_band,
 )
 from .parsing import (
@@ -50,6 +54,7 @@ from .parsing import (
     normalise_hl7,
     parse_fhir,
     parse_hl7,
+    paused_gc,
     read_csv,
     record_from_json,
 )
@@ -88,7 +93,7 @@ def _queue(message: InboundMessage) -> None:
     transaction.on_commit(lambda pk=message.pk: KICKER.kick(pk))
 
 
-def _store(
+def _new_message(
     *,
     channel: str,
     sender: str,
@@ -102,11 +107,7 @@ def _store(
     actor=None,
     report=None,
 ) -> InboundMessage:
-    """Commit the raw message in its own transaction (queues processing after commit).
-
-    Raises IntegrityError when the same (family, sender, control id) is already stored.
-    """
-    message = InboundMessage(
+    return InboundMessage(
         channel=channel,
         family=CHANNEL_FAMILY[channel],
         sender=sender[:80],
@@ -120,14 +121,22 @@ def _store(
         received_by=actor if getattr(actor, "is_authenticated", False) else None,
         report=report or {},
     )
+
+
+def _store(**fields) -> InboundMessage:
+    """Commit the raw message in its own transaction (queues processing after commit).
+
+    Raises IntegrityError when the same (family, sender, control id) is already stored.
+    """
+    message = _new_message(**fields)
     if connection.in_atomic_block:
         with transaction.atomic():
             message.save()
     elif connection.vendor == "postgresql":
-        _insert_fast(message)  # autocommit: one INSERT, committed when it returns
+        _insert_fast([message])  # autocommit: one INSERT, committed when it returns
     else:
         message.save()
-    if status == Status.RECEIVED:
+    if message.status == Status.RECEIVED:
         _queue(message)  # after commit (at once in autocommit)
     return message
 
@@ -136,23 +145,56 @@ _INSERT_COLUMNS = (
     "channel", "family", "sender", "facility_id", "control_id", "message_type", "raw", "received_at",
     "received_by_id", "status", "status_changed_at", "reason", "attempts", "duplicates_seen", "ack", "report",
 )  # fmt: skip
+# The arbiter of ON CONFLICT: the partial unique index of (family, sender, control id), by its predicate.
+_ONCE_PER_CONTROL_ID = (
+    "ON CONFLICT (family, sender, control_id) "
+    "WHERE NOT (control_id = '') AND NOT (status IN ('rejected', 'duplicate')) DO NOTHING"
+)
 
 
-def _insert_fast(message: InboundMessage) -> None:
-    """The listener's hot path: the same row the ORM would write, without its per-field overhead."""
+@functools.cache
+def _insert_statement(rows: int, skip_duplicates: bool) -> str:
+    fields = [InboundMessage._meta.get_field(c) for c in _INSERT_COLUMNS]
+    values = ", ".join([f"({', '.join(['%s'] * len(fields))})"] * rows)
+    return (
+        f"INSERT INTO {InboundMessage._meta.db_table} ({', '.join(f.column for f in fields)}) "
+        f"VALUES {values} {_ONCE_PER_CONTROL_ID if skip_duplicates else ''} "
+        "RETURNING id, family, sender, control_id, status"
+    )
+
+
+def _insert_fast(messages: list[InboundMessage], *, skip_duplicates: bool = False) -> None:
+    """The listener's hot path: the rows the ORM would write, in one INSERT, without its per-field
+    overhead. ``skip_duplicates``: a row whose control id is already stored is not written (its pk
+    stays None) instead of failing the statement."""
     raw_field = InboundMessage._meta.get_field("raw")
-    values = [getattr(message, c) for c in _INSERT_COLUMNS]
-    values[_INSERT_COLUMNS.index("raw")] = raw_field.get_prep_value(message.raw)
-    values[_INSERT_COLUMNS.index("report")] = json.dumps(message.report)
-    with connection.cursor() as cur:
-        cur.execute(
-            f"INSERT INTO {InboundMessage._meta.db_table} ({', '.join(_INSERT_COLUMNS)}) "
-            f"VALUES ({', '.join(['%s'] * len(_INSERT_COLUMNS))}) RETURNING id",
-            values,
-        )
-        message.pk = cur.fetchone()[0]
-    message._state.adding = False
-    message._state.db = "default"
+    raw_at, report_at = _INSERT_COLUMNS.index("raw"), _INSERT_COLUMNS.index("report")
+    values = []
+    for message in messages:
+        row = [getattr(message, c) for c in _INSERT_COLUMNS]
+        row[raw_at] = raw_field.get_prep_value(message.raw)
+        row[report_at] = json.dumps(message.report)
+        values += row
+    connection.ensure_connection()
+    # psycopg's own cursor binds the values on the server (Django's ClientCursor quotes each one in
+    # Python) and prepares a statement it sees often: this is the listener's hot path.
+    with psycopg.Cursor(connection.connection) as cur:
+        cur.execute(_insert_statement(len(messages), skip_duplicates), values)
+        returned = iter(cur.fetchall())
+    # Rows come back in the order they were written (as Django's bulk_create relies on); a skipped
+    # duplicate is absent. Key and status tell which message the next returned row is: a rejected
+    # copy never conflicts, and of two accepted copies of one id only the first can go in.
+    written = next(returned, None)
+    for message in messages:
+        if written is not None and tuple(written[1:]) == (
+            message.family, message.sender, message.control_id, message.status
+        ):  # fmt: skip
+            message.pk = written[0]
+            message._state.adding = False
+            message._state.db = "default"
+            written = next(returned, None)
+        elif not skip_duplicates:
+            raise IntegrityError("An inserted message was not returned.")
 
 
 def _existing(channel: str, sender: str, control_id: str) -> InboundMessage | None:
@@ -199,59 +241,44 @@ def _authorise(actor, facility: Facility, authorise: bool) -> None:
         raise PermissionDenied(f"You may not submit admissions for {facility.code}.")
 
 
-def inbound_receive_hl7(
-    *, raw: str | bytes, channel: str = Channel.HL7_MLLP, actor=None, authorise: bool = False
-) -> Answer:
-    """Store an HL7 v2 message, then answer with its ACK (``Answer.body``).
+def _duplicate_answer(channel: str, sender: str, control_id: str) -> Answer | None:
+    """The answer of the first copy of this message id, when one is stored (and count the repeat)."""
+    previous = _existing(channel, sender, control_id)
+    if previous is None:
+        return None
+    _seen_again(previous)
+    return Answer(_ack_code(previous.ack), "duplicate", previous, previous.ack, duplicate=True)
 
-    AA: stored for processing, a duplicate (same answer as the first time), or filtered (no
-    assault code; only metadata kept). AE/AR with an ERR naming the field: stored as rejected,
-    raw kept. ``authorise`` (HTTP) raises PermissionDenied before anything is stored when the
-    actor may not submit for the facility.
-    """
+
+def _decide_hl7(
+    raw: str | bytes, channel: str, actor, authorise: bool
+) -> tuple[InboundMessage | None, Answer, Header]:
+    """What to store (None: nothing) and what to answer for one HL7 message; nothing is written here,
+    except that a rejected copy of a message id accepted before is answered (and counted) as that
+    duplicate."""
     text = normalise_hl7(raw)
     try:
         header = hl7_header(text)
     except IntakeError as e:
         ack = hl7_ack(Header(), e.ack, str(e), error=e)
-        msg = _store(
-            channel=channel,
-            sender="",
-            control_id="",
-            raw=text,
-            status=Status.REJECTED,
-            reason=str(e),
-            ack=ack,
-            actor=actor,
-        )
-        return Answer(e.ack, str(e), msg, ack, error=e)
+        row = _new_message(
+            channel=channel, sender="", control_id="", raw=text, status=Status.REJECTED, reason=str(e),
+            ack=ack, actor=actor,
+        )  # fmt: skip
+        return row, Answer(e.ack, str(e), row, ack, error=e), Header()
 
-    def duplicate() -> Answer | None:
-        previous = _existing(channel, header.sender, header.control_id)
-        if previous is None:
-            return None
-        _seen_again(previous)
-        return Answer(_ack_code(previous.ack), "duplicate", previous, previous.ack, duplicate=True)
-
-    def reject(e: IntakeError, facility=None) -> Answer:
+    def reject(e: IntakeError, facility=None) -> tuple[InboundMessage | None, Answer, Header]:
         # The same message id accepted before gets the same answer, whatever this copy holds.
-        again = duplicate()
+        again = _duplicate_answer(channel, header.sender, header.control_id)
         if again is not None:
-            return again
+            return None, again, header
         ack = hl7_ack(header, e.ack, str(e), error=e)
-        msg = _store(
-            channel=channel,
-            sender=header.sender,
-            control_id=header.control_id,
-            raw=text,
-            status=Status.REJECTED,
-            reason=str(e),
-            ack=ack,
-            facility=facility,
-            message_type=header.message_type,
-            actor=actor,
-        )
-        return Answer(e.ack, str(e), msg, ack, error=e)
+        row = _new_message(
+            channel=channel, sender=header.sender, control_id=header.control_id, raw=text,
+            status=Status.REJECTED, reason=str(e), ack=ack, facility=facility,
+            message_type=header.message_type, actor=actor,
+        )  # fmt: skip
+        return row, Answer(e.ack, str(e), row, ack, error=e), header
 
     try:
         header, probe = hl7_precheck(text)
@@ -269,27 +296,69 @@ def inbound_receive_hl7(
     else:
         status, reason, raw_kept, text_answer = Status.RECEIVED, "", text, "Accepted."
     ack = hl7_ack(header, "AA", text_answer)
-    try:
-        # Insert first: the unique constraint is the duplicate check (duplicates are rare).
-        msg = _store(
-            channel=channel,
-            sender=header.sender,
-            control_id=header.control_id,
-            raw=raw_kept,
-            status=status,
-            reason=reason,
-            ack=ack,
-            facility=facility,
-            message_type=header.message_type,
-            actor=actor,
-        )
-    except IntegrityError:  # stored before (or a moment ago on another connection): the same answer
-        again = duplicate()
+    row = _new_message(
+        channel=channel, sender=header.sender, control_id=header.control_id, raw=raw_kept, status=status,
+        reason=reason, ack=ack, facility=facility, message_type=header.message_type, actor=actor,
+    )  # fmt: skip
+    return row, Answer("AA", text_answer, row, ack), header
+
+
+def inbound_receive_hl7(
+    *, raw: str | bytes, channel: str = Channel.HL7_MLLP, actor=None, authorise: bool = False
+) -> Answer:
+    """Store an HL7 v2 message, then answer with its ACK (``Answer.body``).
+
+    AA: stored for processing, a duplicate (same answer as the first time), or filtered (no
+    assault code; only metadata kept). AE/AR with an ERR naming the field: stored as rejected,
+    raw kept. ``authorise`` (HTTP) raises PermissionDenied before anything is stored when the
+    actor may not submit for the facility.
+    """
+    return inbound_receive_hl7_batch([raw], channel=channel, actor=actor, authorise=authorise)[0]
+
+
+def inbound_receive_hl7_batch(
+    raws: list[str | bytes], *, channel: str = Channel.HL7_MLLP, actor=None, authorise: bool = False
+) -> list[Answer]:
+    """Store many HL7 v2 messages with one INSERT, then answer each (in order) as
+    ``inbound_receive_hl7`` would: the MLLP listener's group commit. The answers exist only after the
+    insert has committed, so an ACK still means "stored"; the batch costs one commit, not one per
+    message."""
+    answers: list[Answer] = []
+    headers: list[Header] = []
+    rows: list[InboundMessage] = []
+    for raw in raws:
+        row, answer, header = _decide_hl7(raw, channel, actor, authorise)
+        answers.append(answer)
+        headers.append(header)
+        if row is not None:
+            rows.append(row)
+    if rows and connection.vendor == "postgresql":
+        # One statement, atomic by itself and (outside a transaction) its own commit: one round trip
+        # per batch. The unique index is the duplicate check (duplicates are rare).
+        _insert_fast(rows, skip_duplicates=True)
+    elif rows:
+        with transaction.atomic():
+            for row in rows:
+                try:
+                    with transaction.atomic():
+                        row.save()
+                except IntegrityError:
+                    row.pk = None
+    busy = IntakeError("MSH-10", "Receiver busy: resend later.", ack="AR", hl7_code="207")
+    for i, answer in enumerate(answers):
+        row = answer.message
+        if row is None or answer.duplicate or row.pk is not None:
+            continue
+        # Stored before (or a moment ago on another connection, or earlier in this batch).
+        again = _duplicate_answer(channel, row.sender, row.control_id)
         if again is None:  # cannot happen unless the row vanished in between: ask for a resend
-            error = IntakeError("MSH-10", "Receiver busy: resend later.", ack="AR", hl7_code="207")
-            return Answer("AR", str(error), None, hl7_ack(header, "AR", str(error), error=error), error=error)
-        return again
-    return Answer("AA", text_answer, msg, ack)
+            ack = hl7_ack(headers[i], "AR", str(busy), error=busy)
+            again = Answer("AR", str(busy), None, ack, error=busy)
+        answers[i] = again
+    for row in rows:
+        if row.pk is not None and row.status == Status.RECEIVED:
+            _queue(row)  # after commit (at once outside a transaction)
+    return answers
 
 
 def _ack_code(ack: str) -> str:
@@ -433,18 +502,22 @@ def inbound_receive_csv(*, text: str, actor, filename: str = "") -> Answer:
         code, status, reason = "AE", Status.REJECTED, "No row could be accepted."
     ack = json.dumps({"code": code})
     try:
-        msg = _store(
-            channel=Channel.CSV,
-            sender="",
-            control_id=control if kept else "",
-            raw=text,
-            status=status,
-            reason=reason,
-            ack=ack,
-            message_type="csv",
-            actor=actor,
-            report=report,
-        )
+        # The file and its validated rows commit together: processing finds both or neither.
+        with transaction.atomic():
+            msg = _store(
+                channel=Channel.CSV,
+                sender="",
+                control_id=control if kept else "",
+                raw=text,
+                status=status,
+                reason=reason,
+                ack=ack,
+                message_type="csv",
+                actor=actor,
+                report=report,
+            )
+            if kept and connection.vendor == "postgresql":
+                _stage_rows(msg, kept, facilities)
     except IntegrityError:
         previous = _existing(Channel.CSV, "", control)
         return Answer(
@@ -572,9 +645,15 @@ def _join_or_create_incident(admission: Admission, rec: Record) -> Incident | No
     )
 
 
+def _gang_basis(facility_code: str, visit_number: str) -> str:
+    return f"EC admission {facility_code}/{visit_number}: gang-related suspected"
+
+
 def _assert_gang_from_ec(admission: Admission) -> None:
-    incident = admission.incident
-    basis = f"EC admission {admission.facility.code}/{admission.visit_number}: gang-related suspected"
+    _assert_gang_on(admission.incident, _gang_basis(admission.facility.code, admission.visit_number))
+
+
+def _assert_gang_on(incident: Incident, basis: str) -> None:
     if incident.gang_assertions.filter(source=GangAssertion.Source.EC_CLINICIAN, basis=basis).exists():
         return
     cw_services.incident_assert_gang_relatedness(
@@ -749,7 +828,7 @@ def _apply_new(
     new_ids = {inc.pk for inc in new_incidents}
     assertions = []
     for a in joined_gang:
-        basis = f"EC admission {a.facility.code}/{a.visit_number}: gang-related suspected"
+        basis = _gang_basis(a.facility.code, a.visit_number)
         if a.incident_id in new_ids:
             assertions.append(
                 GangAssertion(
@@ -766,7 +845,8 @@ def _apply_new(
     for message, _r, a in items:
         count, _last = out.get(message.pk, (0, None))
         out[message.pk] = (count + 1, a)
-        reactions.emit("admission_recorded", admission=a, previous_arrival_at=None)
+    # One event for the batch: reporting only needs the days whose rollups changed.
+    reactions.emit("admission_recorded", arrivals=[a.arrival_at for _m, _r, a in items])
     return out
 
 
@@ -811,6 +891,267 @@ def _insert_many(model, objs: list) -> None:
         obj._state.db = "default"
 
 
+# ---------------------------------------------------------- CSV files staged at upload (PostgreSQL)
+
+_STAGED_COLUMNS = (
+    "message_id", "row", "repeat", "facility_id", "visit_number", "arrival_at", "injury_at", "age_years",
+    "age_band", "sex", "role", "mechanism", "icd10_codes", "triage", "place_type", "suburb_text",
+    "suburb_id", "latitude", "longitude", "disposition", "police_informed", "gang_suspected", "pseudonym",
+    "details",
+)  # fmt: skip
+
+
+def _suburb_index() -> dict[str, int]:
+    """Suburb id by lower-cased code and name: what ``_Lookups.suburb`` answers, for a whole file."""
+    index: dict[str, int] = {}
+    for pk, code, name in Suburb.objects.order_by(*(Suburb._meta.ordering or ["pk"])).values_list(
+        "pk", "code", "name"
+    ):
+        index.setdefault(code.lower(), pk)  # the first suburb in order wins, like .first()
+        index.setdefault(name.lower(), pk)
+    return index
+
+
+def _stage_rows(message: InboundMessage, records: list[Record], facilities: dict[str, Facility]) -> None:
+    """COPY a file's validated rows into StagedRow, in the upload's transaction.
+
+    Everything the admission needs is computed here, once: mechanism, age band, suburb,
+    pseudonym and the identity token (one Fernet encryption per row). psycopg sends the rows
+    while Python prepares the next ones, so PostgreSQL works on the other core meanwhile.
+    """
+    suburbs = _suburb_index()
+    seen: set[tuple[int, str]] = set()
+    table = connection.ops.quote_name(StagedRow._meta.db_table)
+    with (
+        paused_gc(),
+        connection.cursor() as cur,
+        cur.cursor.copy(f"COPY {table} ({', '.join(_STAGED_COLUMNS)}) FROM STDIN") as copy,
+    ):
+        for rec in records:
+            facility_id = facilities[rec.facility_code].pk
+            key = (facility_id, rec.visit_number)
+            repeat = key in seen
+            seen.add(key)
+            copy.write_row(
+                (
+                    message.pk,
+                    rec.row,
+                    repeat,
+                    facility_id,
+                    rec.visit_number,
+                    rec.arrival_at,
+                    rec.injury_at,
+                    rec.age_years,
+                    age_band(rec.age_years),
+                    rec.sex,
+                    rec.role,
+                    rec.mechanism,
+                    json.dumps(rec.icd10_codes),
+                    rec.triage,
+                    rec.place_type,
+                    rec.suburb_text[:120],
+                    suburbs.get(rec.suburb_text.lower()) if rec.suburb_text else None,
+                    rec.latitude,
+                    rec.longitude,
+                    rec.disposition,
+                    rec.police_informed,
+                    rec.gang_suspected,
+                    _pseudonym_of(rec),
+                    encrypt(json.dumps(_identity_of(rec), sort_keys=True)),
+                )
+            )
+
+
+def _has_staged_rows(message: InboundMessage) -> bool:
+    return (
+        message.channel == Channel.CSV
+        and connection.vendor == "postgresql"
+        and StagedRow.objects.filter(message=message).exists()
+    )
+
+
+def _join_staged_incidents(cur, message: InboundMessage) -> None:
+    """The joining rule over a staged file's new visits; leaves temp table staged_incident(staged, incident).
+
+    The same rule and order as ``_apply_new``: per (suburb, mechanism), in time order, an
+    admission joins the nearest incident within the window (one that exists, or one this file
+    made earlier), else a new incident is made at its injury time through casework.
+    """
+    cur.execute(
+        f"""SELECT id, suburb_id, mechanism, COALESCE(injury_at, arrival_at), place_type,
+                   disposition = 'died', gang_suspected IS TRUE,
+                   CASE WHEN gang_suspected THEN facility_id END,
+                   CASE WHEN gang_suspected THEN visit_number END
+            FROM {StagedRow._meta.db_table}
+            WHERE message_id = %s AND NOT repeat AND suburb_id IS NOT NULL AND mechanism <> ''
+            ORDER BY suburb_id, mechanism, 4, row""",
+        [message.pk],
+    )
+    rows = cur.fetchall()
+    # Dropped at commit; another file in the same transaction finds it and empties it.
+    cur.execute(
+        "CREATE TEMP TABLE IF NOT EXISTS staged_incident (staged bigint, incident bigint) ON COMMIT DROP"
+    )
+    cur.execute("TRUNCATE staged_incident")
+    if not rows:
+        return
+    keys = {(r[1], r[2]) for r in rows}
+    _lock_incident_keys(keys)
+    index: dict[tuple, tuple[list, list]] = {}
+    for pk, suburb_id, mechanism, occurred_at in (
+        Incident.objects.filter(
+            suburb_id__in={k[0] for k in keys},
+            mechanism__in={k[1] for k in keys},
+            occurred_at__gte=min(r[3] for r in rows) - INCIDENT_JOIN_WINDOW,
+            occurred_at__lte=max(r[3] for r in rows) + INCIDENT_JOIN_WINDOW,
+        )
+        .order_by("occurred_at")
+        .values_list("pk", "suburb_id", "mechanism", "occurred_at")
+    ):
+        times, refs = index.setdefault((suburb_id, mechanism), ([], []))
+        times.append(occurred_at)
+        refs.append(pk)
+    now = timezone.now()
+    new: list[Incident] = []
+    chosen = []  # per row: an existing incident id, or the new Incident object
+    gang_rows = []
+    for _pk, suburb_id, mechanism, t, place_type, died, gang, facility_id, visit in rows:
+        times, refs = index.setdefault((suburb_id, mechanism), ([], []))
+        i = bisect.bisect_left(times, t)
+        near = [j for j in (i - 1, i) if 0 <= j < len(times) and abs(times[j] - t) <= INCIDENT_JOIN_WINDOW]
+        if near:
+            ref = refs[min(near, key=lambda j: abs(times[j] - t))]
+        else:
+            ref = Incident(
+                occurred_at=min(t, now),
+                suburb_id=suburb_id,
+                mechanism=mechanism,
+                place_type=place_type,
+                fatal=died,
+            )
+            new.append(ref)
+            times.insert(i, t)
+            refs.insert(i, ref)
+        chosen.append(ref)
+        if gang:
+            if not isinstance(ref, int):
+                ref.gang_related = True
+            gang_rows.append((ref, facility_id, visit))
+    if new:
+        cw_services.incident_create_many(actor=None, incidents=new)
+    with cur.cursor.copy("COPY staged_incident (staged, incident) FROM STDIN") as copy:
+        for row, ref in zip(rows, chosen, strict=True):
+            copy.write_row((row[0], ref if isinstance(ref, int) else ref.pk))
+    codes = dict(Facility.objects.filter(pk__in={f for _r, f, _v in gang_rows}).values_list("pk", "code"))
+    assertions = []
+    for ref, facility_id, visit in gang_rows:
+        basis = _gang_basis(codes[facility_id], visit)
+        if isinstance(ref, int):  # an incident that existed: asserted through casework, once per admission
+            _assert_gang_on(Incident.objects.get(pk=ref), basis)
+        else:
+            assertions.append(
+                GangAssertion(
+                    incident=ref, gang_related=True, basis=basis, source=GangAssertion.Source.EC_CLINICIAN
+                )
+            )
+    GangAssertion.objects.bulk_create(assertions)
+
+
+def _record_of_staged(row: StagedRow, facility_code: str) -> Record:
+    """A staged row back to the Record it was made from (for the one-by-one update path)."""
+    identity = row.details
+    return Record(
+        facility_code=facility_code,
+        visit_number=row.visit_number,
+        arrival_at=row.arrival_at,
+        event="CSV",
+        injury_at=row.injury_at,
+        date_of_birth=date.fromisoformat(identity["date_of_birth"]) if identity["date_of_birth"] else None,
+        age_years=row.age_years,
+        sex=row.sex,
+        role=row.role,
+        icd10_codes=row.icd10_codes,
+        triage=row.triage,
+        place_type=row.place_type,
+        suburb_text=row.suburb_text,
+        latitude=None if row.latitude is None else float(row.latitude),
+        longitude=None if row.longitude is None else float(row.longitude),
+        disposition=row.disposition,
+        police_informed=row.police_informed,
+        gang_suspected=row.gang_suspected,
+        name=identity["name"],
+        identifiers=identity["identifiers"],
+        contact=identity["contact"],
+        row=row.row,
+    )
+
+
+def _apply_staged(message: InboundMessage, lookups: _Lookups) -> tuple[int, Admission | None]:
+    """Process a CSV file from its rows staged at upload: (admissions written, the last one).
+
+    New visits go in set-based (one INSERT … SELECT for admissions and identities, incidents
+    joined by ``_join_staged_incidents``); rows that update a known visit, or repeat a visit of
+    an earlier row, go through ``_apply_record`` one by one afterwards, as in every channel.
+    """
+    staged, admissions = StagedRow._meta.db_table, Admission._meta.db_table
+    now = timezone.now()
+    args = {"message": message.pk, "now": now}
+    with connection.cursor() as cur:
+        cur.execute(
+            f"""UPDATE {staged} s SET repeat = true FROM {admissions} a
+                WHERE s.message_id = %(message)s AND NOT s.repeat
+                  AND a.facility_id = s.facility_id AND a.visit_number = s.visit_number""",
+            args,
+        )
+        with paused_gc():  # a million rows and incidents in memory: see paused_gc
+            _join_staged_incidents(cur, message)
+        cur.execute("SELECT pg_get_serial_sequence(%s, 'id')", [admissions])
+        args["sequence"] = cur.fetchone()[0]
+        # Ids drawn in the read of the staged rows, so admissions and identities are both written
+        # from one pass over them (a join back on the visit spilled a million rows to disk). The
+        # hash of the incident choices (16 bytes a row) fits in memory with a larger work_mem.
+        cur.execute("SET LOCAL work_mem = '256MB'")
+        cur.execute(
+            f"""WITH src AS MATERIALIZED (
+                    SELECT nextval(%(sequence)s::regclass) AS admission_id, s.*, i.incident
+                    FROM {staged} s LEFT JOIN staged_incident i ON i.staged = s.id
+                    WHERE s.message_id = %(message)s AND NOT s.repeat),
+                new AS (
+                    INSERT INTO {admissions} (
+                        id, facility_id, visit_number, arrival_at, injury_at, age_years, age_band, sex, role,
+                        mechanism, icd10_codes, triage, place_type, suburb_text, suburb_id, latitude,
+                        longitude, disposition, police_informed, gang_suspected, pseudonym, incident_id,
+                        message_id, source_row, event, created_at, updated_at)
+                    SELECT admission_id, facility_id, visit_number, arrival_at, injury_at, age_years,
+                           age_band, sex, COALESCE(NULLIF(role, ''), 'victim'), mechanism, icd10_codes,
+                           triage, place_type, suburb_text, suburb_id, latitude, longitude, disposition,
+                           police_informed, gang_suspected, pseudonym, incident, message_id, row,
+                           'CSV', %(now)s, %(now)s
+                    FROM src)
+                INSERT INTO {PatientIdentity._meta.db_table}
+                    (admission_id, details, name, identifiers, date_of_birth, contact, updated_at)
+                SELECT admission_id, details, '', NULL, '', '', %(now)s FROM src""",
+            args,
+        )
+        count = cur.rowcount
+        # One event for the file: one arrival per day is all reporting needs to refresh the days.
+        cur.execute(
+            f"""SELECT min(arrival_at) FROM {staged} WHERE message_id = %(message)s AND NOT repeat
+                GROUP BY (arrival_at AT TIME ZONE %(zone)s)::date""",
+            args | {"zone": settings.TIME_ZONE},
+        )
+        reactions.emit("admission_recorded", arrivals=[t for (t,) in cur.fetchall()])
+    last = Admission.objects.filter(message=message).order_by("-source_row").first() if count else None
+    updates = StagedRow.objects.filter(message=message, repeat=True).order_by("row")
+    codes = dict(Facility.objects.values_list("pk", "code"))
+    for row in updates.iterator():
+        admission = _apply_record(_record_of_staged(row, codes[row.facility_id]), message, lookups)
+        if admission is not None:
+            count, last = count + 1, admission
+    StagedRow.objects.filter(message=message).delete()
+    return count, last
+
+
 def _fail_reason(e: Exception) -> str:
     if isinstance(e, IntakeError):
         return str(e)[:2000]
@@ -848,15 +1189,20 @@ def _process_claims(claims: list[tuple[int, int]]) -> dict[int, str]:
 
     with transaction.atomic():
         # Lock our claimed rows; a row re-claimed by someone else (attempts moved on) is theirs now.
-        rows = [
-            m
-            for m in InboundMessage.objects.select_for_update()
-            .filter(pk__in=attempts, status=Status.PROCESSING)
-            .order_by("id")
-            if m.attempts == attempts[m.pk]
-        ]
+        locked = InboundMessage.objects.select_for_update().filter(pk__in=attempts, status=Status.PROCESSING)
+        # A CSV file's raw text (it can be large) is read again only when its staged rows are missing.
+        rows = sorted(
+            [*locked.exclude(channel=Channel.CSV), *locked.filter(channel=Channel.CSV).defer("raw")],
+            key=lambda m: m.pk,
+        )
+        rows = [m for m in rows if m.attempts == attempts[m.pk]]
         parsed: list[tuple[InboundMessage, list[Record]]] = []
+        staged: set[int] = set()  # CSV files validated at upload: processed from their staged rows
         for message in rows:
+            if _has_staged_rows(message):
+                staged.add(message.pk)
+                parsed.append((message, []))
+                continue
             try:
                 records = _records_of(message)
                 for rec in records:
@@ -892,16 +1238,22 @@ def _process_claims(claims: list[tuple[int, int]]) -> dict[int, str]:
         for message, _records in parsed:
             count, last = done.get(message.pk, (0, None))
             try:
-                with transaction.atomic():
-                    for rec in rest.get(message.pk, []):
-                        a = _apply_record(rec, message, lookups)
-                        if a is not None:
-                            count, last = count + 1, a
+                # Its own savepoint, when it has anything left to write (a savepoint is a round trip).
+                if message.pk in staged or rest.get(message.pk):
+                    with transaction.atomic():
+                        if message.pk in staged:
+                            count, last = _apply_staged(message, lookups)
+                        for rec in rest.get(message.pk, []):
+                            a = _apply_record(rec, message, lookups)
+                            if a is not None:
+                                count, last = count + 1, a
             except OperationalError:
                 raise
             except Exception as e:
                 if message.pk in done:  # its bulk part is written; the message cannot be half-done
                     raise
+                if message.pk in staged:  # a replay validates the (maybe corrected) raw file again
+                    StagedRow.objects.filter(message=message).delete()
                 finish(message, Status.FAILED, _fail_reason(e))
                 continue
             if count == 0:
@@ -1093,6 +1445,7 @@ def dead_letter_replay(*, message: InboundMessage, actor, raw: str | None = None
         elif message.channel == Channel.FORM:
             record_from_json(json.loads(text))
         elif message.channel == Channel.CSV:
+            StagedRow.objects.filter(message=message).delete()  # the raw is the truth: validate it again
             good, problems = read_csv(text)
             if not good:
                 raise IntakeError(problems[0]["field"] if problems else "csv", "No row could be accepted.")

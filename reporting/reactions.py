@@ -12,10 +12,11 @@ from . import rollups
 
 
 @on("admission_recorded")
-def admission_recorded(admission=None, previous_arrival_at=None, **kwargs):
-    if admission is None:
-        return
-    days = {rollups.sast_day(admission.arrival_at)}
+def admission_recorded(admission=None, previous_arrival_at=None, arrivals=(), **kwargs):
+    """One admission, or a batch of them by their arrival times (``arrivals``: only the days matter)."""
+    days = {rollups.sast_day(a) for a in arrivals}
+    if admission is not None:
+        days.add(rollups.sast_day(admission.arrival_at))
     if previous_arrival_at is not None:  # an A08 that moved the arrival time
         days.add(rollups.sast_day(previous_arrival_at))
     rollups.mark_days(days)

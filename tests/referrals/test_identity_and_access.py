@@ -1,6 +1,7 @@
 """Identity: encrypted at rest, shown only to the roles allowed, every read audited; the pseudonym
 links repeat victims; who sees which admissions; the casework scope for EC staff."""
 
+import json
 from datetime import timedelta
 
 import pytest
@@ -9,8 +10,8 @@ from django.utils import timezone
 
 from casework import permissions as cw
 from referrals import services
-from referrals.crypto import pseudonym
-from referrals.models import Admission, IdentityRead, InboundMessage
+from referrals.crypto import encrypt, pseudonym
+from referrals.models import Admission, IdentityRead, InboundMessage, PatientIdentity
 
 from .helpers import adt
 
@@ -25,14 +26,48 @@ def admission(run_tasks, facility, suburb):
 
 def test_the_name_is_not_in_the_database_in_plain_text(admission):
     with connection.cursor() as cur:
-        cur.execute("SELECT name, identifiers FROM referrals_patientidentity")
-        name, identifiers = cur.fetchone()
+        cur.execute("SELECT * FROM referrals_patientidentity")
+        (row,) = cur.fetchall()
         cur.execute("SELECT raw FROM referrals_inboundmessage")
         (raw,) = cur.fetchone()
-    assert "Thandiwe" not in name and "Mokoena" not in name
-    assert "0105125800081" not in identifiers
+    stored = " ".join(str(v) for v in row)
+    assert "Thandiwe" not in stored and "Mokoena" not in stored and "0105125800081" not in stored
     assert "Mokoena" not in raw and "0105125800081" not in raw
     assert admission.identity.name == "Thandiwe Mokoena"  # the key opens it
+
+
+def test_identity_is_one_token_per_patient_and_rows_of_before_stay_readable(admission):
+    with connection.cursor() as cur:
+        cur.execute("SELECT details, name, identifiers FROM referrals_patientidentity")
+        details, name, identifiers = cur.fetchone()
+        assert details and name == "" and identifiers is None  # one encryption, not one per field
+        # A row written before: one token per field, no details.
+        legacy = [
+            encrypt("Jo Doe"),
+            encrypt(json.dumps([{"value": "77120", "type": "MR"}])),
+            encrypt("2001-05-12"),
+        ]
+        cur.execute(
+            "UPDATE referrals_patientidentity"
+            " SET details = NULL, name = %s, identifiers = %s, date_of_birth = %s",
+            legacy,
+        )
+    identity = PatientIdentity.objects.get()
+    assert (identity.name, identity.identifiers, identity.date_of_birth, identity.contact) == (
+        "Jo Doe",
+        [{"value": "77120", "type": "MR"}],
+        "2001-05-12",
+        "",
+    )
+    identity.contact = "021 555 0101"  # written again: moved into the one token, nothing lost
+    identity.save()
+    identity = PatientIdentity.objects.get()
+    assert (identity.name, identity.date_of_birth, identity.contact) == (
+        "Jo Doe",
+        "2001-05-12",
+        "021 555 0101",
+    )
+    assert identity.legacy_name == ""
 
 
 def test_the_admission_row_carries_a_pseudonym_and_no_identity(admission):

@@ -23,22 +23,24 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--host", default="127.0.0.1")
         parser.add_argument("--port", type=int, default=2575)
-        parser.add_argument("--threads", type=int, default=16, help="database writer threads per process")
+        parser.add_argument(
+            "--writers", type=int, default=2, help="database writer threads per process (group commit)"
+        )
         parser.add_argument(
             "--processes", type=int, default=1, help="listener processes sharing the port (SO_REUSEPORT)"
         )
         parser.add_argument("--reuse-port", action="store_true", help=argparse_hidden())
 
-    def handle(self, *args, host, port, threads, processes, reuse_port, **options):
+    def handle(self, *args, host, port, writers, processes, reuse_port, **options):
         logging.basicConfig(level=logging.INFO)
         children = []
         if processes > 1:
             reuse_port = True
             argv = [sys.executable, sys.argv[0], "mllp_listen", "--host", host, "--port", str(port)]
-            argv += ["--threads", str(threads), "--reuse-port"]
+            argv += ["--writers", str(writers), "--reuse-port"]
             for _ in range(processes - 1):
                 children.append(subprocess.Popen(argv, preexec_fn=_die_with_parent))  # noqa: PLW1509
-        server = MllpServer(host, port, threads=threads, reuse_port=reuse_port)
+        server = MllpServer(host, port, writers=writers, reuse_port=reuse_port)
         self.stdout.write(f"MLLP listening on {host}:{port} ({processes} process(es))", ending="\n")
         self.stdout.flush()
         try:
