@@ -163,10 +163,10 @@ def _insert_statement(rows: int, skip_duplicates: bool) -> str:
     )
 
 
-def _insert_fast(messages: list[InboundMessage], *, skip_duplicates: bool = False) -> None:
-    """The listener's hot path: the rows the ORM would write, in one INSERT, without its per-field
-    overhead. ``skip_duplicates``: a row whose control id is already stored is not written (its pk
-    stays None) instead of failing the statement."""
+def inbound_insert_statement(messages: list[InboundMessage], *, skip_duplicates: bool) -> tuple[str, list]:
+    """The one INSERT that stores these messages, and its values: the rows the ORM would write,
+    without its per-field overhead. ``skip_duplicates``: a row whose control id is already stored
+    is not written (see ``inbound_inserted``)."""
     raw_field = InboundMessage._meta.get_field("raw")
     raw_at, report_at = _INSERT_COLUMNS.index("raw"), _INSERT_COLUMNS.index("report")
     values = []
@@ -175,16 +175,18 @@ def _insert_fast(messages: list[InboundMessage], *, skip_duplicates: bool = Fals
         row[raw_at] = raw_field.get_prep_value(message.raw)
         row[report_at] = json.dumps(message.report)
         values += row
-    connection.ensure_connection()
-    # psycopg's own cursor binds the values on the server (Django's ClientCursor quotes each one in
-    # Python) and prepares a statement it sees often: this is the listener's hot path.
-    with psycopg.Cursor(connection.connection) as cur:
-        cur.execute(_insert_statement(len(messages), skip_duplicates), values)
-        returned = iter(cur.fetchall())
-    # Rows come back in the order they were written (as Django's bulk_create relies on); a skipped
-    # duplicate is absent. Key and status tell which message the next returned row is: a rejected
-    # copy never conflicts, and of two accepted copies of one id only the first can go in.
-    written = next(returned, None)
+    return _insert_statement(len(messages), skip_duplicates), values
+
+
+def inbound_inserted(messages: list[InboundMessage], returned: list[tuple], *, skip_duplicates: bool) -> None:
+    """Give each written message its pk from the INSERT's RETURNING rows; a skipped duplicate keeps None.
+
+    Rows come back in the order they were written (as Django's bulk_create relies on); a skipped
+    duplicate is absent. Key and status tell which message the next returned row is: a rejected
+    copy never conflicts, and of two accepted copies of one id only the first can go in.
+    """
+    rows = iter(returned)
+    written = next(rows, None)
     for message in messages:
         if written is not None and tuple(written[1:]) == (
             message.family, message.sender, message.control_id, message.status
@@ -192,9 +194,39 @@ def _insert_fast(messages: list[InboundMessage], *, skip_duplicates: bool = Fals
             message.pk = written[0]
             message._state.adding = False
             message._state.db = "default"
-            written = next(returned, None)
+            written = next(rows, None)
         elif not skip_duplicates:
             raise IntegrityError("An inserted message was not returned.")
+
+
+def _insert_fast(messages: list[InboundMessage], *, skip_duplicates: bool = False) -> None:
+    """Store these messages with one INSERT on Django's connection (PostgreSQL)."""
+    sql, values = inbound_insert_statement(messages, skip_duplicates=skip_duplicates)
+    connection.ensure_connection()
+    # psycopg's own cursor binds the values on the server (Django's ClientCursor quotes each one in
+    # Python) and prepares a statement it sees often.
+    with psycopg.Cursor(connection.connection) as cur:
+        cur.execute(sql, values)
+        returned = cur.fetchall()
+    inbound_inserted(messages, returned, skip_duplicates=skip_duplicates)
+
+
+def inbound_load_facilities() -> None:
+    """Fill the per-process facility cache (the listener's offline decisions read only it)."""
+    for facility in Facility.objects.all():
+        _FACILITY_CACHE[facility.code] = facility
+
+
+def inbound_decide_hl7_offline(raw: bytes) -> tuple[InboundMessage | None, Answer]:
+    """The MLLP listener's event loop: what to store and answer, reading nothing (NeedsDatabase)."""
+    row, answer, _header = _decide_hl7(raw, Channel.HL7_MLLP, None, False, offline=True)
+    return row, answer
+
+
+def inbound_kick(message_ids: list[int]) -> None:
+    """Processing of messages stored outside Django's connection (the listener's own), after commit."""
+    for pk in message_ids:
+        KICKER.kick(pk)
 
 
 def _existing(channel: str, sender: str, control_id: str) -> InboundMessage | None:
@@ -250,12 +282,17 @@ def _duplicate_answer(channel: str, sender: str, control_id: str) -> Answer | No
     return Answer(_ack_code(previous.ack), "duplicate", previous, previous.ack, duplicate=True)
 
 
+class NeedsDatabase(Exception):
+    """Deciding this message needs a database read (``offline``): take the synchronous path."""
+
+
 def _decide_hl7(
-    raw: str | bytes, channel: str, actor, authorise: bool
+    raw: str | bytes, channel: str, actor, authorise: bool, *, offline: bool = False
 ) -> tuple[InboundMessage | None, Answer, Header]:
     """What to store (None: nothing) and what to answer for one HL7 message; nothing is written here,
     except that a rejected copy of a message id accepted before is answered (and counted) as that
-    duplicate."""
+    duplicate. ``offline`` (the listener's event loop): read nothing, raise NeedsDatabase instead —
+    the common message (known facility, an assault code, valid) never needs to."""
     text = normalise_hl7(raw)
     try:
         header = hl7_header(text)
@@ -269,6 +306,8 @@ def _decide_hl7(
 
     def reject(e: IntakeError, facility=None) -> tuple[InboundMessage | None, Answer, Header]:
         # The same message id accepted before gets the same answer, whatever this copy holds.
+        if offline:
+            raise NeedsDatabase
         again = _duplicate_answer(channel, header.sender, header.control_id)
         if again is not None:
             return None, again, header
@@ -284,12 +323,14 @@ def _decide_hl7(
         header, probe = hl7_precheck(text)
     except IntakeError as e:
         return reject(e)
-    facility = _facility(header.sender)
+    facility = _FACILITY_CACHE.get(header.sender) if offline else _facility(header.sender)
     if facility is None:
         return reject(
             IntakeError("MSH-4", f"Unknown facility code '{header.sender}'.", ack="AR", hl7_code="204")
         )
     _authorise(actor, facility, authorise)
+    if not _has_assault_code(probe) and offline:
+        raise NeedsDatabase  # filtered, or an update of a visit known by its assault code: look it up
     if not _has_assault_code(probe) and not _is_update_of_known_visit(probe, facility):
         status, reason, raw_kept = Status.FILTERED, "No assault code (X85–Y09): not recorded.", ""
         text_answer = "Accepted: no assault code, not recorded."

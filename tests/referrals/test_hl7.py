@@ -135,6 +135,28 @@ def test_the_same_control_id_from_the_same_sender_gets_the_same_answer_and_one_a
     assert Admission.objects.count() == 1
 
 
+def test_one_group_commit_answers_each_message_as_if_alone(facility):
+    """The MLLP listener's batch: a copy of an id earlier in the same batch is that duplicate, a
+    rejected message is kept as rejected, a visit without an assault code is filtered; one answer
+    each, in order, and each good message stored once."""
+    batch = [
+        adt(control="B1", visit="V1"),
+        adt(control="B2", visit="V2"),
+        adt(control="B1", visit="V-OTHER"),  # the same id again, in the same batch
+        adt(control="B3", visit=""),  # no visit number: AE, raw kept
+        adt(control="B4", visit="V4", codes=["S06.0"]),  # no assault code: AA, metadata only
+    ]
+    answers = services.inbound_receive_hl7_batch(batch)
+    assert [msa(a.body)[1] for a in answers] == ["AA", "AA", "AA", "AE", "AA"]
+    assert answers[2].body == answers[0].body and answers[2].duplicate
+    stored = {m.control_id: m for m in InboundMessage.objects.all()}
+    assert sorted(stored) == ["B1", "B2", "B3", "B4"]
+    assert stored["B1"].duplicates_seen == 1 and "V1" in stored["B1"].raw
+    assert stored["B3"].status == "rejected" and "PV1-19" in stored["B3"].reason
+    assert stored["B4"].status == "filtered" and stored["B4"].raw == ""
+    assert [answers[i].message.pk for i in (0, 1)] == [stored["B1"].pk, stored["B2"].pk]
+
+
 def test_the_same_control_id_from_another_sender_is_another_message(run_tasks, facility, other_facility):
     receive(run_tasks, adt())
     receive(run_tasks, adt(facility=other_facility.code))
