@@ -332,8 +332,13 @@ def main():
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--size", type=int, default=1_000_000, help="CSV rows for (c) (default 1,000,000)")
-    parser.add_argument("--messages", type=int, default=4000, help="HL7 messages for (a) and (b)")
-    parser.add_argument("--listeners", type=int, default=2, help="mllp_listen --processes (one per core)")
+    parser.add_argument("--messages", type=int, default=16000, help="HL7 messages for (a) and (b)")
+    parser.add_argument(
+        "--listeners",
+        type=int,
+        default=1,
+        help="mllp_listen --processes (PostgreSQL shares this 2-core machine)",
+    )
     parser.add_argument(
         "--broker",
         default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/12"),
