@@ -800,6 +800,59 @@ def _lock_incident_keys(keys) -> None:
         cur.execute("SELECT pg_advisory_xact_lock(k) FROM unnest(%s::bigint[]) AS k ORDER BY k", [ids])
 
 
+class _IncidentIndex:
+    """The joining rule over many admissions at once (the batch path, the staged CSV path).
+
+    Per (suburb, mechanism), the incidents of the batch's time range sorted by time: those that
+    exist (held by id), then the ones the batch makes (held as unsaved ``Incident``s until
+    ``create_new``). Under the keys' advisory locks, so two workers do not make two of one.
+    Admissions must be joined in time order, as ``_join_or_create_incident`` would one by one.
+    """
+
+    def __init__(self, keys: set[tuple[int, str]], times: list):
+        self.index: dict[tuple, tuple[list, list]] = {}
+        self.new: list[Incident] = []
+        self.now = timezone.now()
+        if not keys:
+            return
+        _lock_incident_keys(keys)
+        for pk, suburb_id, mechanism, occurred_at in (
+            Incident.objects.filter(
+                suburb_id__in={k[0] for k in keys},
+                mechanism__in={k[1] for k in keys},
+                occurred_at__gte=min(times) - INCIDENT_JOIN_WINDOW,
+                occurred_at__lte=max(times) + INCIDENT_JOIN_WINDOW,
+            )
+            .order_by("occurred_at")
+            .values_list("pk", "suburb_id", "mechanism", "occurred_at")
+        ):
+            times_of, refs = self.index.setdefault((suburb_id, mechanism), ([], []))
+            times_of.append(occurred_at)
+            refs.append(pk)
+
+    def join(self, key: tuple[int, str], t, *, place_type: str, fatal: bool) -> "int | Incident":
+        """The nearest incident within the window (an id, or one this batch makes), else a new one
+        there and then (injury times in the future are clamped to now)."""
+        times, refs = self.index.setdefault(key, ([], []))
+        i = bisect.bisect_left(times, t)
+        near = [j for j in (i - 1, i) if 0 <= j < len(times) and abs(times[j] - t) <= INCIDENT_JOIN_WINDOW]
+        if near:
+            return refs[min(near, key=lambda j: abs(times[j] - t))]
+        suburb_id, mechanism = key
+        incident = Incident(
+            occurred_at=min(t, self.now), suburb_id=suburb_id, mechanism=mechanism, place_type=place_type,
+            fatal=fatal,
+        )  # fmt: skip
+        self.new.append(incident)
+        times.insert(i, t)
+        refs.insert(i, incident)
+        return incident
+
+    def create_new(self) -> None:
+        if self.new:
+            cw_services.incident_create_many(actor=None, incidents=self.new)
+
+
 def _apply_new(
     pairs: list[tuple[InboundMessage, Record]], lookups: _Lookups
 ) -> dict[int, tuple[int, Admission]]:
@@ -809,64 +862,32 @@ def _apply_new(
     plus the ones this batch creates), new ones made by casework's ``incident_create_many``;
     admissions and identities inserted in batches. Returns {message id: (admissions, last)}.
     """
-    now = timezone.now()
     items = []
     for message, rec in pairs:
         a = Admission(facility=lookups.facility(rec.facility_code), visit_number=rec.visit_number)
         _fill(a, rec, message, lookups, created=True)
         items.append((message, rec, a))
     placed = [(a.injury_at or a.arrival_at, a) for _m, _r, a in items if a.suburb_id and a.mechanism]
-    new_incidents: list[Incident] = []
-    if placed:
-        keys = {(a.suburb_id, a.mechanism) for _t, a in placed}
-        _lock_incident_keys(keys)
-        lo = min(t for t, _a in placed) - INCIDENT_JOIN_WINDOW
-        hi = max(t for t, _a in placed) + INCIDENT_JOIN_WINDOW
-        index: dict[tuple, tuple[list, list]] = {}
-        for inc in Incident.objects.filter(
-            suburb_id__in={k[0] for k in keys},
-            mechanism__in={k[1] for k in keys},
-            occurred_at__gte=lo,
-            occurred_at__lte=hi,
-        ).order_by("occurred_at"):
-            times, refs = index.setdefault((inc.suburb_id, inc.mechanism), ([], []))
-            times.append(inc.occurred_at)
-            refs.append(inc)
-        for t, a in sorted(placed, key=lambda x: x[0]):
-            times, refs = index.setdefault((a.suburb_id, a.mechanism), ([], []))
-            i = bisect.bisect_left(times, t)
-            near = [
-                j for j in (i - 1, i) if 0 <= j < len(times) and abs(times[j] - t) <= INCIDENT_JOIN_WINDOW
-            ]
-            if near:
-                a._incident = refs[min(near, key=lambda j: abs(times[j] - t))]
-            else:
-                inc = Incident(
-                    occurred_at=min(t, now),
-                    suburb_id=a.suburb_id,
-                    mechanism=a.mechanism,
-                    place_type=a.place_type,
-                    fatal=a.disposition == "died",
-                    gang_related=bool(a.gang_suspected),
-                )
-                new_incidents.append(inc)
-                times.insert(i, t)
-                refs.insert(i, inc)
-                a._incident = inc
-            if a.gang_suspected and a._incident.pk is None:
-                a._incident.gang_related = True
-    if new_incidents:
-        cw_services.incident_create_many(actor=None, incidents=new_incidents)
+    index = _IncidentIndex({(a.suburb_id, a.mechanism) for _t, a in placed}, [t for t, _a in placed])
     joined_gang = []
-    for _m, _r, a in items:
-        inc = getattr(a, "_incident", None)
-        if inc is not None:
-            a.incident = inc
-            if a.gang_suspected:
-                joined_gang.append(a)
+    for t, a in sorted(placed, key=lambda x: x[0]):
+        ref = index.join(
+            (a.suburb_id, a.mechanism), t, place_type=a.place_type, fatal=a.disposition == "died"
+        )
+        if a.gang_suspected:
+            if isinstance(ref, Incident):
+                ref.gang_related = True
+            joined_gang.append(a)
+        a._incident = ref
+    index.create_new()
+    for _t, a in placed:
+        if isinstance(a._incident, Incident):
+            a.incident = a._incident
+        else:
+            a.incident_id = a._incident
     _insert_many(Admission, [a for _m, _r, a in items])
     _insert_many(PatientIdentity, [PatientIdentity(admission=a, **_identity_of(r)) for _m, r, a in items])
-    new_ids = {inc.pk for inc in new_incidents}
+    new_ids = {inc.pk for inc in index.new}
     assertions = []
     for a in joined_gang:
         basis = _gang_basis(a.facility.code, a.visit_number)
@@ -1036,50 +1057,17 @@ def _join_staged_incidents(cur, message: InboundMessage) -> None:
     cur.execute("TRUNCATE staged_incident")
     if not rows:
         return
-    keys = {(r[1], r[2]) for r in rows}
-    _lock_incident_keys(keys)
-    index: dict[tuple, tuple[list, list]] = {}
-    for pk, suburb_id, mechanism, occurred_at in (
-        Incident.objects.filter(
-            suburb_id__in={k[0] for k in keys},
-            mechanism__in={k[1] for k in keys},
-            occurred_at__gte=min(r[3] for r in rows) - INCIDENT_JOIN_WINDOW,
-            occurred_at__lte=max(r[3] for r in rows) + INCIDENT_JOIN_WINDOW,
-        )
-        .order_by("occurred_at")
-        .values_list("pk", "suburb_id", "mechanism", "occurred_at")
-    ):
-        times, refs = index.setdefault((suburb_id, mechanism), ([], []))
-        times.append(occurred_at)
-        refs.append(pk)
-    now = timezone.now()
-    new: list[Incident] = []
+    index = _IncidentIndex({(r[1], r[2]) for r in rows}, [r[3] for r in rows])
     chosen = []  # per row: an existing incident id, or the new Incident object
     gang_rows = []
     for _pk, suburb_id, mechanism, t, place_type, died, gang, facility_id, visit in rows:
-        times, refs = index.setdefault((suburb_id, mechanism), ([], []))
-        i = bisect.bisect_left(times, t)
-        near = [j for j in (i - 1, i) if 0 <= j < len(times) and abs(times[j] - t) <= INCIDENT_JOIN_WINDOW]
-        if near:
-            ref = refs[min(near, key=lambda j: abs(times[j] - t))]
-        else:
-            ref = Incident(
-                occurred_at=min(t, now),
-                suburb_id=suburb_id,
-                mechanism=mechanism,
-                place_type=place_type,
-                fatal=died,
-            )
-            new.append(ref)
-            times.insert(i, t)
-            refs.insert(i, ref)
+        ref = index.join((suburb_id, mechanism), t, place_type=place_type, fatal=died)
         chosen.append(ref)
         if gang:
             if not isinstance(ref, int):
                 ref.gang_related = True
             gang_rows.append((ref, facility_id, visit))
-    if new:
-        cw_services.incident_create_many(actor=None, incidents=new)
+    index.create_new()
     with cur.cursor.copy("COPY staged_incident (staged, incident) FROM STDIN") as copy:
         for row, ref in zip(rows, chosen, strict=True):
             copy.write_row((row[0], ref if isinstance(ref, int) else ref.pk))
