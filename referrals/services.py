@@ -19,11 +19,12 @@ from datetime import date, timedelta
 import psycopg
 from django.conf import settings
 from django.db import IntegrityError, OperationalError, connection, transaction
-from django.db.models import F, JSONField, Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from casework import reactions
 from casework import services as cw_services
+from casework.bulk import copy_insert
 from casework.errors import InvalidInput, PermissionDenied
 from casework.models import Facility, GangAssertion, Incident, PoliceCase, Suburb
 from casework.services import apply_transition
@@ -913,44 +914,11 @@ def _apply_new(
 
 
 def _insert_many(model, objs: list) -> None:
-    """Insert validated rows: PostgreSQL COPY (ids drawn from the sequence first), else bulk_create.
-
-    Every value still goes through the field's own preparation where it matters (encryption,
-    JSON); auto_now fields get the time of the insert.
-    """
-    if not objs:
-        return
-    if connection.vendor != "postgresql":
+    """Insert validated rows: PostgreSQL COPY (encrypted fields encrypted on the way), else bulk_create."""
+    if connection.vendor == "postgresql":
+        copy_insert(model, objs, prepared=(EncryptedTextField, EncryptedJSONField))
+    elif objs:
         model.objects.bulk_create(objs, batch_size=1000)
-        return
-    table = model._meta.db_table
-    fields = model._meta.concrete_fields
-    now = timezone.now()
-    with connection.cursor() as cur:
-        cur.execute(
-            "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)", [table, len(objs)]
-        )
-        for obj, (pk,) in zip(objs, cur.fetchall(), strict=True):
-            obj.pk = pk
-        prepared = []
-        for f in fields:
-            if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False):
-                prepared.append((f.attname, lambda v, _now=now: _now))
-            elif isinstance(f, (EncryptedTextField, EncryptedJSONField)):
-                prepared.append((f.attname, f.get_prep_value))
-            elif isinstance(f, JSONField):
-                prepared.append((f.attname, lambda v: json.dumps(v)))
-            else:
-                prepared.append((f.attname, None))
-        columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
-        with cur.cursor.copy(f"COPY {connection.ops.quote_name(table)} ({columns}) FROM STDIN") as copy:
-            for obj in objs:
-                copy.write_row(
-                    [conv(getattr(obj, name)) if conv else getattr(obj, name) for name, conv in prepared]
-                )
-    for obj in objs:
-        obj._state.adding = False
-        obj._state.db = "default"
 
 
 # ---------------------------------------------------------- CSV files staged at upload (PostgreSQL)
