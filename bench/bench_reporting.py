@@ -9,7 +9,8 @@ Uses the PostgreSQL server of DATABASE_URL but its own database, ``casetrail_ben
 re-enrolment log rows, and referrals for 20% of admissions, all with generate_series. Builds the
 rollups, then for each endpoint prints the median and p95 latency through Django's test client (the
 whole request: auth, parsing, selector, JSON) next to the raw SQL that computes the same figure
-from the project's tables, and the ratio. Goals: median <= max(2 x raw, raw + 5 ms); p95 <= 100 ms.
+from the project's tables, and the ratio. Goals: median <= max(2 x raw, raw + 5 ms); p95 <= 100 ms
+up to 1M admissions and <= 150 ms above (the issue's goal at 5M).
 """
 
 import argparse
@@ -216,9 +217,12 @@ def main() -> int:
     with connection.cursor() as cur:
         cur.execute("SELECT count(*) FROM casework_prosecution")
         (n_pros,) = cur.fetchone()
+        cur.execute("SELECT count(*) FROM referrals_admission")
+        (n_admissions,) = cur.fetchone()
         cur.execute("SELECT kind, count(*) FROM reporting_admissionrollup GROUP BY kind ORDER BY kind")
         sizes = dict(cur.fetchall())
-    print(f"prosecutions: {n_pros:,}; rollup rows per kind: {sizes}")
+    print(f"admissions: {n_admissions:,}; prosecutions: {n_pros:,}; rollup rows per kind: {sizes}")
+    p95_goal = 100 if n_admissions <= 1_000_000 else 150
 
     from django.contrib.auth import get_user_model
 
@@ -418,7 +422,7 @@ def main() -> int:
 
     print(
         f"\n{'figure':42} {'request':>8} {'req p95':>8} {'selector':>8} {'sel p95':>8} {'raw SQL':>8} {'raw p95':>8}"
-        f" {'ratio':>6}  goal (selector median <= max(2 x raw, raw + 5 ms), p95 <= 100 ms)"
+        f" {'ratio':>6}  goal (selector median <= max(2 x raw, raw + 5 ms), p95 <= {p95_goal} ms)"
     )
     for name, url, sql in cases:
         if args.only and not any(part in name for part in args.only.split(",")):
@@ -426,10 +430,10 @@ def main() -> int:
         med, p95 = measure(endpoint(url), args.repeat)
         smed, sp95 = measure(selector(url), args.repeat)
         rmed, rp95 = measure(raw(sql), args.repeat)
-        ok = smed <= max(2 * rmed, rmed + 5) and sp95 <= 100
+        ok = smed <= max(2 * rmed, rmed + 5) and sp95 <= p95_goal
         print(
             f"{name:42} {med:8.1f} {p95:8.1f} {smed:8.1f} {sp95:8.1f} {rmed:8.1f} {rp95:8.1f} {smed / rmed:6.2f}"
-            f"  {'met' if ok else 'MISSED'}{'' if p95 <= 100 else ' (request p95 > 100 ms)'}"
+            f"  {'met' if ok else 'MISSED'}{'' if p95 <= p95_goal else f' (request p95 > {p95_goal} ms)'}"
         )
 
     # Freshness: one admission's day recomputed (what the after-commit task does).

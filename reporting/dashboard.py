@@ -14,6 +14,7 @@ from django.db.models import (
     Case,
     CharField,
     Count,
+    Exists,
     ExpressionWrapper,
     F,
     Max,
@@ -25,7 +26,14 @@ from django.db.models import (
     When,
 )
 from django.db.models import DateField as DateFieldType
-from django.db.models.functions import ExtractHour, ExtractIsoWeekDay, TruncDate, TruncMonth, TruncWeek
+from django.db.models.functions import (
+    Coalesce,
+    ExtractHour,
+    ExtractIsoWeekDay,
+    TruncDate,
+    TruncMonth,
+    TruncWeek,
+)
 from django.utils import timezone
 
 from casework.models import (
@@ -42,7 +50,7 @@ from casework.models import (
 from . import definitions
 from .models import AdmissionRollup, FunnelReason, FunnelRollup, RollupStamp
 from .params import SAST, DashboardFilters, Period, ReportInputError
-from .rollups import WEEK_KIND, _gang_expression
+from .rollups import WEEK_KIND, _gang_expression, day_runs
 from .suppression import finish_row, suppress_count
 
 AGE_BANDS = ["0-14", "15-24", "25-34", "35-44", "45-54", "55-64", "65+", ""]
@@ -524,29 +532,48 @@ def _declined_key(reason: str) -> str:
     return (reason or "").strip().lower() or "no reason given"
 
 
-def funnel_live(start: datetime, end: datetime) -> tuple[Counter, set]:
-    """The funnel counts of the admissions arriving and incidents occurring in [start, end), and the
-    (kind, reason, object id) of the removed prosecutions, closed dockets and declined referrals of those
-    incidents, counted from the live tables."""
+def funnel_by_day(start: datetime, end: datetime) -> tuple[dict[date, Counter], set]:
+    """The funnel counts per SAST day of the admissions arriving and incidents occurring in [start, end),
+    and the (day, kind, reason, object id) of the removed prosecutions, closed dockets and declined
+    referrals of those incidents (day: when the incident occurred), counted from the live tables.
+
+    Set-based for any span (one grouped query per step, a correlated index probe per link rather than an
+    ``IN`` over a whole table): the nightly rebuild counts a month of days in one pass."""
     from referrals.models import Referral
 
-    admissions = _admissions().filter(arrival_at__gte=start, arrival_at__lt=end).count()
     in_period = {"occurred_at__gte": start, "occurred_at__lt": end}
-    incidents = Incident.objects.filter(**in_period)
-    # Set-based: the cohort's docket links joined once to their prosecutions (hash joins, not a
-    # correlated lookup per incident); each step counts distinct incidents.
-    links = PoliceCase.incidents.through.objects.filter(**{f"incident__{k}": v for k, v in in_period.items()})
-    referred_to_npa = TransitionLog.objects.filter(
-        content_type=ContentType.objects.get_for_model(PoliceCase), transition="refer_to_npa"
-    ).values("object_id")
+    by_day: dict[date, Counter] = defaultdict(Counter)
+    arrivals = (
+        _admissions()
+        .filter(arrival_at__gte=start, arrival_at__lt=end)
+        .annotate(day=TruncDate("arrival_at", tzinfo=SAST))
+        .order_by()
+        .values("day")
+        .annotate(n=Count("id"))
+    )
+    for r in arrivals:
+        by_day[r["day"]]["admissions"] = r["n"]
+    # The cohort's docket links joined once to their prosecutions; each step counts distinct incidents.
+    links = PoliceCase.incidents.through.objects.filter(
+        **{f"incident__{k}": v for k, v in in_period.items()}
+    ).annotate(day=TruncDate("incident__occurred_at", tzinfo=SAST))
+    # Correlated on the link (an index probe per docket): an uncorrelated ``IN (every refer_to_npa row)``
+    # outgrows work_mem at 5M admissions, PostgreSQL drops the hashed subplan and rescans the log per link.
+    referred_to_npa = Exists(
+        TransitionLog.objects.filter(
+            content_type=ContentType.objects.get_for_model(PoliceCase),
+            transition="refer_to_npa",
+            object_id=OuterRef("policecase_id"),
+        )
+    )
     pros = "policecase__prosecutions"
-    counts = Counter(
-        links.aggregate(
+    steps = (
+        links.order_by()
+        .values("day")
+        .annotate(
             police_case_opened=Count("incident_id", distinct=True),
             referred_to_npa=Count(
-                "incident_id",
-                distinct=True,
-                filter=Q(**{f"{pros}__isnull": False}) | Q(policecase_id__in=referred_to_npa),
+                "incident_id", distinct=True, filter=Q(**{f"{pros}__isnull": False}) | Q(referred_to_npa)
             ),
             prosecuted=Count("incident_id", distinct=True, filter=Q(**{f"{pros}__isnull": False})),
             finalised=Count(
@@ -559,35 +586,41 @@ def funnel_live(start: datetime, end: datetime) -> tuple[Counter, set]:
             ),
         )
     )
-    sent = Referral.objects.filter(**{f"admission__incident__{k}": v for k, v in in_period.items()}).exclude(
-        state=Referral.State.PENDING
+    for r in steps:
+        by_day[r.pop("day")].update(r)
+    has_docket = Exists(PoliceCase.incidents.through.objects.filter(incident_id=OuterRef("pk")))
+    was_sent = Exists(
+        Referral.objects.filter(admission__incident_id=OuterRef("pk")).exclude(state=Referral.State.PENDING)
     )
-    counts.update(
-        incidents.aggregate(
-            incidents=Count("pk"),
-            referred=Count(
-                "pk",
-                filter=Q(pk__in=links.values("incident_id"))
-                | Q(pk__in=sent.values("admission__incident_id")),
-            ),
-        )
+    incidents = (
+        Incident.objects.filter(**in_period)
+        .annotate(day=TruncDate("occurred_at", tzinfo=SAST))
+        .order_by()
+        .values("day")
+        .annotate(incidents=Count("pk"), referred=Count("pk", filter=Q(has_docket) | Q(was_sent)))
     )
-    counts["admissions"] = admissions
-    cohort_cases = links.values("policecase_id")
+    for r in incidents:
+        by_day[r.pop("day")].update(r)
     reasons = set()
-    for reason, pk in Prosecution.objects.filter(
-        police_case__in=cohort_cases, state__in=Prosecution.REMOVED_STATES
-    ).values_list("removal_reason", "pk"):
-        reasons.add((FunnelReason.Kind.WITHDRAWAL.value, reason, pk))
-    for state, pk in PoliceCase.objects.filter(
-        pk__in=cohort_cases, state__in=PoliceCase.CLOSED_STATES
-    ).values_list("state", "pk"):
-        reasons.add((FunnelReason.Kind.CLOSURE.value, state, pk))
-    for reason, pk in Referral.objects.filter(
+    removed = links.filter(**{f"{pros}__state__in": Prosecution.REMOVED_STATES})
+    for day, reason, pk in removed.values_list("day", f"{pros}__removal_reason", f"{pros}__pk"):
+        reasons.add((day, FunnelReason.Kind.WITHDRAWAL.value, reason, pk))
+    closed = links.filter(policecase__state__in=PoliceCase.CLOSED_STATES)
+    for day, state, pk in closed.values_list("day", "policecase__state", "policecase_id"):
+        reasons.add((day, FunnelReason.Kind.CLOSURE.value, state, pk))
+    declined = Referral.objects.filter(
         state=Referral.State.DECLINED, **{f"admission__incident__{k}": v for k, v in in_period.items()}
-    ).values_list("decline_reason", "pk"):
-        reasons.add((FunnelReason.Kind.DECLINED.value, _declined_key(reason), pk))
-    return counts, reasons
+    ).annotate(day=TruncDate("admission__incident__occurred_at", tzinfo=SAST))
+    for day, reason, pk in declined.values_list("day", "decline_reason", "pk"):
+        reasons.add((day, FunnelReason.Kind.DECLINED.value, _declined_key(reason), pk))
+    return by_day, reasons
+
+
+def funnel_live(start: datetime, end: datetime) -> tuple[Counter, set]:
+    """The funnel counts of [start, end) and its (kind, reason, object id) reasons, from the live tables.
+    Incidents partition by the day they occurred, so the period's distinct counts are the days' sums."""
+    by_day, reasons = funnel_by_day(start, end)
+    return sum(by_day.values(), Counter()), {(kind, reason, pk) for _, kind, reason, pk in reasons}
 
 
 def _computed_days(period: Period) -> set[date]:
@@ -600,13 +633,7 @@ def _computed_days(period: Period) -> set[date]:
 
 def _day_runs(days) -> list[tuple[datetime, datetime]]:
     """Contiguous runs of SAST days as [start, end) instants."""
-    runs: list[list[date]] = []
-    for day in sorted(days):
-        if runs and runs[-1][1] + timedelta(days=1) == day:
-            runs[-1][1] = day
-        else:
-            runs.append([day, day])
-    return [(Period(a, b).start, Period(a, b).end) for a, b in runs]
+    return [(Period(a, b).start, Period(a, b).end) for a, b in day_runs(days)]
 
 
 def _period_days(period: Period) -> list[date]:
@@ -684,41 +711,46 @@ UNKNOWN_GROUP_FIELD = {"facility": "facility__code", "suburb": "suburb__code", "
 UNKNOWN_IN = {n: [b for b in ("7", "30", "90", "") if b == "" or int(b) > n] for n in UNKNOWN_DAYS}
 
 
-def _first_docket(qs):
-    """Annotate each admission's SAST arrival day and its incident's first docket (opened on)."""
-    first_docket = Subquery(
+def with_docket_bucket(qs):
+    """Annotate each admission's SAST ``arrival_day`` and its ``bucket``: "7" / "30" / "90" when its
+    incident's first docket was opened on or before the arrival day + that many days, "" when not (or
+    no docket). One index probe per admission: a bucket built from a separate "first docket" subquery
+    repeats it in every WHEN."""
+    deadlines = {
+        n: ExpressionWrapper(OuterRef("arrival_day") + timedelta(days=n), output_field=DateFieldType())
+        for n in UNKNOWN_DAYS
+    }
+    first_docket = (
         PoliceCase.objects.filter(incidents=OuterRef("incident_id"))
         .order_by("opened_on")
-        .values("opened_on")[:1]
+        .annotate(
+            bucket=Case(
+                *[When(opened_on__lte=deadlines[n], then=Value(str(n))) for n in UNKNOWN_DAYS],
+                default=Value(""),
+                output_field=CharField(),
+            )
+        )
+        .values("bucket")[:1]
     )
-    return qs.annotate(arrival_day=TruncDate("arrival_at", tzinfo=SAST), first_docket=first_docket)
-
-
-def _deadline(n: int):
-    """A docket counts when opened on or before the SAST day of arrival + n."""
-    return ExpressionWrapper(F("arrival_day") + timedelta(days=n), output_field=DateFieldType())
-
-
-def docket_bucket():
-    """ "7" / "30" / "90": the first docket was opened within that many days of the arrival day; "": not."""
-    return Case(
-        *[When(first_docket__lte=_deadline(n), then=Value(str(n))) for n in UNKNOWN_DAYS],
-        default=Value(""),
-        output_field=CharField(),
+    return qs.annotate(arrival_day=TruncDate("arrival_at", tzinfo=SAST)).annotate(
+        bucket=Coalesce(Subquery(first_docket), Value(""))
     )
 
 
 def _unknown_live(start: datetime, end: datetime, group_by: str, now: datetime) -> dict:
     group_field = UNKNOWN_GROUP_FIELD[group_by]
-    qs = _first_docket(_admissions().filter(arrival_at__gte=start, arrival_at__lt=end))
-    aggregates = {}
-    for n in UNKNOWN_DAYS:
-        eligible = Q(arrival_at__lte=now - timedelta(days=n))
-        aggregates[f"eligible_{n}d"] = Count("id", filter=eligible)
-        aggregates[f"unknown_{n}d"] = Count(
-            "id", filter=eligible & (Q(first_docket__isnull=True) | Q(first_docket__gt=_deadline(n)))
+    qs = with_docket_bucket(_admissions().filter(arrival_at__gte=start, arrival_at__lt=end))
+    eligible = {
+        f"eligible_{n}d": Count("id", filter=Q(arrival_at__lte=now - timedelta(days=n))) for n in UNKNOWN_DAYS
+    }
+    groups: dict = defaultdict(Counter)
+    for r in qs.order_by().values(group_field, "bucket").annotate(**eligible):
+        key, bucket = r.pop(group_field), r.pop("bucket")
+        groups[key].update(r)
+        groups[key].update(
+            {f"unknown_{n}d": r[f"eligible_{n}d"] for n in UNKNOWN_DAYS if bucket in UNKNOWN_IN[n]}
         )
-    return {r.pop(group_field): r for r in qs.order_by().values(group_field).annotate(**aggregates)}
+    return groups
 
 
 def unknown_to_police(period: Period, group_by: str, *, suppress: bool, now: datetime | None = None) -> dict:

@@ -16,6 +16,7 @@ prosecution (``mark_prosecutions``).
 """
 
 import threading
+from collections import Counter
 from datetime import UTC, date, datetime, time, timedelta
 
 from django.db import connection, transaction
@@ -118,42 +119,68 @@ def _weekly_rows(daily) -> list[AdmissionRollup]:
 # ------------------------------------------------------------------ attrition funnel and unknown to police
 
 
-def _funnel_day(day: date) -> tuple[list[FunnelRollup], list[FunnelReason]]:
-    """One SAST day's funnel rows: the marker, the steps and reasons of the incidents that occurred that
-    day, and the admissions that arrived that day by group and docket bucket."""
-    from .dashboard import UNKNOWN_GROUP_BY, UNKNOWN_GROUP_FIELD, _first_docket, docket_bucket, funnel_live
+def _funnel_rows(first: date, last: date) -> tuple[list[FunnelRollup], list[FunnelReason]]:
+    """The funnel rows of the SAST days first..last: each day's marker, the steps and reasons of the
+    incidents that occurred that day, and the admissions that arrived that day by group and docket
+    bucket. One grouped query per figure for the whole span."""
+    from .dashboard import UNKNOWN_GROUP_BY, UNKNOWN_GROUP_FIELD, funnel_by_day, with_docket_bucket
 
-    start, end = _day_bounds(day)
-    counts, reasons = funnel_live(start, end)
-    rows = [FunnelRollup(kind="day", day=day, n=0)]
-    rows += [FunnelRollup(kind="step", day=day, k1=step, n=n) for step, n in counts.items() if n]
-    admissions = _first_docket(_admissions().filter(arrival_at__gte=start, arrival_at__lt=end)).annotate(
-        bucket=docket_bucket()
-    )
-    for group_by in UNKNOWN_GROUP_BY:
-        field = UNKNOWN_GROUP_FIELD[group_by]
-        grouped = admissions.order_by().values(field, "bucket").annotate(cnt=Count("id"))
-        rows += [
-            FunnelRollup(kind=f"unknown_{group_by}", day=day, k1=_key(r[field]), k2=r["bucket"], n=r["cnt"])
-            for r in grouped
-        ]
+    start, end = _day_bounds(first)[0], _day_bounds(last)[1]
+    counts, reasons = funnel_by_day(start, end)
+    days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
+    rows = [FunnelRollup(kind="day", day=day, n=0) for day in days]
+    rows += [
+        FunnelRollup(kind="step", day=day, k1=step, n=n)
+        for day in days
+        for step, n in counts.get(day, {}).items()
+        if n
+    ]
+    # One pass over the admissions, summed here into the three groupings (a row per admission at most).
+    by_group = {group_by: Counter() for group_by in UNKNOWN_GROUP_BY}
+    fields = [UNKNOWN_GROUP_FIELD[g] for g in UNKNOWN_GROUP_BY]
+    admissions = with_docket_bucket(_admissions().filter(arrival_at__gte=start, arrival_at__lt=end))
+    grouped = admissions.order_by().values_list("arrival_day", "bucket", *fields).annotate(cnt=Count("id"))
+    for day, bucket, *keys, n in grouped:
+        for group_by, key in zip(UNKNOWN_GROUP_BY, keys, strict=True):
+            by_group[group_by][day, _key(key), bucket] += n
+    rows += [
+        FunnelRollup(kind=f"unknown_{group_by}", day=day, k1=k1, k2=bucket, n=n)
+        for group_by, counter in by_group.items()
+        for (day, k1, bucket), n in counter.items()
+    ]
     facts = [
-        FunnelReason(day=day, kind=kind, reason=reason or "", object_id=pk) for kind, reason, pk in reasons
+        FunnelReason(day=d, kind=kind, reason=reason or "", object_id=pk) for d, kind, reason, pk in reasons
     ]
     return rows, facts
+
+
+def day_runs(days, longest: int | None = None) -> list[tuple[date, date]]:
+    """Sorted days as contiguous (first, last) runs, of at most ``longest`` days when given."""
+    runs: list[list[date]] = []
+    for day in sorted(set(days)):
+        extends = runs and runs[-1][1] + timedelta(days=1) == day
+        if extends and (longest is None or (day - runs[-1][0]).days < longest):
+            runs[-1][1] = day
+        else:
+            runs.append([day, day])
+    return [(a, b) for a, b in runs]
+
+
+FUNNEL_RUN_DAYS = 31  # one transaction and one pass per month of days: bounded locks, memory and rows
 
 
 def refresh_funnel_days(days) -> int:
     """Recompute the funnel rollups of these SAST days; returns the rows written."""
     written = 0
-    for day in sorted(set(days)):
+    for first, last in day_runs(days, FUNNEL_RUN_DAYS):
         with transaction.atomic():
-            _lock(729, day)
-            FunnelRollup.objects.filter(day=day).delete()
-            FunnelReason.objects.filter(day=day).delete()
-            rows, facts = _funnel_day(day)
-            FunnelRollup.objects.bulk_create(rows)
-            FunnelReason.objects.bulk_create(facts)
+            for i in range((last - first).days + 1):
+                _lock(729, first + timedelta(days=i))
+            FunnelRollup.objects.filter(day__gte=first, day__lte=last).delete()
+            FunnelReason.objects.filter(day__gte=first, day__lte=last).delete()
+            rows, facts = _funnel_rows(first, last)
+            FunnelRollup.objects.bulk_create(rows, batch_size=5000)
+            FunnelReason.objects.bulk_create(facts, batch_size=5000)
             written += len(rows) + len(facts)
     return written
 
