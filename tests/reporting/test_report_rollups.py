@@ -61,6 +61,27 @@ def test_the_funnel_is_read_from_the_rollups_and_a_refreshed_day_catches_up(db):
     assert steps()["incidents"] == 5
 
 
+def test_refreshing_two_days_recounts_those_days_and_leaves_the_days_between_as_kept(db):
+    from casework.models import Incident
+
+    cohort = attrition_cohort()
+    rollups.rebuild_funnel()
+    suburb = cohort["ref"]["y"]
+    for day in (10, 15, 22):  # written behind reporting's back: no event
+        Incident.objects.create(occurred_at=sast(2025, 3, day, 9), mechanism="sharp", suburb=suburb)
+
+    def kept_incidents(day):
+        row = FunnelRollup.objects.filter(kind="step", k1="incidents", day=date(2025, 3, day)).first()
+        return row.n if row else 0
+
+    before = {day: kept_incidents(day) for day in (10, 15, 22)}
+    rollups.refresh_funnel_days([date(2025, 3, 22), date(2025, 3, 10)])
+    assert kept_incidents(10) == before[10] + 1
+    assert kept_incidents(22) == before[22] + 1
+    assert kept_incidents(15) == before[15]  # not asked for: still the kept count
+    assert FunnelRollup.objects.filter(kind="day", day=date(2025, 3, 15)).exists()
+
+
 def test_a_docket_step_refreshes_the_funnel_of_its_incidents_after_commit(
     db, django_capture_on_commit_callbacks
 ):
