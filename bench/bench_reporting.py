@@ -206,6 +206,9 @@ def main() -> int:
     print(
         f"wrote the facts of {facts:,} prosecutions (and their removals) in {time.perf_counter() - t1:.1f} s"
     )
+    t1 = time.perf_counter()
+    outcomes = rollups.rebuild_outcomes()
+    print(f"built {outcomes:,} outcome rollup rows in {time.perf_counter() - t1:.1f} s")
     from reporting.models import FunnelRollup
 
     if not args.keep or not FunnelRollup.objects.exists():  # one pass per day: minutes at 1M; --keep reuses
@@ -441,6 +444,8 @@ def main() -> int:
 
     med, p95 = measure(lambda: refresh_days([today - datetime.timedelta(days=3)]), 20)
     print(f"\nrefresh of one day's rollups (all kinds): median {med:.1f} ms, p95 {p95:.1f} ms")
+    med, p95 = measure(lambda: rollups.refresh_outcome_days([today - datetime.timedelta(days=3)]), 20)
+    print(f"refresh of one day's conviction-rate outcomes: median {med:.1f} ms, p95 {p95:.1f} ms")
     return 0
 
 

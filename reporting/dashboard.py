@@ -636,14 +636,10 @@ def _day_runs(days) -> list[tuple[datetime, datetime]]:
     return [(Period(a, b).start, Period(a, b).end) for a, b in day_runs(days)]
 
 
-def _period_days(period: Period) -> list[date]:
-    return [period.start_date + timedelta(days=i) for i in range(period.days)]
-
-
 def attrition(period: Period, *, suppress: bool) -> dict:
     """The funnel of the incidents (and admissions) of the period: from the per-day ``FunnelRollup``
     and ``FunnelReason`` rows, and live for any day of the period not computed yet."""
-    live_days = set(_period_days(period)) - _computed_days(period)
+    live_days = set(period.each_day()) - _computed_days(period)
     in_days = {"day__gte": period.start_date, "day__lte": period.end_date}
     counts: Counter = Counter(
         dict(
@@ -762,7 +758,7 @@ def unknown_to_police(period: Period, group_by: str, *, suppress: bool, now: dat
     counts = [f"eligible_{n}d" for n in UNKNOWN_DAYS] + [f"unknown_{n}d" for n in UNKNOWN_DAYS]
     # Days before a window's cut-off day are wholly eligible for it, days after it not at all.
     cutoff = {n: timezone.localtime(now - timedelta(days=n), SAST).date() for n in UNKNOWN_DAYS}
-    period_days = set(_period_days(period))
+    period_days = set(period.each_day())
     live_days = (period_days - _computed_days(period)) | (set(cutoff.values()) & period_days)
     groups: dict = defaultdict(Counter)
     aggregates = {}

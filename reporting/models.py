@@ -180,3 +180,27 @@ class FunnelReason(models.Model):
 
     def __str__(self):
         return f"{self.day} {self.kind} {self.object_id}: {self.reason}"
+
+
+class OutcomeRollup(models.Model):
+    """Per-day rollups behind the conviction-rate report: the prosecutions finalised on a SAST day (by
+    ``finalised_on``), by grouping and outcome, told apart by ``kind``:
+    - ``day``: one row per SAST day computed (the marker; a day without one is counted live);
+    - ``court``, ``station``, ``district``, ``offence``, ``mechanism``, ``gang_related``: k1 = the group's
+      code ("" when the matter has none; "1" / "0" for gang-related), state = the outcome, n = matters.
+    Month and the total are the ``court`` rows summed (every matter has a court).
+    Derived data, recomputed per day after a prosecution moves (``reporting.rollups``)."""
+
+    kind = models.CharField(max_length=24)
+    day = models.DateField()
+    k1 = models.CharField(max_length=60, blank=True, default="")
+    state = models.CharField(max_length=40, blank=True, default="")
+    n = models.PositiveIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "day", "k1", "state"], name="outcome_rollup_key")
+        ]
+
+    def __str__(self):
+        return f"{self.kind} {self.day} {self.k1} {self.state}: {self.n}"

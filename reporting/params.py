@@ -40,6 +40,9 @@ class Period:
     def days(self) -> int:
         return (self.end_date - self.start_date).days + 1
 
+    def each_day(self) -> list[date]:
+        return [self.start_date + timedelta(days=i) for i in range(self.days)]
+
     def as_query(self) -> dict:
         return {"from": self.start_date.isoformat(), "to": self.end_date.isoformat()}
 

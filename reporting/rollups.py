@@ -24,7 +24,7 @@ from django.db.models import Count, F, Min, Sum, Value
 from django.db.models.functions import Coalesce, ExtractHour, TruncDate, TruncWeek
 from django.utils import timezone
 
-from .models import AdmissionRollup, FunnelReason, FunnelRollup, RollupStamp
+from .models import AdmissionRollup, FunnelReason, FunnelRollup, OutcomeRollup, RollupStamp
 from .params import SAST
 
 
@@ -293,6 +293,78 @@ def sweep() -> int:
     return written
 
 
+# ------------------------------------------------------------------ conviction-rate outcomes per day
+
+OUTCOME_KINDS = ("court", "station", "district", "offence", "mechanism", "gang_related")
+
+
+def _outcome_rows(first: date, last: date) -> list[OutcomeRollup]:
+    """The outcome rows of the SAST days first..last: each day's marker and, per grouping, the matters
+    finalised that day by group and state, counted by the report's own live rule."""
+    from .params import Period
+    from .selectors import outcome_counts_live
+
+    days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
+    rows = [OutcomeRollup(kind="day", day=day, n=0) for day in days]
+    for kind in OUTCOME_KINDS:
+        counts = outcome_counts_live(Period(first, last), kind, by_day=True)
+        rows += [
+            OutcomeRollup(kind=kind, day=day, k1=_key(group), state=state, n=n)
+            for (day, group), states in counts.items()
+            for state, n in states.items()
+        ]
+    return rows
+
+
+def refresh_outcome_days(days) -> int:
+    """Recompute the conviction-rate rollups of these SAST days; returns the rows written."""
+    written = 0
+    for first, last in day_runs(days, FUNNEL_RUN_DAYS):
+        with transaction.atomic():
+            for i in range((last - first).days + 1):
+                _lock(730, first + timedelta(days=i))
+            OutcomeRollup.objects.filter(day__gte=first, day__lte=last).delete()
+            rows = _outcome_rows(first, last)
+            OutcomeRollup.objects.bulk_create(rows, batch_size=5000)
+            written += len(rows)
+    return written
+
+
+def rebuild_outcomes() -> int:
+    """Recompute the conviction-rate rollups of every day from the first finalisation to today."""
+    from casework.models import Prosecution
+
+    first = Prosecution.objects.aggregate(m=Min("finalised_on"))["m"]
+    if first is None:
+        OutcomeRollup.objects.all().delete()
+        return 0
+    first, last = sast_day(first), timezone.localdate(timezone=SAST)
+    OutcomeRollup.objects.filter(day__lt=first).delete()
+    return refresh_outcome_days(first + timedelta(days=i) for i in range((last - first).days + 1))
+
+
+def outcome_days(prosecution_ids) -> set[date]:
+    """The SAST days whose outcome rows these prosecutions count in, now or before: the day of their
+    current finalisation and of every earlier one in the log (a re-enrolment or a sentence moves a matter
+    off the day it was counted on)."""
+    from django.contrib.contenttypes.models import ContentType
+
+    from casework.models import Prosecution, TransitionLog
+
+    ids = list(prosecution_ids)
+    if not ids:
+        return set()
+    now = Prosecution.objects.filter(pk__in=ids, finalised_on__isnull=False).values_list(
+        "finalised_on", flat=True
+    )
+    before = TransitionLog.objects.filter(
+        content_type=ContentType.objects.get_for_model(Prosecution),
+        object_id__in=ids,
+        to_state__in=Prosecution.FINALISED_STATES,
+    ).values_list("at", flat=True)
+    return {sast_day(t) for t in [*now, *before]}
+
+
 # ------------------------------------------------------------------ per-prosecution facts
 
 
@@ -334,6 +406,8 @@ def refresh_prosecution_facts(prosecution_ids=None) -> int:
         stale.delete()
         ProsecutionFacts.objects.bulk_create(facts, batch_size=5000)
         refresh_removal_facts(None if prosecution_ids is None else [f.prosecution_id for f in facts])
+    if prosecution_ids is not None:  # gang-related and mechanism are conviction-rate groupings
+        refresh_outcome_days(outcome_days(f.prosecution_id for f in facts))
     return len(facts)
 
 
@@ -393,62 +467,42 @@ def _flush_facts() -> None:
 
 # ------------------------------------------------------------------ once per transaction, after commit
 
-_pending = threading.local()
+
+class _DaysAfterCommit:
+    """SAST days noted by the changes of one transaction, handed once after its commit to one refresh
+    task (in-process when Celery is eager, on a worker otherwise)."""
+
+    def __init__(self, task_name: str):
+        self.task_name = task_name
+        self._local = threading.local()
+
+    def mark(self, days) -> None:
+        days = set(days)
+        if not days:
+            return
+        conn = transaction.get_connection()
+        callback = getattr(self._local, "callback", None)
+        registered = callback is not None and any(e[1] is callback for e in conn.run_on_commit)
+        if conn.in_atomic_block and registered:
+            self._local.days |= days
+            return
+        self._local.days = days
+        self._local.callback = callback = self._flush  # one bound method, to find it among the callbacks
+        # robust: a broker that is down must not fail the write that just committed; the sweeper catches up.
+        transaction.on_commit(callback, robust=True)  # runs at once outside a transaction
+
+    def _flush(self) -> None:
+        days = getattr(self._local, "days", None) or set()
+        self._local.days, self._local.callback = None, None
+        if days:
+            from . import tasks
+
+            getattr(tasks, self.task_name).delay(sorted(d.isoformat() for d in days))
 
 
-def _flush() -> None:
-    days = getattr(_pending, "days", None) or set()
-    _pending.days, _pending.callback = None, None
-    if days:
-        from . import tasks
-
-        tasks.refresh_rollups.delay(sorted(d.isoformat() for d in days))
-
-
-def _callback_registered(conn) -> bool:
-    cb = getattr(_pending, "callback", None)
-    return cb is not None and any(entry[1] is cb for entry in conn.run_on_commit)
-
-
-def mark_days(days) -> None:
-    """Note days whose rollups a change in this transaction touches; refresh them once after commit."""
-    days = set(days)
-    if not days:
-        return
-    conn = transaction.get_connection()
-    if conn.in_atomic_block and _callback_registered(conn):
-        _pending.days |= days
-        return
-    _pending.days = days
-    _pending.callback = _flush
-    # robust: a broker that is down must not fail the write that just committed; the sweeper catches up.
-    transaction.on_commit(_flush, robust=True)  # runs at once outside a transaction
-
-
-# The funnel's own days (the days incidents occurred on, and their admissions' arrival days), refreshed
-# once per transaction after commit like the dashboard's, without recomputing the dashboard rollups.
-_pending_funnel = threading.local()
-
-
-def _flush_funnel() -> None:
-    days = getattr(_pending_funnel, "days", None) or set()
-    _pending_funnel.days, _pending_funnel.callback = None, None
-    if days:
-        from . import tasks
-
-        tasks.refresh_funnel.delay(sorted(d.isoformat() for d in days))
-
-
-def mark_funnel_days(days) -> None:
-    """Note days whose funnel rollups a change in this transaction touches; refresh them once after commit."""
-    days = set(days)
-    if not days:
-        return
-    conn = transaction.get_connection()
-    cb = getattr(_pending_funnel, "callback", None)
-    if conn.in_atomic_block and cb is not None and any(entry[1] is cb for entry in conn.run_on_commit):
-        _pending_funnel.days |= days
-        return
-    _pending_funnel.days = days
-    _pending_funnel.callback = _flush_funnel
-    transaction.on_commit(_flush_funnel, robust=True)
+# The dashboard's days (arrival days), the funnel's own (the days incidents occurred on, and their
+# admissions' arrival days) and the conviction-rate outcomes' (days of finalisation), each refreshed
+# once per transaction after commit without recomputing the others.
+mark_days = _DaysAfterCommit("refresh_rollups").mark
+mark_funnel_days = _DaysAfterCommit("refresh_funnel").mark
+mark_outcome_days = _DaysAfterCommit("refresh_outcomes").mark

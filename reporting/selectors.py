@@ -1,16 +1,27 @@
 """Reads over prosecutions and the transition log: conviction rate, removals, re-enrolment.
 
-These query live (there are few prosecutions next to admissions; ``finalised_on`` and ``state``
-are indexed). Every function returns plain dicts with raw counts; suppression is applied by
-``finish_*`` helpers so page, API and CSV share it.
+The conviction rate reads the per-day ``OutcomeRollup`` (live for the days not kept yet), removals the
+kept ``RemovalFacts``; re-enrolment and the drill-down lists query live. Every function returns plain
+dicts with raw counts; suppression is applied by ``finish_*`` helpers so page, API and CSV share it.
 """
 
 from collections import Counter, defaultdict
 
 from django.contrib.contenttypes.models import ContentType
 from django.db import connection
-from django.db.models import BooleanField, Count, Exists, ExpressionWrapper, F, OuterRef, Q, Subquery, Value
-from django.db.models.functions import Coalesce, NullIf, TruncMonth
+from django.db.models import (
+    BooleanField,
+    Count,
+    Exists,
+    ExpressionWrapper,
+    F,
+    OuterRef,
+    Q,
+    Subquery,
+    Sum,
+    Value,
+)
+from django.db.models.functions import Coalesce, NullIf, TruncDate, TruncMonth
 
 from casework.models import (
     POLICE_ATTRIBUTABLE_REASONS,
@@ -27,8 +38,9 @@ from casework.models import (
 )
 
 from . import definitions
-from .models import ProsecutionFacts, RemovalFacts
+from .models import OutcomeRollup, ProsecutionFacts, RemovalFacts
 from .params import SAST, Period, ReportInputError
+from .rollups import day_runs
 from .suppression import finish_row, suppress_count
 
 S = Prosecution.State
@@ -112,51 +124,83 @@ def finalised_in(period: Period):
     )
 
 
-def _aggregates():
-    return {name: Count("id", filter=Q(state__in=states)) for name, states in MEASURES.items()}
-
-
-def _gang_related_groups(qs) -> list[dict]:
-    """The measures by gang-related, as the ``values("grp").annotate(...)`` of the other groupings.
-
-    Counted by (kept fact, state) — a hash aggregate over one join — and, only when some matters
-    have no kept facts yet, those few again by the live rule. One COALESCE over both makes the
-    planner sort every matter instead, which is several times slower at a million admissions.
-    """
-    per_state: dict[bool, Counter] = defaultdict(Counter)
-    missing = 0
-    kept = qs.order_by().values_list("report_facts__gang_related", "state").annotate(n=Count("id"))
-    for gang, state, n in kept:
-        if gang is None:
-            missing += n
-        else:
-            per_state[gang][state] += n
-    if missing:
+def _gang_related_states(qs, by_day: bool):
+    """(day?, gang-related, state, n) rows. Counted by (kept fact, state) — a hash aggregate over one
+    join — and, only when some matters have no kept facts yet, those few again by the live rule. One
+    COALESCE over both makes the planner sort every matter instead, several times slower at 1M."""
+    day = ("day",) if by_day else ()
+    kept = list(
+        qs.order_by().values_list(*day, "report_facts__gang_related", "state").annotate(n=Count("id"))
+    )
+    rows = [r for r in kept if r[-3] is not None]
+    if len(rows) < len(kept):
         live = qs.filter(report_facts__isnull=True).annotate(grp=gang_related_expression(live=True))
-        for gang, state, n in live.order_by().values_list("grp", "state").annotate(n=Count("id")):
-            per_state[bool(gang)][state] += n
-    return [
-        {"grp": gang, **{name: sum(states[s] for s in members) for name, members in MEASURES.items()}}
-        for gang, states in per_state.items()
-    ]
+        rows += [
+            (*r[:-3], bool(r[-3]), *r[-2:])
+            for r in live.order_by().values_list(*day, "grp", "state").annotate(n=Count("id"))
+        ]
+    return rows
+
+
+def outcome_counts_live(period: Period, group_by: str, *, by_day: bool = False) -> dict:
+    """The matters finalised in the period, counted live: {group: Counter(state → n)}, or
+    {(SAST day, group): …} with ``by_day`` (what ``OutcomeRollup`` keeps)."""
+    qs = finalised_in(period)
+    if by_day:
+        qs = qs.annotate(day=TruncDate("finalised_on", tzinfo=SAST))
+    if group_by == "gang_related":
+        rows = _gang_related_states(qs, by_day)
+    else:
+        day = ("day",) if by_day else ()
+        grouped = qs.annotate(grp=_group_expression(group_by)).order_by()
+        rows = grouped.values_list(*day, "grp", "state").annotate(n=Count("id"))
+    counts: dict = defaultdict(Counter)
+    for *day, grp, state, n in rows:
+        key = _group_key(group_by, grp)
+        counts[(day[0], key) if by_day else key][state] += n
+    return counts
+
+
+def _kept_key(group_by: str, k1: str):
+    if group_by == "gang_related":
+        return k1 == "1"
+    return k1 or None
+
+
+def outcome_counts(period: Period, group_by: str) -> dict:
+    """{group: Counter(state → n)} of the matters finalised in the period: from the per-day
+    ``OutcomeRollup`` rows, and live for the days of the period not computed yet."""
+    in_days = {"day__gte": period.start_date, "day__lte": period.end_date}
+    computed = set(OutcomeRollup.objects.filter(kind="day", **in_days).values_list("day", flat=True))
+    counts: dict = defaultdict(Counter)
+    kind = "court" if group_by == "month" else group_by  # month: every matter's court row, by its day
+    kept = OutcomeRollup.objects.filter(kind=kind, **in_days).order_by()
+    if group_by == "month":
+        rows = kept.annotate(grp=TruncMonth("day")).values_list("grp", "state").annotate(n=Sum("n"))
+        for month, state, n in rows:
+            counts[month.strftime("%Y-%m")][state] += n
+    else:
+        for k1, state, n in kept.values_list("k1", "state").annotate(n=Sum("n")):
+            counts[_kept_key(group_by, k1)][state] += n
+    for first, last in day_runs(set(period.each_day()) - computed):
+        for key, states in outcome_counts_live(Period(first, last), group_by).items():
+            counts[key].update(states)
+    return counts
 
 
 def conviction_rate(period: Period, group_by: str, *, suppress: bool) -> dict:
     """``{"definitions", "rows", "total"}`` as the API answers it (rows also carry a ``label``)."""
     if group_by not in GROUP_BY:
         raise ReportInputError({"group_by": f"'{group_by}' is not one of: {', '.join(GROUP_BY)}."})
-    qs = finalised_in(period)
-    if group_by == "gang_related":
-        grouped = _gang_related_groups(qs)
-    else:
-        grouped = (
-            qs.annotate(grp=_group_expression(group_by)).order_by().values("grp").annotate(**_aggregates())
-        )
+    grouped = [
+        {"grp": key, **{name: sum(states[s] for s in members) for name, members in MEASURES.items()}}
+        for key, states in outcome_counts(period, group_by).items()
+    ]
     labels = group_labels(group_by)
     rows = []
     raw_total = dict.fromkeys(COUNT_FIELDS, 0)
     for r in grouped:
-        key = _group_key(group_by, r.pop("grp"))
+        key = r.pop("grp")
         for f in COUNT_FIELDS:
             raw_total[f] += r[f]
         row = {"group": key, **r}

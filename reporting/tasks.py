@@ -23,6 +23,14 @@ def refresh_funnel(days: list[str]) -> int:
 
 
 @shared_task(acks_late=True, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=8)
+def refresh_outcomes(days: list[str]) -> int:
+    """Recompute the conviction-rate rollups of these SAST days (ISO dates). Idempotent."""
+    from . import rollups
+
+    return rollups.refresh_outcome_days(date.fromisoformat(d) for d in days)
+
+
+@shared_task(acks_late=True, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=8)
 def refresh_prosecution_facts(prosecution_ids: list[int]) -> int:
     """Recompute the per-prosecution report facts (gang-related, mechanism). Idempotent."""
     from . import rollups
@@ -32,12 +40,12 @@ def refresh_prosecution_facts(prosecution_ids: list[int]) -> int:
 
 @shared_task(acks_late=True, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=3)
 def rebuild_prosecution_facts() -> int:
-    """Nightly: recompute every prosecution's facts and removals, and every day's funnel rollups (catches a
-    docket whose incidents changed silently)."""
+    """Nightly: recompute every prosecution's facts and removals, and every day's funnel and outcome
+    rollups (catches a docket whose incidents, station or offence changed silently)."""
     from . import rollups
 
     written = rollups.refresh_prosecution_facts(None)
-    return written + rollups.rebuild_funnel()
+    return written + rollups.rebuild_funnel() + rollups.rebuild_outcomes()
 
 
 @shared_task(acks_late=True, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=3)

@@ -69,8 +69,31 @@ def analyst(make_user):
     return make_user(roles.VPU_ANALYST)
 
 
+@pytest.fixture(params=["live", "kept after a rebuild", "kept after each commit"])
+def counted_cohort(request, db, django_capture_on_commit_callbacks):
+    """The cohort counted three ways: live (no kept days), from the per-day outcome rollups after a
+    rebuild, and from the days its own transitions refreshed after commit (the rest live)."""
+    from reporting import rollups
+    from reporting.models import OutcomeRollup
+
+    if request.param == "kept after each commit":
+        with django_capture_on_commit_callbacks(execute=True):
+            cohort = conviction_cohort()
+        assert OutcomeRollup.objects.filter(kind="day", day="2025-03-05").exists()
+        return cohort
+    cohort = conviction_cohort()
+    if request.param == "kept after a rebuild":
+        rollups.rebuild_outcomes()
+        assert OutcomeRollup.objects.filter(kind="court", day="2025-03-25", state="diverted").exists()
+    else:
+        assert not OutcomeRollup.objects.exists()
+    return cohort
+
+
 @pytest.mark.parametrize("group_by", list(EXPECTED))
-def test_every_count_and_both_rates_match_the_cohort_for_each_grouping(cohort, api, analyst, group_by):
+def test_every_count_and_both_rates_match_the_cohort_for_each_grouping(
+    counted_cohort, api, analyst, group_by
+):
     r = api(analyst).get(
         "/api/v1/reports/conviction-rate/", {**MARCH, "group_by": group_by, "unsuppressed": "1"}
     )
@@ -225,3 +248,65 @@ def test_kept_prosecution_facts_follow_a_changed_gang_assertion(
     )
     got = {row["group"]: {f: row[f] for f in FIELDS} for row in body["rows"]}
     assert got == {True: counts(2, 1, 0, 1, 0, 1), False: counts(1, 0, 1, 0, 0, 0)}  # P7 moved over
+
+
+def _march(api, analyst, group_by="court"):
+    body = (
+        api(analyst)
+        .get("/api/v1/reports/conviction-rate/", {**MARCH, "group_by": group_by, "unsuppressed": "1"})
+        .json()
+    )
+    return {row["group"]: {f: row[f] for f in FIELDS} for row in body["rows"]}
+
+
+def test_a_kept_day_is_counted_from_its_rollup_until_that_day_is_refreshed(cohort, api, analyst):
+    from datetime import date
+
+    from casework.models import Prosecution
+    from reporting import rollups
+
+    rollups.rebuild_outcomes()
+    # Changed behind reporting's back (no transition, no event): P7, diverted on 03-25, now acquitted.
+    Prosecution.objects.filter(pk=cohort.p["P7"].pk).update(state="acquitted")
+    assert _march(api, analyst)["court-a"] == counts(2, 1, 0, 0, 0, 1)  # still the kept day
+    rollups.refresh_outcome_days([date(2025, 3, 25)])
+    assert _march(api, analyst)["court-a"] == counts(2, 2, 0, 0, 0, 0)
+
+
+def test_a_re_enrolment_takes_the_matter_off_the_day_it_was_counted_on_after_commit(
+    db, django_capture_on_commit_callbacks, api, analyst
+):
+    from datetime import date
+
+    from casework import services
+    from reporting import rollups
+
+    from .cohort import committee_decides_to_re_enrol, sast
+
+    with django_capture_on_commit_callbacks(execute=True):  # the cohort's own after-commit refreshes
+        cohort = conviction_cohort()
+    rollups.rebuild_outcomes()
+    assert _march(api, analyst)["court-b"] == counts(1, 0, 1, 1, 0, 0)  # P4 withdrawn 03-03
+    review = committee_decides_to_re_enrol(cohort.p["P4"], on=date(2025, 4, 5))
+    with django_capture_on_commit_callbacks(execute=True):
+        services.prosecution_re_enrol(
+            cohort.p["P4"],
+            actor=None,
+            version=None,
+            reason="committee",
+            review=review.pk,
+            at=sast(2025, 4, 10),
+        )
+    assert _march(api, analyst)["court-b"] == counts(1, 0, 0, 1, 0, 0)
+    with django_capture_on_commit_callbacks(execute=True):  # the warrant matter back in court, convicted
+        p8 = cohort.p["P8"]
+        services.prosecution_remand(
+            p8,
+            actor=None,
+            version=None,
+            reason="accused_absent",
+            next_date=date(2025, 3, 28),
+            at=sast(2025, 3, 26),
+        )
+        services.prosecution_convict(p8, actor=None, version=None, at=sast(2025, 3, 28))
+    assert _march(api, analyst)["court-b"] == counts(2, 0, 0, 1, 0, 0)
