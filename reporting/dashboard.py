@@ -125,17 +125,28 @@ def _hw_key(weekday: int, hour: int) -> str:
     return f"{weekday}-{hour:02d}"
 
 
+# Kinds keyed on two of the one-key kinds' dimensions, for the filter combinations asked most (firearm
+# admissions at one hospital or in one district); the mechanism is their second key.
+COMBINED_KIND = {frozenset({"facility", "mechanism"}): "facility_mechanism"}
+SECOND_KEY = {("facility_mechanism", "mechanism"), ("age_sex", "sex")}  # (kind, dimension in k2)
+
+
 def _plan(group_by: str, filters: DashboardFilters) -> str | None:
     """The one rollup kind that answers this chart with these filters, or None (count live)."""
     kinds = {FILTER_KIND[f] for f in filters.active()}
     if GROUP_KIND[group_by]:
         kinds.add(GROUP_KIND[group_by])
     if len(kinds) > 1:
-        return None
+        return COMBINED_KIND.get(frozenset(kinds))
     return kinds.pop() if kinds else "facility"
 
 
-def _rollup_filter(filters: DashboardFilters) -> Q:
+def _column(kind: str, dimension: str) -> str:
+    """Which key of ``kind``'s rows holds the value of the one-key kind ``dimension``."""
+    return "k2" if (kind, dimension) in SECOND_KEY else "k1"
+
+
+def _rollup_filter(filters: DashboardFilters, kind: str = "") -> Q:
     q = Q()
     if filters.facility:
         q &= Q(
@@ -154,7 +165,7 @@ def _rollup_filter(filters: DashboardFilters) -> Q:
             ]
         )
     if filters.mechanism:
-        q &= Q(k1=filters.mechanism)
+        q &= Q(**{_column(kind, "mechanism"): filters.mechanism})
     if filters.gang_related is not None:
         q &= Q(k1="1" if filters.gang_related else "0")
     return q
@@ -203,7 +214,7 @@ def _counts_from_rollup(kind: str, group_by: str, period: Period, filters: Dashb
     if group_by == "suburb":
         return _suburb_counts(period, filters)
     qs = AdmissionRollup.objects.filter(
-        _rollup_filter(filters), kind=kind, day__gte=period.start_date, day__lte=period.end_date
+        _rollup_filter(filters, kind), kind=kind, day__gte=period.start_date, day__lte=period.end_date
     )
     counts: Counter = Counter()
     qs = qs.order_by()
@@ -224,7 +235,7 @@ def _counts_from_rollup(kind: str, group_by: str, period: Period, filters: Dashb
         for wd, k1, n in rows.values_list("g", "k1", "s"):
             counts[_hw_key(wd, int(k1))] += n
     else:
-        field = "k2" if group_by == "sex" else "k1"
+        field = _column(kind, "sex" if group_by == "sex" else GROUP_KIND[group_by])
         for key, n in qs.values(field).annotate(s=Sum("n")).values_list(field, "s"):
             counts[int(key) if group_by == "hour" else key] += n
     return counts

@@ -42,6 +42,7 @@ KINDS = {
     "age_sex": (F("age_band"), F("sex")),
     "place": (F("place_type"), None),
     "gang": (_gang_expression(), None),
+    "facility_mechanism": (F("facility_id"), F("mechanism")),
 }
 
 

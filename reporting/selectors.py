@@ -317,10 +317,21 @@ def _removal_groups(period: Period) -> list[tuple]:
     nearly one row per removal. Read from the kept ``RemovalFacts``; a removal in the period that has
     none yet is counted by the live rule."""
     facts = RemovalFacts._meta.db_table
-    missing = (
-        f"l.at >= %s AND l.at < %s AND NOT EXISTS (SELECT 1 FROM {facts} rf WHERE rf.log_id = l.id"
-        " AND rf.at >= %s AND rf.at < %s)"  # a fact's time is its log row's: hash only the period's facts
+    bounds = [period.start, period.end]
+    in_period = {"at__gte": period.start, "at__lt": period.end}
+    logged = TransitionLog.objects.filter(
+        content_type=_prosecution_ct(), transition__in=REMOVAL_LOG_TRANSITIONS, **in_period
     )
+    # A fact is its log row's (one per row, same time), so equal counts mean every removal is kept and
+    # the anti-join below, a third of the report's time at 5M admissions, can be skipped.
+    if logged.count() == RemovalFacts.objects.filter(**in_period).count():
+        missing, params = "FALSE", [_prosecution_ct().pk]
+    else:
+        missing = (
+            f"l.at >= %s AND l.at < %s AND NOT EXISTS (SELECT 1 FROM {facts} rf WHERE rf.log_id = l.id"
+            " AND rf.at >= %s AND rf.at < %s)"  # a fact's time is its log row's: hash the period's facts
+        )
+        params = [_prosecution_ct().pk, *bounds, *bounds]
     live = _removal_sql("l.transition, l.reason", missing, group=False)
     sql = f"""
         WITH r (transition, reason, station_id, court_id, gang, gbv) AS (
@@ -336,8 +347,7 @@ def _removal_groups(period: Period) -> list[tuple]:
         SELECT 'court', reason, NULL, court_id, NULL, NULL, COUNT(*) FROM r GROUP BY 2, 4
     """  # noqa: S608  (table names from the models; values are parameters)
     with connection.cursor() as cur:
-        bounds = [period.start, period.end]
-        cur.execute(sql, [*bounds, _prosecution_ct().pk, *bounds, *bounds])
+        cur.execute(sql, [*bounds, *params])
         return cur.fetchall()
 
 

@@ -1,5 +1,7 @@
 """The incident dashboard counts admissions by SAST time and by each dimension, from fresh rollups."""
 
+from datetime import date
+
 import pytest
 from django.db import transaction
 
@@ -101,7 +103,8 @@ def test_admissions_are_counted_by_every_dimension_in_sast(db, api, analyst, gro
         ({"mechanism": "sharp"}, 2),
         ({"gang_related": "true"}, 1),
         ({"gang_related": "false"}, 3),
-        ({"facility": "fac-1", "mechanism": "sharp"}, 2),  # two rollups: counted live
+        ({"facility": "fac-1", "mechanism": "sharp"}, 2),  # the facility x mechanism rollup, or live
+        ({"district": "d1", "mechanism": "blunt"}, 0),
         ({"station": "s1", "gang_related": "false"}, 1),
     ],
 )
@@ -131,6 +134,35 @@ def test_the_rollups_and_a_live_count_agree_for_every_chart(db):
         if group_by in ("facility", "suburb"):
             live = {str(k): v for k, v in live.items()}
         assert dict(rolled) == dict(live), group_by
+
+
+@pytest.mark.parametrize(
+    "filters",
+    [
+        DashboardFilters(facility="fac-1", mechanism="sharp"),
+        DashboardFilters(district="d2", mechanism="sharp"),
+        DashboardFilters(facility="fac-2"),
+    ],
+)
+def test_firearm_at_one_hospital_and_the_like_come_from_the_facility_by_mechanism_rollup(db, filters):
+    admissions_cohort()
+    rollups.rebuild_all()
+    period = Period(date.fromisoformat(MARCH["from"]), date.fromisoformat(MARCH["to"]))
+    for group_by in ("month", "day", "facility", "mechanism"):
+        answer = dashboard.admissions_by(period, group_by, filters, suppress=False)
+        assert answer["source"].startswith("rollup:"), group_by
+        live = dashboard._counts_live(group_by, period, filters)
+        assert {r["key"]: r["count"] for r in answer["rows"] if r["count"]} == {
+            _api_key(group_by, k): v for k, v in live.items() if v
+        }, group_by
+
+
+def _api_key(group_by, key):
+    if group_by == "facility":
+        from casework.models import Facility
+
+        return Facility.objects.get(pk=key).code
+    return key
 
 
 def test_a_recorded_admission_refreshes_its_day_after_commit(db, django_capture_on_commit_callbacks):
