@@ -204,3 +204,27 @@ class OutcomeRollup(models.Model):
 
     def __str__(self):
         return f"{self.kind} {self.day} {self.k1} {self.state}: {self.n}"
+
+
+class RemovalRollup(models.Model):
+    """Per-month rollups behind the removals report: the removal groups of one SAST calendar month
+    (``month`` = its first day), as the report counts them — ``by`` "split" (reason x transition x
+    gang-related x gender-based), "station" (reason x station that opened the docket) or "court"
+    (reason x court) — and a ``by`` "month" marker row for every month computed. Whole months of a period
+    are read here, its ragged ends (and any month without a marker) from ``RemovalFacts``.
+    Derived data, recomputed with the removal facts (``reporting.rollups``)."""
+
+    month = models.DateField()
+    by = models.CharField(max_length=8)
+    reason = models.CharField(max_length=60, blank=True, default="")
+    transition = models.CharField(max_length=40, blank=True, default="")
+    ref_id = models.BigIntegerField(null=True)  # station or court
+    gang_related = models.BooleanField(null=True)
+    gender_based = models.BooleanField(null=True)
+    n = models.PositiveIntegerField()
+
+    class Meta:
+        indexes = [models.Index(fields=["month", "by"])]
+
+    def __str__(self):
+        return f"{self.month:%Y-%m} {self.by} {self.reason}: {self.n}"

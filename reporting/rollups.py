@@ -24,7 +24,7 @@ from django.db.models import Count, F, Min, Sum, Value
 from django.db.models.functions import Coalesce, ExtractHour, TruncDate, TruncWeek
 from django.utils import timezone
 
-from .models import AdmissionRollup, FunnelReason, FunnelRollup, OutcomeRollup, RollupStamp
+from .models import AdmissionRollup, FunnelReason, FunnelRollup, OutcomeRollup, RemovalRollup, RollupStamp
 from .params import SAST
 
 
@@ -438,7 +438,66 @@ def refresh_removal_facts(prosecution_ids=None) -> int:
             stale = stale.filter(prosecution_id__in=ids)
         stale.delete()
         RemovalFacts.objects.bulk_create(rows, batch_size=5000)
+        if ids is None:
+            RemovalRollup.objects.all().delete()
+        refresh_removal_months(removal_months(ids))
     return len(rows)
+
+
+def refresh_removal_months(months) -> int:
+    """Recompute the removals report's rollup of these calendar months (their first days)."""
+    from .params import Period
+    from .selectors import month_days, removal_groups_live
+
+    written = 0
+    for month in sorted(set(months)):
+        with transaction.atomic():
+            _lock(731, month)
+            RemovalRollup.objects.filter(month=month).delete()
+            last = month + timedelta(days=month_days(month) - 1)
+            rows = [RemovalRollup(month=month, by="month", n=0)]
+            rows += [
+                RemovalRollup(
+                    month=month,
+                    by=by,
+                    reason=reason or "",
+                    transition=transition or "",
+                    ref_id=ref,
+                    gang_related=gang,
+                    gender_based=gbv,
+                    n=n,
+                )
+                for by, reason, transition, ref, gang, gbv, n in removal_groups_live(Period(month, last))
+            ]
+            RemovalRollup.objects.bulk_create(rows, batch_size=5000)
+            written += len(rows)
+    return written
+
+
+def removal_months(prosecution_ids=None) -> set[date]:
+    """The calendar months (first days) of these prosecutions' removals (all when None)."""
+    from django.contrib.contenttypes.models import ContentType
+
+    from casework.models import Prosecution, TransitionLog
+
+    from .selectors import REMOVAL_LOG_TRANSITIONS
+
+    logs = TransitionLog.objects.filter(
+        content_type=ContentType.objects.get_for_model(Prosecution), transition__in=REMOVAL_LOG_TRANSITIONS
+    )
+    if prosecution_ids is not None:
+        logs = logs.filter(object_id__in=list(prosecution_ids))
+    else:  # every month from the first removal to this one
+        first = logs.aggregate(m=Min("at"))["m"]
+        if first is None:
+            return set()
+        month, this = sast_day(first).replace(day=1), timezone.localdate(timezone=SAST).replace(day=1)
+        months = set()
+        while month <= this:
+            months.add(month)
+            month = (month + timedelta(days=32)).replace(day=1)
+        return months
+    return {sast_day(at).replace(day=1) for at in logs.values_list("at", flat=True)}
 
 
 _pending_facts = threading.local()

@@ -6,6 +6,7 @@ dicts with raw counts; suppression is applied by ``finish_*`` helpers so page, A
 """
 
 from collections import Counter, defaultdict
+from datetime import date, timedelta
 
 from django.contrib.contenttypes.models import ContentType
 from django.db import connection
@@ -38,7 +39,7 @@ from casework.models import (
 )
 
 from . import definitions
-from .models import OutcomeRollup, ProsecutionFacts, RemovalFacts
+from .models import OutcomeRollup, ProsecutionFacts, RemovalFacts, RemovalRollup
 from .params import SAST, Period, ReportInputError
 from .rollups import day_runs
 from .suppression import finish_row, suppress_count
@@ -314,8 +315,49 @@ def _removal_groups(period: Period) -> list[tuple]:
     """The removals in the period counted three narrow ways, as (by, reason, transition, station or court
     id, gang, gender_based, count): by "split" (reason x transition x gang x gender-based), "station"
     (reason x station) and "court" (reason x court) — a few hundred rows where the full cross product is
-    nearly one row per removal. Read from the kept ``RemovalFacts``; a removal in the period that has
-    none yet is counted by the live rule."""
+    nearly one row per removal. Whole calendar months come from ``RemovalRollup`` (a month's rows are
+    ``removal_groups_live`` of that month), the rest from the kept facts; rows of one group may repeat
+    (one per part) and are summed by the caller."""
+    months = sorted(_computed_removal_months(months_within(period)))
+    kept = RemovalRollup.objects.filter(month__in=months).exclude(by="month").order_by()
+    rows = list(
+        kept.values_list("by", "reason", "transition", "ref_id", "gang_related", "gender_based").annotate(
+            n=Sum("n")
+        )
+    )
+    in_months = {m + timedelta(days=i) for m in months for i in range(month_days(m))}
+    for first, last in day_runs(set(period.each_day()) - in_months):
+        rows += removal_groups_live(Period(first, last))
+    return rows
+
+
+def months_within(period: Period) -> list[date]:
+    """The first days of the calendar months that lie wholly inside the period."""
+    month = period.start_date.replace(day=1)
+    if month < period.start_date:
+        month = _next_month(month)
+    months = []
+    while month + timedelta(days=month_days(month) - 1) <= period.end_date:
+        months.append(month)
+        month = _next_month(month)
+    return months
+
+
+def _next_month(month: date) -> date:
+    return date(month.year + month.month // 12, month.month % 12 + 1, 1)
+
+
+def month_days(month: date) -> int:
+    return (_next_month(month) - month).days
+
+
+def _computed_removal_months(months) -> set[date]:
+    return set(RemovalRollup.objects.filter(by="month", month__in=months).values_list("month", flat=True))
+
+
+def removal_groups_live(period: Period) -> list[tuple]:
+    """``_removal_groups`` from the kept ``RemovalFacts``; a removal in the period that has none yet is
+    counted by the live rule."""
     facts = RemovalFacts._meta.db_table
     bounds = [period.start, period.end]
     in_period = {"at__gte": period.start, "at__lt": period.end}

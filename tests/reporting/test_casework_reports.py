@@ -19,12 +19,20 @@ def analyst(make_user):
     return make_user(roles.VPU_ANALYST)
 
 
-@pytest.mark.parametrize("facts_kept", [False, True], ids=["live rule", "kept facts"])
+@pytest.mark.parametrize(
+    "kept", ["nothing", "after each commit", "rebuilt"], ids=["live rule", "kept facts", "kept months"]
+)
 def test_removals_by_reason_with_the_police_attributable_share_and_the_splits(
-    db, api, analyst, django_capture_on_commit_callbacks, facts_kept
+    db, api, analyst, django_capture_on_commit_callbacks, kept
 ):
-    with django_capture_on_commit_callbacks(execute=facts_kept):
+    from reporting import rollups
+    from reporting.models import RemovalRollup
+
+    with django_capture_on_commit_callbacks(execute=kept == "after each commit"):
         conviction_cohort()
+    if kept == "rebuilt":
+        rollups.refresh_prosecution_facts(None)
+    assert RemovalRollup.objects.filter(by="month", month=date(2025, 3, 1)).exists() == (kept != "nothing")
     # Feb-Mar removals: P4 withdrawn docket_not_at_court (police), P5 provisionally withdrawn
     # witness_intimidated, P6 struck off investigation_incomplete (police; re-enrolled later, still
     # counts), P10 withdrawn complainant_withdrew (a sexual offence).
@@ -55,6 +63,29 @@ def test_removals_by_reason_with_the_police_attributable_share_and_the_splits(
     assert gang == {True: (1, 0), False: (3, 2)}  # P5 only: P4's gang assertion was reversed
     march = api(analyst).get("/api/v1/reports/removals/", {**MARCH, "unsuppressed": "1"}).json()
     assert march["total"]["removals"] == 2
+
+
+def test_a_whole_month_of_removals_is_read_from_its_rollup_and_its_ragged_ends_from_the_facts(
+    db, api, analyst
+):
+    from reporting import rollups
+    from reporting.models import RemovalFacts
+
+    conviction_cohort()
+    rollups.refresh_prosecution_facts(None)
+
+    def totals(period):
+        body = api(analyst).get("/api/v1/reports/removals/", {**period, "unsuppressed": "1"}).json()
+        return {r["group"]: r["removals"] for r in body["rows"]}
+
+    ragged = {"from": "2025-02-10", "to": "2025-03-31"}  # P6's strike-off on 02-01 is outside
+    assert totals(ragged) == {"docket_not_at_court": 1, "witness_intimidated": 1, "complainant_withdrew": 1}
+    # Changed behind reporting's back: March (whole) keeps its rollup until refreshed; February's
+    # ragged end is read from the facts at once.
+    RemovalFacts.objects.update(reason="other")
+    assert totals(ragged) == {"docket_not_at_court": 1, "witness_intimidated": 1, "other": 1}
+    rollups.refresh_removal_months([date(2025, 3, 1)])
+    assert totals(ragged) == {"other": 3}
 
 
 def test_re_enrolment_after_a_committee_review_and_its_outcome(db, api, analyst):
