@@ -167,22 +167,29 @@ def day_runs(days, longest: int | None = None) -> list[tuple[date, date]]:
     return [(a, b) for a, b in runs]
 
 
-FUNNEL_RUN_DAYS = 31  # one transaction and one pass per month of days: bounded locks, memory and rows
+RUN_DAYS = 31  # one transaction and one pass per month of days: bounded locks, memory and rows
+
+
+def _locked_runs(namespace: int, days):
+    """The days as contiguous runs of at most ``RUN_DAYS``, each inside its own transaction holding its
+    days' advisory locks (taken in date order, so two refreshes never deadlock)."""
+    for first, last in day_runs(days, RUN_DAYS):
+        with transaction.atomic():
+            for i in range((last - first).days + 1):
+                _lock(namespace, first + timedelta(days=i))
+            yield first, last
 
 
 def refresh_funnel_days(days) -> int:
     """Recompute the funnel rollups of these SAST days; returns the rows written."""
     written = 0
-    for first, last in day_runs(days, FUNNEL_RUN_DAYS):
-        with transaction.atomic():
-            for i in range((last - first).days + 1):
-                _lock(729, first + timedelta(days=i))
-            FunnelRollup.objects.filter(day__gte=first, day__lte=last).delete()
-            FunnelReason.objects.filter(day__gte=first, day__lte=last).delete()
-            rows, facts = _funnel_rows(first, last)
-            FunnelRollup.objects.bulk_create(rows, batch_size=5000)
-            FunnelReason.objects.bulk_create(facts, batch_size=5000)
-            written += len(rows) + len(facts)
+    for first, last in _locked_runs(729, days):
+        FunnelRollup.objects.filter(day__gte=first, day__lte=last).delete()
+        FunnelReason.objects.filter(day__gte=first, day__lte=last).delete()
+        rows, facts = _funnel_rows(first, last)
+        FunnelRollup.objects.bulk_create(rows, batch_size=5000)
+        FunnelReason.objects.bulk_create(facts, batch_size=5000)
+        written += len(rows) + len(facts)
     return written
 
 
@@ -320,14 +327,11 @@ def _outcome_rows(first: date, last: date) -> list[OutcomeRollup]:
 def refresh_outcome_days(days) -> int:
     """Recompute the conviction-rate rollups of these SAST days; returns the rows written."""
     written = 0
-    for first, last in day_runs(days, FUNNEL_RUN_DAYS):
-        with transaction.atomic():
-            for i in range((last - first).days + 1):
-                _lock(730, first + timedelta(days=i))
-            OutcomeRollup.objects.filter(day__gte=first, day__lte=last).delete()
-            rows = _outcome_rows(first, last)
-            OutcomeRollup.objects.bulk_create(rows, batch_size=5000)
-            written += len(rows)
+    for first, last in _locked_runs(730, days):
+        OutcomeRollup.objects.filter(day__gte=first, day__lte=last).delete()
+        rows = _outcome_rows(first, last)
+        OutcomeRollup.objects.bulk_create(rows, batch_size=5000)
+        written += len(rows)
     return written
 
 
