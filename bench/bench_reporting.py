@@ -301,7 +301,7 @@ def main() -> int:
             f"SELECT to_char({local}, 'YYYY-MM'), count(*) {adm} AND a.mechanism = 'firearm' GROUP BY 1",
         ),
         (
-            "dashboard month, facility+mechanism (live)",
+            "dashboard month, facility+mechanism",
             "/api/v1/dashboard/incidents/?group_by=month&mechanism=firearm&facility=bench-f-3&" + q,
             f"SELECT to_char({local}, 'YYYY-MM'), count(*) {adm} AND a.mechanism = 'firearm' AND a.facility_id = (SELECT id FROM casework_facility WHERE code='bench-f-3') GROUP BY 1",
         ),

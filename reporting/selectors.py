@@ -23,6 +23,7 @@ from django.db.models import (
     Value,
 )
 from django.db.models.functions import Coalesce, NullIf, TruncDate, TruncMonth
+from django.utils import timezone
 
 from casework.models import (
     POLICE_ATTRIBUTABLE_REASONS,
@@ -326,18 +327,24 @@ def _removal_groups(period: Period) -> list[tuple]:
         )
     )
     in_months = {m + timedelta(days=i) for m in months for i in range(month_days(m))}
-    for first, last in day_runs(set(period.each_day()) - in_months):
+    for first, last in day_runs(d for d in period.each_day() if d not in in_months):
         rows += removal_groups_live(Period(first, last))
     return rows
 
 
 def months_within(period: Period) -> list[date]:
-    """The first days of the calendar months that lie wholly inside the period."""
+    """The first days of the calendar months the period covers wholly, the current month included when
+    the period runs to today or later: no removal takes effect in the future, so its days after today
+    hold none (and "the year to today" is not a ragged end of the busiest month)."""
+    today = timezone.localdate(timezone=SAST)
     month = period.start_date.replace(day=1)
     if month < period.start_date:
         month = _next_month(month)
     months = []
-    while month + timedelta(days=month_days(month) - 1) <= period.end_date:
+    while month <= period.end_date:
+        last = month + timedelta(days=month_days(month) - 1)
+        if last > period.end_date and not (period.end_date >= today >= month):
+            break
         months.append(month)
         month = _next_month(month)
     return months

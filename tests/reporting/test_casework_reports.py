@@ -88,6 +88,34 @@ def test_a_whole_month_of_removals_is_read_from_its_rollup_and_its_ragged_ends_f
     assert totals(ragged) == {"other": 3}
 
 
+def test_the_month_to_date_of_a_period_running_to_today_is_read_from_its_rollup(
+    db, api, analyst, django_capture_on_commit_callbacks
+):
+    from django.utils import timezone
+
+    from reporting.models import RemovalFacts, RemovalRollup
+
+    from .cohort import enrol
+
+    with django_capture_on_commit_callbacks(execute=True):
+        cohort = conviction_cohort()
+        p = enrol(
+            cohort.ref, court="a", station="s1", offence="murder", mechanism="firearm", gang=False, name="N"
+        )
+        services.prosecution_withdraw(p, actor=None, version=None, reason="docket_not_at_court")
+    today = timezone.localdate()
+    this_month = {"from": today.replace(day=1).isoformat(), "to": today.isoformat(), "unsuppressed": "1"}
+
+    def reasons():
+        body = api(analyst).get("/api/v1/reports/removals/", this_month).json()
+        return {r["group"]: r["removals"] for r in body["rows"]}
+
+    assert RemovalRollup.objects.filter(by="month", month=today.replace(day=1)).exists()
+    assert reasons() == {"docket_not_at_court": 1}
+    RemovalFacts.objects.filter(prosecution_id=p.pk).update(reason="other")  # behind reporting's back
+    assert reasons() == {"docket_not_at_court": 1}  # the month's kept rows, not a ragged end
+
+
 def test_re_enrolment_after_a_committee_review_and_its_outcome(db, api, analyst):
     conviction_cohort()  # P6: struck off 02-01, review decided re_enrol, re-enrolled 02-15, convicted 03-20
     body = api(analyst).get("/api/v1/reports/re-enrolment/", FEB_MAR).json()
