@@ -11,8 +11,10 @@ How freshness works (docs/reporting.md):
 
 The attrition funnel's per-day rows (``FunnelRollup``, ``FunnelReason``) are recomputed with a day's
 dashboard rollups, and on their own (``mark_funnel_days``) for the days of incidents a docket,
-prosecution or referral step touches. The per-prosecution facts and kept removals are refreshed per
-prosecution (``mark_prosecutions``).
+prosecution or referral step touches. The conviction rate's per-day ``OutcomeRollup`` is recomputed
+(``mark_outcome_days``) for the days a prosecution is or was finalised on when it moves. The
+per-prosecution facts and kept removals are refreshed per prosecution (``mark_prosecutions``), and with
+them the removals report's monthly ``RemovalRollup`` of the months those removals fall in.
 """
 
 import threading
@@ -484,7 +486,7 @@ def removal_months(prosecution_ids=None) -> set[date]:
 
     from casework.models import Prosecution, TransitionLog
 
-    from .selectors import REMOVAL_LOG_TRANSITIONS
+    from .selectors import REMOVAL_LOG_TRANSITIONS, next_month
 
     logs = TransitionLog.objects.filter(
         content_type=ContentType.objects.get_for_model(Prosecution), transition__in=REMOVAL_LOG_TRANSITIONS
@@ -499,7 +501,7 @@ def removal_months(prosecution_ids=None) -> set[date]:
         months = set()
         while month <= this:
             months.add(month)
-            month = (month + timedelta(days=32)).replace(day=1)
+            month = next_month(month)
         return months
     return {sast_day(at).replace(day=1) for at in logs.values_list("at", flat=True)}
 

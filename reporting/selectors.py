@@ -1,7 +1,8 @@
 """Reads over prosecutions and the transition log: conviction rate, removals, re-enrolment.
 
 The conviction rate reads the per-day ``OutcomeRollup`` (live for the days not kept yet), removals the
-kept ``RemovalFacts``; re-enrolment and the drill-down lists query live. Every function returns plain
+monthly ``RemovalRollup`` and the kept ``RemovalFacts``; re-enrolment and the drill-down lists query
+live. Every function returns plain
 dicts with raw counts; suppression is applied by ``finish_*`` helpers so page, API and CSV share it.
 """
 
@@ -339,23 +340,23 @@ def months_within(period: Period) -> list[date]:
     today = timezone.localdate(timezone=SAST)
     month = period.start_date.replace(day=1)
     if month < period.start_date:
-        month = _next_month(month)
+        month = next_month(month)
     months = []
     while month <= period.end_date:
         last = month + timedelta(days=month_days(month) - 1)
         if last > period.end_date and not (period.end_date >= today >= month):
             break
         months.append(month)
-        month = _next_month(month)
+        month = next_month(month)
     return months
 
 
-def _next_month(month: date) -> date:
+def next_month(month: date) -> date:
     return date(month.year + month.month // 12, month.month % 12 + 1, 1)
 
 
 def month_days(month: date) -> int:
-    return (_next_month(month) - month).days
+    return (next_month(month) - month).days
 
 
 def _computed_removal_months(months) -> set[date]:
