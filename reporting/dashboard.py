@@ -146,7 +146,7 @@ def _column(kind: str, dimension: str) -> str:
     return "k2" if (kind, dimension) in SECOND_KEY else "k1"
 
 
-def _rollup_filter(filters: DashboardFilters, kind: str = "") -> Q:
+def _rollup_filter(filters: DashboardFilters, kind: str) -> Q:
     q = Q()
     if filters.facility:
         q &= Q(
@@ -192,7 +192,7 @@ def _suburb_counts(period: Period, filters: DashboardFilters) -> Counter:
     end_monday = (period.end_date + timedelta(days=1)) - timedelta(
         days=(period.end_date + timedelta(days=1)).weekday()
     )
-    q = _rollup_filter(filters)
+    q = _rollup_filter(filters, "suburb")
     if first_monday >= end_monday:
         parts = [Q(kind="suburb", day__gte=period.start_date, day__lte=period.end_date)]
     else:

@@ -65,10 +65,10 @@ def transition(obj=None, name=None, **kwargs):
 
     if isinstance(obj, Prosecution) and name in REMOVAL_LOG_TRANSITIONS:
         rollups.mark_prosecutions([obj.pk])
-    if isinstance(obj, Prosecution):  # the conviction-rate outcome of the days it is or was counted on
-        rollups.mark_outcome_days(rollups.outcome_days([obj.pk]))
-    # The funnel (and "unknown to police") of the incidents the object belongs to.
+    # The funnel (and "unknown to police") of the incidents the object belongs to; for a prosecution,
+    # also the conviction-rate outcome of the days it is or was counted on.
     if isinstance(obj, Prosecution):
+        rollups.mark_outcome_days(rollups.outcome_days([obj.pk]))
         incidents = obj.police_case.incidents.values_list("pk", flat=True)
     elif isinstance(obj, PoliceCase):
         incidents = obj.incidents.values_list("pk", flat=True)

@@ -27,7 +27,7 @@ from django.db.models.functions import Coalesce, ExtractHour, TruncDate, TruncWe
 from django.utils import timezone
 
 from .models import AdmissionRollup, FunnelReason, FunnelRollup, OutcomeRollup, RemovalRollup, RollupStamp
-from .params import SAST
+from .params import SAST, Period
 
 
 def _gang_expression():
@@ -130,7 +130,7 @@ def _funnel_rows(first: date, last: date) -> tuple[list[FunnelRollup], list[Funn
 
     start, end = _day_bounds(first)[0], _day_bounds(last)[1]
     counts, reasons = funnel_by_day(start, end)
-    days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
+    days = Period(first, last).each_day()
     rows = [FunnelRollup(kind="day", day=day, n=0) for day in days]
     rows += [
         FunnelRollup(kind="step", day=day, k1=step, n=n)
@@ -177,8 +177,8 @@ def _locked_runs(namespace: int, days):
     days' advisory locks (taken in date order, so two refreshes never deadlock)."""
     for first, last in day_runs(days, RUN_DAYS):
         with transaction.atomic():
-            for i in range((last - first).days + 1):
-                _lock(namespace, first + timedelta(days=i))
+            for day in Period(first, last).each_day():
+                _lock(namespace, day)
             yield first, last
 
 
@@ -210,7 +210,7 @@ def rebuild_funnel() -> int:
     if not firsts:
         return 0
     first, last = sast_day(min(firsts)), timezone.localdate(timezone=SAST)
-    return refresh_funnel_days(first + timedelta(days=i) for i in range((last - first).days + 1))
+    return refresh_funnel_days(Period(first, last).each_day())
 
 
 def refresh_days(days) -> int:
@@ -311,10 +311,9 @@ OUTCOME_KINDS = ("court", "station", "district", "offence", "mechanism", "gang_r
 def _outcome_rows(first: date, last: date) -> list[OutcomeRollup]:
     """The outcome rows of the SAST days first..last: each day's marker and, per grouping, the matters
     finalised that day by group and state, counted by the report's own live rule."""
-    from .params import Period
     from .selectors import outcome_counts_live
 
-    days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
+    days = Period(first, last).each_day()
     rows = [OutcomeRollup(kind="day", day=day, n=0) for day in days]
     for kind in OUTCOME_KINDS:
         counts = outcome_counts_live(Period(first, last), kind, by_day=True)
@@ -347,7 +346,7 @@ def rebuild_outcomes() -> int:
         return 0
     first, last = sast_day(first), timezone.localdate(timezone=SAST)
     OutcomeRollup.objects.filter(day__lt=first).delete()
-    return refresh_outcome_days(first + timedelta(days=i) for i in range((last - first).days + 1))
+    return refresh_outcome_days(Period(first, last).each_day())
 
 
 def outcome_days(prosecution_ids) -> set[date]:
@@ -452,7 +451,6 @@ def refresh_removal_facts(prosecution_ids=None) -> int:
 
 def refresh_removal_months(months) -> int:
     """Recompute the removals report's rollup of these calendar months (their first days)."""
-    from .params import Period
     from .selectors import month_days, removal_groups_live
 
     written = 0
@@ -486,23 +484,18 @@ def removal_months(prosecution_ids=None) -> set[date]:
 
     from casework.models import Prosecution, TransitionLog
 
-    from .selectors import REMOVAL_LOG_TRANSITIONS, next_month
+    from .selectors import REMOVAL_LOG_TRANSITIONS, months_within
 
     logs = TransitionLog.objects.filter(
         content_type=ContentType.objects.get_for_model(Prosecution), transition__in=REMOVAL_LOG_TRANSITIONS
     )
     if prosecution_ids is not None:
         logs = logs.filter(object_id__in=list(prosecution_ids))
-    else:  # every month from the first removal to this one
+    else:  # every month from the first removal's to this one
         first = logs.aggregate(m=Min("at"))["m"]
         if first is None:
             return set()
-        month, this = sast_day(first).replace(day=1), timezone.localdate(timezone=SAST).replace(day=1)
-        months = set()
-        while month <= this:
-            months.add(month)
-            month = next_month(month)
-        return months
+        return set(months_within(Period(sast_day(first).replace(day=1), timezone.localdate(timezone=SAST))))
     return {sast_day(at).replace(day=1) for at in logs.values_list("at", flat=True)}
 
 
