@@ -45,6 +45,63 @@ CHANNEL_FAMILY = {
 }
 
 
+class SendingSystem(models.Model):
+    """A registered sending system (hospital interface engine): the ``integration`` role of DESIGN.md.
+
+    Its credential is a client certificate (MLLP over TLS: by SHA-256 fingerprint and/or subject CN)
+    and the Django account whose API token it uses over HTTP. The facilities it may send for are the
+    account's facility grants (django-guardian, like an EC clerk's): ``permissions.sender_facilities``.
+    """
+
+    name = models.CharField(max_length=80, unique=True)
+    account = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="sending_system"
+    )
+    certificate_sha256 = models.CharField(
+        _("client certificate SHA-256 fingerprint"),
+        max_length=64,
+        blank=True,
+        help_text=_("Hex digest of the certificate (DER); colons and case are ignored."),
+    )
+    certificate_subject = models.CharField(
+        _("client certificate subject CN"),
+        max_length=200,
+        blank=True,
+        help_text=_("Used when no fingerprint is given: any certificate of our CA with this CN."),
+    )
+    active = models.BooleanField(default=True)
+    note = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["certificate_sha256"],
+                condition=~models.Q(certificate_sha256=""),
+                name="one_sender_per_certificate",
+            ),
+            models.UniqueConstraint(
+                fields=["certificate_subject"],
+                condition=~models.Q(certificate_subject=""),
+                name="one_sender_per_subject",
+            ),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    @staticmethod
+    def normalise_fingerprint(value: str) -> str:
+        return "".join(c for c in (value or "").lower() if c in "0123456789abcdef")
+
+    def clean(self):
+        self.certificate_sha256 = self.normalise_fingerprint(self.certificate_sha256)
+        if self.certificate_sha256 and len(self.certificate_sha256) != 64:
+            raise ValidationError({"certificate_sha256": _("A SHA-256 fingerprint has 64 hex digits.")})
+        self.certificate_subject = self.certificate_subject.strip()
+
+
 class InboundMessage(models.Model):
     """One message as received, kept before it is acknowledged.
 
@@ -74,6 +131,11 @@ class InboundMessage(models.Model):
     received_at = models.DateTimeField(default=timezone.now, db_index=True)
     received_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # The registered system that sent it (its certificate or its account): processing checks the
+    # facilities again against it.
+    sending_system = models.ForeignKey(
+        SendingSystem, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.RECEIVED)
     status_changed_at = models.DateTimeField(default=timezone.now)
@@ -254,6 +316,41 @@ class PatientIdentity(models.Model):
 
     def __str__(self):
         return f"Identity of admission {self.admission_id}"
+
+
+class IdentityVersion(models.Model):
+    """An identity as it was before an update changed it: who replaced it, when, with which message.
+
+    Append-only (a PostgreSQL trigger refuses UPDATE and DELETE, except blanking ``details`` when
+    identity is purged); encrypted like the identity. The current identity is ``PatientIdentity``.
+    """
+
+    admission = models.ForeignKey(Admission, on_delete=models.PROTECT, related_name="identity_versions")
+    details = EncryptedJSONField(null=True)  # {"name", "identifiers", "date_of_birth", "contact"}
+    replaced_at = models.DateTimeField(default=timezone.now)
+    replaced_by_message = models.ForeignKey(
+        InboundMessage, null=True, on_delete=models.PROTECT, related_name="+"
+    )
+    replaced_by_sender = models.ForeignKey(
+        SendingSystem, null=True, on_delete=models.PROTECT, related_name="+"
+    )
+    replaced_by_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["admission", "-replaced_at", "-id"]
+
+    def __str__(self):
+        return f"Identity of admission {self.admission_id} before {self.replaced_at:%Y-%m-%d %H:%M}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise ValidationError("Identity versions are append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValidationError("Identity versions are append-only.")
 
 
 class StagedRow(models.Model):

@@ -1,14 +1,17 @@
+import argparse
 import asyncio
 import contextlib
 import ctypes
 import logging
+import os
 import signal
 import subprocess
 import sys
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
-from referrals.mllp import MllpServer
+from referrals import permissions
+from referrals.mllp import MllpServer, tls_context
 
 
 def _die_with_parent() -> None:
@@ -18,9 +21,13 @@ def _die_with_parent() -> None:
 
 
 class Command(BaseCommand):
-    help = "Listen for HL7 v2 messages over MLLP: store each, then answer its ACK."
+    help = (
+        "Listen for HL7 v2 messages over MLLP: store each, then answer its ACK. TLS with client "
+        "certificates (--cert --key --ca); plain MLLP only with --plain, --plain-allow and --plain-sender."
+    )
 
     def add_arguments(self, parser):
+        env = os.environ.get
         parser.add_argument("--host", default="127.0.0.1")
         parser.add_argument("--port", type=int, default=2575)
         parser.add_argument(
@@ -29,29 +36,94 @@ class Command(BaseCommand):
         parser.add_argument(
             "--processes", type=int, default=1, help="listener processes sharing the port (SO_REUSEPORT)"
         )
-        parser.add_argument("--reuse-port", action="store_true", help=argparse_hidden())
+        parser.add_argument("--reuse-port", action="store_true", help=argparse.SUPPRESS)
+        parser.add_argument(
+            "--cert", default=env("MLLP_TLS_CERT", ""), help="server certificate (PEM) [MLLP_TLS_CERT]"
+        )
+        parser.add_argument("--key", default=env("MLLP_TLS_KEY", ""), help="its private key [MLLP_TLS_KEY]")
+        parser.add_argument(
+            "--ca",
+            default=env("MLLP_TLS_CA", ""),
+            help="CA that signs the senders' client certificates [MLLP_TLS_CA]",
+        )
+        parser.add_argument(
+            "--crl", default=env("MLLP_TLS_CRL", ""), help="revoked client certificates [MLLP_TLS_CRL]"
+        )
+        parser.add_argument(
+            "--plain",
+            action="store_true",
+            help="plain MLLP without TLS: only for a loopback or VPN deployment, with --plain-allow",
+        )
+        parser.add_argument(
+            "--plain-allow",
+            default=env("MLLP_PLAIN_ALLOW", ""),
+            help="addresses / networks allowed to connect in plain mode, e.g. 127.0.0.1,10.8.0.0/16 "
+            "[MLLP_PLAIN_ALLOW]",
+        )
+        parser.add_argument(
+            "--plain-sender",
+            default=env("MLLP_PLAIN_SENDER", ""),
+            help="the registered sending system every plain connection is [MLLP_PLAIN_SENDER]",
+        )
 
     def handle(self, *args, host, port, writers, processes, reuse_port, **options):
         logging.basicConfig(level=logging.INFO)
+        tls, allow, mode = self._security(options)
         children = []
         if processes > 1:
             reuse_port = True
             argv = [sys.executable, sys.argv[0], "mllp_listen", "--host", host, "--port", str(port)]
             argv += ["--writers", str(writers), "--reuse-port"]
+            for name in ("cert", "key", "ca", "crl", "plain_allow", "plain_sender"):
+                if options[name]:
+                    argv += [f"--{name.replace('_', '-')}", options[name]]
+            argv += ["--plain"] if options["plain"] else []
             for _ in range(processes - 1):
                 children.append(subprocess.Popen(argv, preexec_fn=_die_with_parent))  # noqa: PLW1509
-        server = MllpServer(host, port, writers=writers, reuse_port=reuse_port)
-        self.stdout.write(f"MLLP listening on {host}:{port} ({processes} process(es))", ending="\n")
+        server = MllpServer(
+            host,
+            port,
+            writers=writers,
+            reuse_port=reuse_port,
+            tls=tls,
+            plain_allow=allow,
+            plain_sender=options["plain_sender"],
+        )
+        self.stdout.write(f"MLLP listening on {host}:{port} ({processes} process(es), {mode})", ending="\n")
         self.stdout.flush()
         try:
             with contextlib.suppress(KeyboardInterrupt):
                 asyncio.run(server.serve_forever())
+        except ValueError as e:  # e.g. the plain sender is not registered
+            raise CommandError(str(e)) from e
         finally:
             for child in children:
                 child.terminate()
 
-
-def argparse_hidden():
-    import argparse
-
-    return argparse.SUPPRESS
+    def _security(self, options):
+        """TLS with client certificates, or plain MLLP only when explicitly enabled and allow-listed."""
+        cert, key, ca = options["cert"], options["key"], options["ca"]
+        if options["plain"]:
+            if cert or key or ca:
+                raise CommandError("Give either --plain or --cert/--key/--ca, not both (one listener each).")
+            try:
+                allow = permissions.parse_networks(options["plain_allow"])
+            except ValueError as e:
+                raise CommandError(f"--plain-allow: {e}") from e
+            if not allow:
+                raise CommandError("--plain needs --plain-allow (MLLP_PLAIN_ALLOW): who may connect.")
+            if not options["plain_sender"]:
+                raise CommandError("--plain needs --plain-sender (MLLP_PLAIN_SENDER): who they send as.")
+            shown = ", ".join(str(n) for n in allow)
+            return None, allow, f"plain MLLP from {shown} as '{options['plain_sender']}'"
+        missing = [n for n, v in (("--cert", cert), ("--key", key), ("--ca", ca)) if not v]
+        if missing:
+            raise CommandError(
+                f"MLLP runs over TLS with client certificates: give {', '.join(missing)} "
+                "(or MLLP_TLS_CERT / MLLP_TLS_KEY / MLLP_TLS_CA). Plain MLLP only with --plain, "
+                "--plain-allow and --plain-sender."
+            )
+        try:
+            return tls_context(cert, key, ca, options["crl"]), None, "TLS, client certificates required"
+        except (OSError, ValueError) as e:
+            raise CommandError(f"TLS: {e}") from e
