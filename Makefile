@@ -20,6 +20,9 @@ browser:
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
 	  || echo "WARNING: could not install chromium: browser tests will be skipped (failed under CI=true)"; }
 
+# Development only: DEBUG on, so the settings use their public development keys (a deployment must set
+# its own SECRET_KEY, IDENTITY_ENCRYPTION_KEY and PSEUDONYM_KEY, or it refuses to start: docs/security.md).
+run: export DEBUG = true
 run: setup
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py seed_demo --if-empty

@@ -167,6 +167,7 @@ def main() -> int:
         recreate_database(base)
     os.environ["DATABASE_URL"] = bench_url(base)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    os.environ.setdefault("DEBUG", "true")  # the development keys; DEBUG itself is switched off below
     sys.path.insert(0, str(ROOT))
     import datetime
 

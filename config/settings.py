@@ -1,24 +1,71 @@
 """Casetrail settings: one file, environment first, embedded default (SQLite, in-process tasks)."""
 
+import os
+import re
+import sys
 from pathlib import Path
 
 import environ
+from csp.constants import NONE, SELF
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-DEV_SECRET_KEY = "dev-only-insecure-key-do-not-use-in-production"  # noqa: S105
+# Fail closed (docs/security.md, "Settings and hardening"): DEBUG is off unless set, and outside DEBUG the
+# process refuses to start unless each key below is the deployment's own. These development values are
+# public (they are in git): accepted under DEBUG only, refused everywhere else. No key derives from another.
+DEV_KEYS = {
+    "SECRET_KEY": "dev-only-insecure-key-do-not-use-in-production",
+    # Patient identity at rest (Fernet): fixed, the key earlier development databases were written with.
+    "IDENTITY_ENCRYPTION_KEY": "yWKoP4FQqrANyHZy4gLS9Y4T636VybPFaORniDdtcxg=",
+    # The keyed pseudonym that links repeat victims (HMAC).
+    "PSEUDONYM_KEY": "dev-only-pseudonym-key",
+}
+REFUSED_KEY_VALUES = {*DEV_KEYS.values(), "change-me"}
 
 env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
-DEBUG = env.bool("DEBUG", default=True)
-SECRET_KEY = env("SECRET_KEY", default=DEV_SECRET_KEY)
-if not DEBUG and SECRET_KEY == DEV_SECRET_KEY:
-    raise RuntimeError("Set SECRET_KEY: the development key is refused outside DEBUG.")
-ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
+# The test runner needs no setup either. pytest-django imports these settings before any conftest.py runs,
+# so its defaults are given here; whatever the caller sets (DEBUG=false and its own keys) wins. The test
+# client speaks plain HTTP, and the rate limits are test-friendly (one test lowers them to prove a 429).
+TESTING = "pytest" in sys.modules
+if TESTING:
+    os.environ.setdefault("DEBUG", "true")
+    os.environ.setdefault("SECURE_SSL_REDIRECT", "false")
 
-# Keys for patient identity: encryption at rest and the keyed pseudonym that links repeat victims.
-IDENTITY_ENCRYPTION_KEY = env("IDENTITY_ENCRYPTION_KEY", default="")
-PSEUDONYM_KEY = env("PSEUDONYM_KEY", default="dev-only-pseudonym-key")
+DEBUG = env.bool("DEBUG", default=False)
+
+
+def _own_key(name: str) -> str:
+    value = env.str(name, default="").strip()
+    return value or (DEV_KEYS[name] if DEBUG else "")
+
+
+SECRET_KEY = _own_key("SECRET_KEY")
+IDENTITY_ENCRYPTION_KEY = _own_key("IDENTITY_ENCRYPTION_KEY")  # one or more Fernet keys, newest first
+PSEUDONYM_KEY = _own_key("PSEUDONYM_KEY")
+if not DEBUG:
+    _keys = {
+        "SECRET_KEY": SECRET_KEY,
+        "IDENTITY_ENCRYPTION_KEY": IDENTITY_ENCRYPTION_KEY,
+        "PSEUDONYM_KEY": PSEUDONYM_KEY,
+    }
+    _problems = []
+    for _name, _value in _keys.items():
+        if not _value:
+            _problems.append(f"{_name} is not set")
+        elif REFUSED_KEY_VALUES & {_value, *(part.strip() for part in _value.split(","))}:
+            _problems.append(f"{_name} is the public development value")
+    if len(set(_keys.values())) < len(_keys) and not _problems:
+        _problems.append("SECRET_KEY, IDENTITY_ENCRYPTION_KEY and PSEUDONYM_KEY must be three different keys")
+    if _problems:
+        raise ImproperlyConfigured(
+            "Refusing to start with DEBUG off: "
+            + "; ".join(_problems)
+            + ". Give each its own secret value (docs/security.md); "
+            "for development set DEBUG=true, as make run does."
+        )
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -43,12 +90,17 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",  # static files, compressed, before anything slower
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "casework.middleware.SessionLimitsMiddleware",  # idle and absolute limits, before the user is trusted
     "django.contrib.messages.middleware.MessageMiddleware",
+    "casework.middleware.NoStoreMiddleware",  # docs/security.md, "Settings and hardening"
+    "casework.middleware.PageThrottleMiddleware",  # docs/security.md, "Throttling"
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
@@ -103,12 +155,98 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = BASE_DIR / "staticfiles"
+# WhiteNoise serves /static/ from gunicorn, compressed. It also finds files where they live, so pages are
+# styled before (or without) collectstatic; after it the compressed copies in STATIC_ROOT are served.
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+WHITENOISE_USE_FINDERS = True
 
 EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="casetrail@localhost")
 SITE_URL = env("SITE_URL", default="http://127.0.0.1:8000")
 
+# ---- Hardening (docs/security.md, "Settings and hardening"). Outside DEBUG: HTTPS only, secure cookies.
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
+# Behind a TLS-terminating proxy that sets it: SECURE_PROXY_SSL_HEADER=HTTP_X_FORWARDED_PROTO,https
+_proxy_ssl_header = env.list("SECURE_PROXY_SSL_HEADER", default=[])
+if _proxy_ssl_header:
+    if len(_proxy_ssl_header) != 2:
+        raise ImproperlyConfigured(
+            "SECURE_PROXY_SSL_HEADER is a header and a value: HTTP_X_FORWARDED_PROTO,https"
+        )
+    SECURE_PROXY_SSL_HEADER = tuple(_proxy_ssl_header)
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 365 * 24 * 3600)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
+SECURE_HSTS_PRELOAD = not DEBUG
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = not DEBUG
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = CSRF_COOKIE_SAMESITE = "Lax"
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+# Sessions end after 30 minutes idle and 10 hours after sign-in (casework.middleware.SessionLimitsMiddleware),
+# and with the browser.
+SESSION_IDLE_SECONDS = env.int("SESSION_IDLE_SECONDS", default=30 * 60)
+SESSION_ABSOLUTE_SECONDS = env.int("SESSION_ABSOLUTE_SECONDS", default=10 * 3600)
+SESSION_COOKIE_AGE = SESSION_IDLE_SECONDS
+SESSION_SAVE_EVERY_REQUEST = True
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+# No inline script or style anywhere: every script and stylesheet is a static file (django-csp 4).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "frame-ancestors": [NONE],
+        "form-action": [SELF],
+    }
+}
+
+# Throttle history must be shared by every process in production: CACHE_URL=redis://host:6379/2
+CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
+
+
+def _rate(scope: str, default: str) -> str | None:
+    """A DRF rate ("10/minute") from THROTTLE_RATE_<SCOPE>; "off" removes the limit. Tests get roomy rates."""
+    name = f"THROTTLE_RATE_{scope.upper()}"
+    value = env.str(name, default="100000/minute" if TESTING else default).strip().lower()
+    if value == "off":
+        return None
+    if not re.fullmatch(r"\d+/(s|sec|second|m|min|minute|h|hour|d|day)", value):
+        raise ImproperlyConfigured(f"{name} must look like 10/minute (or off), not {value!r}")
+    return value
+
+
+THROTTLE_RATES = {
+    "anon": _rate("anon", "60/minute"),  # API, not signed in: per address
+    "user": _rate("user", "600/minute"),  # API, signed in: per user
+    "address": _rate("address", "3000/minute"),  # everything from one address, API and pages
+    "auth": _rate("auth", "10/minute"),  # token issue: per user (or address)
+    "auth_address": _rate("auth_address", "30/minute"),  # token issue: per address, whichever account
+    "intake": _rate("intake", "1200/minute"),  # HL7/FHIR/CSV intake: per sending credential
+    "exports": _rate("exports", "30/minute"),  # CSV downloads and extracts: per user
+    "reports": _rate("reports", "300/minute"),  # report pages and report API: per user
+}
+
 REST_FRAMEWORK = {
+    "DEFAULT_THROTTLE_CLASSES": [
+        "casework.throttling.UserThrottle",
+        "casework.throttling.AddressThrottle",
+        "casework.throttling.ScopedThrottle",
+        "casework.throttling.AddressScopedThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": THROTTLE_RATES,
+    # X-Forwarded-For is believed only for this many proxies in front of the app (0: not at all).
+    "NUM_PROXIES": env.int("NUM_PROXIES", default=0),
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
@@ -130,6 +268,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    # Two choice sets are both called "outcome"; named here so `check --deploy` stays silent.
+    "ENUM_NAME_OVERRIDES": {
+        "AccusedOutcomeEnum": "casework.models.Accused.Outcome",
+        "HearingOutcomeEnum": "courtwatch.models.Hearing.Outcome",
+    },
 }
 
 # Celery: no broker configured means tasks run in-process (the embedded default).
@@ -149,6 +292,13 @@ CELERY_BEAT_SCHEDULE: dict = {}  # each app adds its periodic jobs in its AppCon
 # referrals: re-kick intake messages stuck unfinished (docs/intake.md, "Sweeper").
 CELERY_BEAT_SCHEDULE["referrals-sweep-inbound"] = {"task": "referrals.tasks.sweep_inbound", "schedule": 30.0}
 INTAKE_STUCK_AFTER_SECONDS = env.int("INTAKE_STUCK_AFTER_SECONDS", default=60)
+# referrals: POPIA retention, daily (docs/security.md, "Retention and subject access"): identity is
+# purged IDENTITY_RETENTION_YEARS after every linked matter ended (or the last event, with no case).
+IDENTITY_RETENTION_YEARS = env.int("IDENTITY_RETENTION_YEARS", default=5)
+CELERY_BEAT_SCHEDULE["referrals-purge-identities"] = {
+    "task": "referrals.tasks.purge_identities",
+    "schedule": 24 * 3600.0,
+}
 # courtwatch: reminders (docs/courtwatch.md, "Reminders"); each notice is once-only by its key.
 from celery.schedules import crontab  # noqa: E402
 

@@ -1,7 +1,9 @@
+from csp.constants import UNSAFE_INLINE
+from csp.decorators import csp_update
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 api_v1 = [
     path("", include("casework.api.urls")),
@@ -17,9 +19,21 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    # The split view serves its start-up script as a file (the CSP allows no inline script); Swagger UI
+    # sets inline styles and data: icons, allowed on this page only.
+    path(
+        "api/docs/",
+        csp_update({"style-src": [UNSAFE_INLINE]})(SpectacularSwaggerSplitView.as_view(url_name="schema")),
+        name="api-docs",
+    ),
     path("", include("casework.urls")),
     path("intake/", include("referrals.urls")),
     path("courtwatch/", include("courtwatch.urls")),
     path("reports/", include("reporting.urls")),
 ]
+
+# Plain pages in words (templates/4xx.html, 500.html), JSON under /api/; never Django's debug pages.
+handler400 = "casework.error_pages.bad_request"
+handler403 = "casework.error_pages.permission_denied"
+handler404 = "casework.error_pages.page_not_found"
+handler500 = "casework.error_pages.server_error"

@@ -2,12 +2,12 @@
 
 Keys come from the environment through settings: ``IDENTITY_ENCRYPTION_KEY`` (one or more
 comma-separated Fernet keys, newest first: MultiFernet decrypts with any and encrypts with the
-first, so keys rotate) and ``PSEUDONYM_KEY`` (the HMAC key). Under DEBUG without a key a
-development key is derived from SECRET_KEY and labelled as such; outside DEBUG the app refuses
-to start without real keys (``check_keys``, called from ``ReferralsConfig.ready``).
+first, so keys rotate) and ``PSEUDONYM_KEY`` (the HMAC key). Neither is ever derived from another
+key. Under DEBUG the settings fill in fixed, public development values; outside DEBUG the settings
+refuse to start without the deployment's own, and ``check_keys`` (called from
+``ReferralsConfig.ready``) checks again and proves the Fernet keys well-formed at start-up.
 """
 
-import base64
 import hashlib
 import hmac
 import json
@@ -20,37 +20,40 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import models
 
 DEV_PSEUDONYM_KEY = "dev-only-pseudonym-key"
-DEV_KEY_LABEL = "DEV-ONLY identity key derived from SECRET_KEY"
+DEV_IDENTITY_ENCRYPTION_KEY = "yWKoP4FQqrANyHZy4gLS9Y4T636VybPFaORniDdtcxg="  # = settings.DEV_KEYS
 
 
 def check_keys() -> None:
-    """Refuse to run outside DEBUG without real identity and pseudonym keys."""
-    if settings.DEBUG:
-        return
-    if not settings.IDENTITY_ENCRYPTION_KEY:
-        raise ImproperlyConfigured("Set IDENTITY_ENCRYPTION_KEY: patient identity is encrypted at rest.")
-    if not settings.PSEUDONYM_KEY or settings.PSEUDONYM_KEY == DEV_PSEUDONYM_KEY:
-        raise ImproperlyConfigured(
-            "Set PSEUDONYM_KEY: the development pseudonym key is refused outside DEBUG."
-        )
+    """Refuse to run outside DEBUG without the deployment's own identity and pseudonym keys."""
+    if not settings.DEBUG:
+        identity = {k.strip() for k in settings.IDENTITY_ENCRYPTION_KEY.split(",") if k.strip()}
+        if not identity:
+            raise ImproperlyConfigured("Set IDENTITY_ENCRYPTION_KEY: patient identity is encrypted at rest.")
+        if DEV_IDENTITY_ENCRYPTION_KEY in identity:
+            raise ImproperlyConfigured(
+                "Set IDENTITY_ENCRYPTION_KEY: the development identity key is refused outside DEBUG."
+            )
+        if not settings.PSEUDONYM_KEY or settings.PSEUDONYM_KEY == DEV_PSEUDONYM_KEY:
+            raise ImproperlyConfigured(
+                "Set PSEUDONYM_KEY: the development pseudonym key is refused outside DEBUG."
+            )
     _fernet_for.cache_clear()
     _fernet()  # a malformed key fails now, at start-up, not at the first admission
 
 
 @lru_cache(maxsize=4)
-def _fernet_for(keys: str, secret: str) -> MultiFernet:
-    if keys:
-        try:
-            return MultiFernet([Fernet(k.strip().encode()) for k in keys.split(",") if k.strip()])
-        except ValueError as e:
-            raise ImproperlyConfigured(f"IDENTITY_ENCRYPTION_KEY is not a Fernet key: {e}") from e
-    # DEV_KEY_LABEL: only reachable under DEBUG (check_keys refuses otherwise).
-    derived = hashlib.sha256(f"{DEV_KEY_LABEL}:{secret}".encode()).digest()
-    return MultiFernet([Fernet(base64.urlsafe_b64encode(derived))])
+def _fernet_for(keys: str) -> MultiFernet:
+    parts = [k.strip() for k in keys.split(",") if k.strip()]
+    if not parts:
+        raise ImproperlyConfigured("Set IDENTITY_ENCRYPTION_KEY: patient identity is encrypted at rest.")
+    try:
+        return MultiFernet([Fernet(k.encode()) for k in parts])
+    except ValueError as e:
+        raise ImproperlyConfigured(f"IDENTITY_ENCRYPTION_KEY is not a Fernet key: {e}") from e
 
 
 def _fernet() -> MultiFernet:
-    return _fernet_for(settings.IDENTITY_ENCRYPTION_KEY, settings.SECRET_KEY)
+    return _fernet_for(settings.IDENTITY_ENCRYPTION_KEY)
 
 
 def encrypt(text: str) -> str:

@@ -1,7 +1,6 @@
 """HTML pages of the intake: capture form, CSV upload, admissions, the SAPS referral queue and the
 dead letters. Adapters only: a form or a query string in, one service or selector, a template out."""
 
-import csv
 import io
 
 from django.contrib import messages
@@ -12,6 +11,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from casework import csvsafe
 from casework.errors import DomainError, InvalidInput
 from casework.services import available_transitions
 
@@ -97,7 +97,7 @@ def csv_upload(request):
 @login_required
 def csv_template(request):
     out = io.StringIO()
-    writer = csv.writer(out)
+    writer = csvsafe.writer(out)
     writer.writerow(CSV_HEADER)
     writer.writerow(
         [

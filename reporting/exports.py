@@ -1,9 +1,13 @@
-"""CSV renderings of the reports: the same (already suppressed) rows as the page and the API."""
+"""CSV renderings of the reports: the same (already suppressed) rows as the page and the API.
 
-import csv
+Written through casework.csvsafe, so no cell runs as a spreadsheet formula (docs/security.md, "Exports").
+"""
+
 import io
 
 from django.http import HttpResponse
+
+from casework import csvsafe
 
 
 def _cell(value):
@@ -18,7 +22,7 @@ def _cell(value):
 
 def csv_text(fields: list[str], rows: list[dict]) -> str:
     buf = io.StringIO()
-    writer = csv.writer(buf)
+    writer = csvsafe.writer(buf)
     writer.writerow(fields)
     for row in rows:
         writer.writerow([_cell(row.get(f)) for f in fields])

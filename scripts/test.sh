@@ -6,6 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/services.sh
 BIN=.venv/bin
+# Development keys unless the caller gives DEBUG=false and its own (docs/security.md); pytest does the same.
+export DEBUG="${DEBUG:-true}"
 
 missing=()
 [[ "${DATABASE_URL:-}" == postgres* ]] || missing+=("PostgreSQL (127.0.0.1:5432)")
