@@ -1,5 +1,12 @@
 """Admin: reference data is edited here; cases are read here. States never change in the admin
-(the FSM fields are protected): transitions go through the case pages, which call the services."""
+(the FSM fields are protected): transitions go through the case pages, which call the services.
+
+``ReadOnlyAdmin`` is the one base class for every model whose changes go through services
+(incidents, dockets, prosecutions, logs here; admissions, referrals, the inbox in referrals;
+briefs, hearings, reviews, meetings in courtwatch): no add, change or delete, so a POST to its
+change page is refused (403) and nothing moves without a transition-log row (issue 10 finding 7).
+An admin action that changes state calls the service, as the pages do.
+"""
 
 from django.contrib import admin
 from guardian.admin import GuardedModelAdmin
@@ -45,6 +52,7 @@ class CourtAdmin(GuardedModelAdmin):
     list_display = ["code", "name", "level", "district"]
     list_filter = ["level", "district"]
     search_fields = ["code", "name"]
+    filter_horizontal = ["stations"]
 
 
 @admin.register(Suburb)
@@ -60,7 +68,9 @@ class OffenceAdmin(admin.ModelAdmin):
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request):
+    """Read-only in the admin: the record changes only through its services (and their log)."""
+
+    def has_add_permission(self, request, obj=None):
         return False
 
     def has_change_permission(self, request, obj=None):
@@ -70,10 +80,22 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
-class GangAssertionInline(admin.TabularInline):
-    model = GangAssertion
+class ReadOnlyInline(admin.TabularInline):
     extra = 0
     can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class GangAssertionInline(ReadOnlyInline):
+    model = GangAssertion
     readonly_fields = ["gang_related", "source", "basis", "asserted_at", "asserted_by", "withdrawn_at"]
 
 
@@ -91,10 +113,8 @@ class PoliceCaseAdmin(ReadOnlyAdmin):
     search_fields = ["cas_serial"]
 
 
-class AccusedInline(admin.TabularInline):
+class AccusedInline(ReadOnlyInline):
     model = Accused
-    extra = 0
-    can_delete = False
     readonly_fields = ["name", "outcome"]
     exclude = ["pseudonym"]
 

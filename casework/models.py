@@ -86,6 +86,12 @@ class Court(models.Model):
     name = models.CharField(max_length=160)
     level = models.CharField(max_length=20, choices=Level.choices)
     district = models.ForeignKey(District, on_delete=models.PROTECT, related_name="courts")
+    # The stations whose dockets this court's prosecutors receive: an NPA liaison sees the dockets
+    # referred to the NPA from these stations only (DESIGN.md roles). A High Court takes matters by
+    # transfer from the regional courts, so it serves no station directly.
+    stations = models.ManyToManyField(
+        Station, related_name="courts", blank=True, verbose_name=_("stations served")
+    )
 
     class Meta:
         ordering = ["name"]

@@ -7,6 +7,11 @@ to them, an NPA liaison the courts, an EC clerk the facilities (django-guardian,
 foreign-key tables). Other apps widen what a role sees through ``register_scope`` (a court
 watcher sees the prosecutions of their briefs) and who may move a prosecution through
 ``register_transition_rule``, so casework never imports them.
+
+An NPA liaison's courts *serve* stations (``Court.stations``, reference data): they see the dockets
+referred to the NPA from those stations only, and the prosecutions on their own courts' rolls.
+Every ``may_*`` that takes an object checks it against the actor's scope, so a service called
+with an object the actor cannot see refuses it whatever the entry point (docs/security.md).
 """
 
 from collections import defaultdict
@@ -104,6 +109,11 @@ def user_has_grant(user, obj) -> bool:
     return _granted(user, type(obj)).filter(pk=obj.pk).exists()
 
 
+def stations_served_by_courts_of(user) -> QuerySet[Station]:
+    """The stations whose dockets an NPA liaison's courts receive."""
+    return Station.objects.filter(courts__in=courts_of(user)).distinct()
+
+
 # -------------------------------------------------------------------- extension points
 
 _scopes: dict[str, list[Callable]] = defaultdict(list)
@@ -158,14 +168,15 @@ def visible_police_cases(user) -> QuerySet[PoliceCase]:
     qs = PoliceCase.objects.all()
     if not roles:
         return qs.none()
-    if roles & {ADMIN, COURT_WATCH_SUPERVISOR}:
+    if ADMIN in roles:
         return qs
     q = Q(pk__in=[])
     if SAPS_LIAISON in roles:
         q |= Q(station__in=stations_of(user))
     if NPA_LIAISON in roles:
-        # A docket referred to the NPA waits for a prosecutor to enrol it, wherever it came from.
-        q |= Q(state=PoliceCase.State.REFERRED_TO_NPA)
+        # A docket referred to the NPA waits for a prosecutor of a court serving its station.
+        q |= Q(state=PoliceCase.State.REFERRED_TO_NPA, station__in=stations_served_by_courts_of(user))
+    # Everyone else (the supervisor included) reaches dockets through the prosecutions they see.
     q |= Q(pk__in=visible_prosecutions(user).values("police_case"))
     return qs.filter(q).distinct()
 
@@ -175,12 +186,15 @@ def visible_incidents(user) -> QuerySet[Incident]:
     qs = Incident.objects.all()
     if not roles:
         return qs.none()
-    if roles & {ADMIN, VPU_ANALYST, COURT_WATCH_SUPERVISOR}:
+    if roles & {ADMIN, VPU_ANALYST}:
         return qs
     q = Q(pk__in=[])
     if SAPS_LIAISON in roles:
         # Incidents in their precincts: they link them when they open a docket.
         q |= Q(suburb__station__in=stations_of(user))
+    if HEALTH_CAPTURE in roles:
+        # The ones they recorded themselves (the rest come through their admissions: referrals scope).
+        q |= Q(created_by=user)
     q |= Q(pk__in=visible_police_cases(user).values("incidents"))
     extra = _extra_scope("incident", user)
     if extra is not None:
@@ -191,24 +205,57 @@ def visible_incidents(user) -> QuerySet[Incident]:
 # -------------------------------------------------------------------- actions
 
 INCIDENT_CREATORS = {ADMIN, HEALTH_CAPTURE, SAPS_LIAISON, NPA_LIAISON}
+GANG_ASSERTERS = {ADMIN, HEALTH_CAPTURE, SAPS_LIAISON, NPA_LIAISON, COMMITTEE_MEMBER}
 # NPA decisions on a docket referred to it; the rest of the docket's life is SAPS's.
 NPA_POLICE_CASE_TRANSITIONS = {"return_for_investigation", "decline_to_prosecute"}
 
 
-def may_create_incident(user) -> bool:
-    return bool(roles_of(user) & INCIDENT_CREATORS)
+def may_create_incident(user, suburb=None) -> bool:
+    """May this user record an incident (in ``suburb``; None asks about the role only)?
+
+    SAPS: suburbs of their stations' precincts. NPA: suburbs of the stations their courts serve.
+    An EC clerk records where the patient was injured, which may be anywhere: their scope is the
+    facility, checked on the admission (referrals.permissions.may_submit_for), not the suburb.
+    """
+    roles = roles_of(user)
+    if not roles & INCIDENT_CREATORS:
+        return False
+    if suburb is None or roles & {ADMIN, HEALTH_CAPTURE}:
+        return True
+    if SAPS_LIAISON in roles and stations_of(user).filter(pk=suburb.station_id).exists():
+        return True
+    return NPA_LIAISON in roles and stations_served_by_courts_of(user).filter(pk=suburb.station_id).exists()
 
 
 def may_open_police_case(user, station: Station) -> bool:
     return is_admin(user) or (has_role(user, SAPS_LIAISON) and user_has_grant(user, station))
 
 
-def may_enrol_prosecution(user, court: Court) -> bool:
-    return is_admin(user) or (has_role(user, NPA_LIAISON) and user_has_grant(user, court))
+def may_link_incidents(user, incidents) -> bool:
+    """A docket links only incidents its opener may see (hidden ones are as good as missing)."""
+    ids = {i.pk for i in incidents}
+    return not ids or visible_incidents(user).filter(pk__in=ids).count() == len(ids)
+
+
+def may_see_police_case(user, case: PoliceCase) -> bool:
+    return visible_police_cases(user).filter(pk=case.pk).exists()
+
+
+def may_enrol_prosecution(user, court: Court, police_case: PoliceCase | None = None) -> bool:
+    """Admins; an NPA liaison at a court they hold, for a docket they can see (``police_case``
+    None asks about the court only)."""
+    if is_admin(user):
+        return True
+    if not (has_role(user, NPA_LIAISON) and user_has_grant(user, court)):
+        return False
+    return police_case is None or may_see_police_case(user, police_case)
 
 
 def may_transition(user, obj, name: str) -> bool:
-    """May this user take transition ``name`` on a police case or prosecution (state aside)?"""
+    """May this user take transition ``name`` on a police case or prosecution (state aside)?
+
+    Nobody moves what they cannot see; a court-watch supervisor moves no case at all.
+    """
     if is_admin(user):
         return True
     if isinstance(obj, PoliceCase):
@@ -217,7 +264,7 @@ def may_transition(user, obj, name: str) -> bool:
         return (
             name in NPA_POLICE_CASE_TRANSITIONS
             and has_role(user, NPA_LIAISON)
-            and visible_police_cases(user).filter(pk=obj.pk).exists()
+            and may_see_police_case(user, obj)
         )
     if isinstance(obj, Prosecution):
         if has_role(user, NPA_LIAISON) and user_has_grant(user, obj.court):
@@ -227,4 +274,22 @@ def may_transition(user, obj, name: str) -> bool:
 
 
 def may_assert_gang_relatedness(user, incident: Incident) -> bool:
-    return bool(roles_of(user) & {ADMIN, HEALTH_CAPTURE, SAPS_LIAISON, NPA_LIAISON, COMMITTEE_MEMBER})
+    """The roles that assert (EC, SAPS, NPA, committee), on an incident they can see."""
+    if is_admin(user):
+        return True
+    if not roles_of(user) & GANG_ASSERTERS:
+        return False
+    return visible_incidents(user).filter(pk=incident.pk).exists()
+
+
+# -------------------------------------------------------------------- minimisation (docs/security.md)
+
+
+def sees_exact_incident_time(user, incident: Incident) -> bool:
+    """An incident made from an admission carries the patient's injury time: to the minute only for
+    admins and the EC staff whose admissions it holds (the ``incident_identity`` scope, registered by
+    referrals); everyone else sees it to the hour."""
+    if is_admin(user):
+        return True
+    q = _extra_scope("incident_identity", user)
+    return q is not None and Incident.objects.filter(q, pk=incident.pk).exists()

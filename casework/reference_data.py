@@ -377,3 +377,24 @@ def load(apps) -> None:
         )
     for row in OFFENCES:
         Offence.objects.update_or_create(code=row["code"], defaults={"name": row["name"]})
+    if any(f.name == "stations" for f in Court._meta.get_fields()):  # from migration 0005 on
+        load_court_stations(apps)
+
+
+def load_court_stations(apps) -> None:
+    """Which stations each shipped court serves, from STATION_COURTS (adds, never removes: an
+    admin's own additions stay). Used by migration 0005 and by ``load``."""
+    Station = apps.get_model("casework", "Station")
+    Court = apps.get_model("casework", "Court")
+    stations = {s.code: s for s in Station.objects.filter(code__in=STATION_COURTS)}
+    courts = {
+        c.code: c
+        for c in Court.objects.filter(code__in={c for pair in STATION_COURTS.values() for c in pair})
+    }
+    for station_code, court_codes in STATION_COURTS.items():
+        station = stations.get(station_code)
+        if station is None:
+            continue
+        for code in court_codes:
+            if code in courts:
+                courts[code].stations.add(station)

@@ -195,6 +195,8 @@ def incident_create(
     if actor is not None and not permissions.may_create_incident(actor):
         raise PermissionDenied("You may not record incidents.")
     _check_incident(occurred_at=occurred_at, suburb=suburb, mechanism=mechanism, place_type=place_type)
+    if actor is not None and not permissions.may_create_incident(actor, suburb):
+        raise PermissionDenied(f"You may not record incidents in {suburb}: it is outside your precincts.")
     incident = Incident.objects.create(
         occurred_at=occurred_at,
         suburb=suburb,
@@ -234,6 +236,13 @@ def incident_create_many(*, actor, incidents: list[Incident]) -> list[Incident]:
     for incident in incidents:
         groups.setdefault((incident.mechanism, incident.place_type), []).append(incident)
         incident.created_by = actor
+    if actor is not None:
+        suburbs = Suburb.objects.filter(pk__in={i.suburb_id for i in incidents if i.suburb_id})
+        outside = [s for s in suburbs if not permissions.may_create_incident(actor, s)]
+        if outside:
+            raise PermissionDenied(
+                f"You may not record incidents in {outside[0]}: it is outside your precincts."
+            )
     for (mechanism, place_type), group in groups.items():
         worst = next((i for i in group if i.occurred_at is None or i.suburb_id is None), None)
         worst = worst or max(group, key=lambda i: i.occurred_at)
@@ -309,6 +318,9 @@ def police_case_open(
     _require(station=station, cas_number=cas_number, offence=offence, opened_on=opened_on)
     if actor is not None and not permissions.may_open_police_case(actor, station):
         raise PermissionDenied(f"You may not open dockets at {station}.")
+    if actor is not None and not permissions.may_link_incidents(actor, incidents):
+        # Hidden incidents answer like missing ones.
+        raise InvalidInput({"incidents": "No such incident."})
     try:
         serial, month, year = parse_cas_number(cas_number)
     except ValidationError as e:
@@ -414,6 +426,9 @@ def prosecution_enrol(
     )
     if actor is not None and not permissions.may_enrol_prosecution(actor, court):
         raise PermissionDenied(f"You may not enrol matters at {court}.")
+    if actor is not None and not permissions.may_enrol_prosecution(actor, court, police_case):
+        # A docket the actor cannot see (another court's station) answers like a missing one.
+        raise InvalidInput({"police_case": "No such docket."})
     case_number = case_number.strip()
     names = [(a.get("name") or "").strip() for a in accused]
     if not all(names):

@@ -1,7 +1,10 @@
 """Who may see and do what in court watching: the only module of this app that asks guardian.
 
 A court watcher works the briefs granted to them (guardian ``watch_brief``, direct FK table,
-moved on reassignment); a supervisor all briefs; a committee member the review queue and the
+moved on reassignment): records hearings (which move the prosecution), feedback, and monitors
+and closes the brief. A supervisor sees all briefs, assigns or reassigns them and runs their
+life (monitor, close, reopen), but takes no case transition and records no hearing or feedback
+(DESIGN.md; issue 10 finding 2). A committee member works the review queue and sees the
 prosecutions in it. At start-up (``apps.py``) this module widens casework's scopes so a watcher
 sees and may move the prosecutions of their own briefs, and a committee member sees reviewed ones.
 """
@@ -119,11 +122,12 @@ def is_brief_manager(user) -> bool:
 
 
 def may_work_brief(user, brief: Brief) -> bool:
-    """Record hearings and feedback on this brief: its officer, or a supervisor."""
-    return is_brief_manager(user) or watches(user, brief)
+    """Record hearings (they move the prosecution) and feedback on this brief: its officer, or an admin."""
+    return cw.is_admin(user) or watches(user, brief)
 
 
 def may_transition_brief(user, brief: Brief, name: str) -> bool:
+    """A brief's own life (not the case's): the supervisor runs it, its officer monitors and closes it."""
     if is_brief_manager(user):
         return True
     return name in {"start_monitoring", "close"} and watches(user, brief)
@@ -152,11 +156,9 @@ def prosecution_scope(user) -> Q | None:
 
 
 def prosecution_transition_rule(user, prosecution: Prosecution, name: str) -> bool:
-    """The assigned watcher (or a supervisor) may move the matter as a hearing outcome does."""
+    """The assigned watcher may move the matter as a hearing outcome does; a supervisor never."""
     if name not in HEARING_TRANSITIONS:
         return False
-    if cw.has_role(user, cw.COURT_WATCH_SUPERVISOR):
-        return True
     brief = Brief.objects.filter(prosecution=prosecution).first()
     return brief is not None and watches(user, brief)
 

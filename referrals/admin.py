@@ -1,70 +1,51 @@
-"""Admin: the inbox and referrals are visible; identity is not registered (it is read only through
-the audited selector), and raw message text is left out of the admin."""
+"""Admin: the inbox, admissions and referrals are read here, never written: admissions change through
+the intake and the capture form, referrals through their transitions, dead letters through the
+audited replay (services), so every change has its log row (issue 10 finding 7). Identity is not
+registered (it is read only through the audited selector), and raw message text is left out."""
 
-from django.contrib import admin
+from django.contrib import admin, messages
 
+from casework.admin import ReadOnlyAdmin
+from casework.errors import DomainError
+
+from . import services
 from .models import Admission, IdentityRead, InboundMessage, Referral
 
 
 @admin.register(InboundMessage)
-class InboundMessageAdmin(admin.ModelAdmin):
+class InboundMessageAdmin(ReadOnlyAdmin):
     list_display = ["id", "received_at", "channel", "sender", "control_id", "status", "attempts", "reason"]
     list_filter = ["status", "channel"]
     search_fields = ["sender", "control_id"]
     exclude = ["raw"]
-    readonly_fields = [
-        f
-        for f in [
-            "channel",
-            "family",
-            "sender",
-            "facility",
-            "control_id",
-            "message_type",
-            "received_at",
-            "received_by",
-            "status",
-            "status_changed_at",
-            "reason",
-            "attempts",
-            "duplicates_seen",
-            "processed_at",
-            "admission",
-            "ack",
-            "report",
-        ]
-    ]
+    actions = ["replay"]
 
-    def has_add_permission(self, request):
-        return False
+    @admin.action(description="Replay the selected dead letters (as received)")
+    def replay(self, request, queryset):
+        """Through the service: checks the admin, validates again, writes the audit row."""
+        done = 0
+        for message in queryset.filter(status__in=InboundMessage.DEAD):
+            try:
+                services.dead_letter_replay(message=message, actor=request.user)
+                done += 1
+            except DomainError as e:
+                self.message_user(request, f"Message {message.pk}: {e}", messages.WARNING)
+        self.message_user(request, f"{done} message(s) queued again.")
 
 
 @admin.register(Admission)
-class AdmissionAdmin(admin.ModelAdmin):
+class AdmissionAdmin(ReadOnlyAdmin):
     list_display = ["id", "facility", "visit_number", "arrival_at", "mechanism", "suburb", "incident"]
     list_filter = ["mechanism", "facility"]
     search_fields = ["visit_number", "pseudonym"]
-    raw_id_fields = ["incident", "message", "suburb"]
 
 
 @admin.register(Referral)
-class ReferralAdmin(admin.ModelAdmin):
+class ReferralAdmin(ReadOnlyAdmin):
     list_display = ["id", "station", "state", "admission", "police_case", "created_at"]
     list_filter = ["state", "station"]
-    readonly_fields = ["state", "version"]
-    raw_id_fields = ["admission", "police_case"]
 
 
 @admin.register(IdentityRead)
-class IdentityReadAdmin(admin.ModelAdmin):
+class IdentityReadAdmin(ReadOnlyAdmin):
     list_display = ["at", "reader", "admission", "message", "purpose"]
-    readonly_fields = ["at", "reader", "admission", "message", "purpose"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

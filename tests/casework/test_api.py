@@ -182,6 +182,7 @@ def test_a_liaison_cannot_open_a_docket_at_a_station_not_theirs(api, saps, stati
 
 def test_an_npa_liaison_enrols_a_prosecution(api, npa, court):
     case = PoliceCaseFactory()
+    court.stations.add(case.station)  # the court serves the docket's station
     set_state(case, "referred_to_npa")
     r = api(npa).post(
         "/api/v1/prosecutions/",
@@ -213,6 +214,7 @@ def test_an_npa_liaison_enrols_a_prosecution(api, npa, court):
 )
 def test_a_prosecution_with_a_bad_field_is_refused_naming_it(api, npa, court, change, field):
     case = PoliceCaseFactory()
+    court.stations.add(case.station)
     set_state(case, "referred_to_npa")
     payload = {
         "police_case": case.pk,
@@ -231,6 +233,7 @@ def test_a_prosecution_with_a_bad_field_is_refused_naming_it(api, npa, court, ch
 def test_a_duplicate_court_case_number_is_refused(api, npa, court):
     ProsecutionFactory(court=court, case_number="RC 12/2025")
     case = PoliceCaseFactory()
+    court.stations.add(case.station)
     set_state(case, "referred_to_npa")
     r = api(npa).post(
         "/api/v1/prosecutions/",
@@ -362,6 +365,7 @@ def test_a_user_who_sees_a_case_but_may_not_move_it_gets_a_403(api, make_user, c
 
 def test_an_npa_liaison_may_return_a_docket_but_not_close_it(api, npa, court):
     case = PoliceCaseFactory()
+    court.stations.add(case.station)
     set_state(case, "referred_to_npa")
     r = api(npa).post(
         f"/api/v1/police-cases/{case.pk}/transitions/return_for_investigation/",

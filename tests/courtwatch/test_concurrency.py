@@ -1,4 +1,4 @@
-"""Two watchers record the same hearing at once: exactly one wins, the other hears 409, nothing is lost."""
+"""Two people record the same hearing at once: exactly one wins, the other hears 409, nothing is lost."""
 
 import threading
 
@@ -15,7 +15,7 @@ from .conftest import days_ago
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_two_simultaneous_hearings_on_the_same_version_one_wins_and_one_gets_409(
-    assigned, officer, supervisor
+    assigned, officer, admin_user
 ):
     brief = assigned()
     p = brief.prosecution
@@ -44,7 +44,8 @@ def test_two_simultaneous_hearings_on_the_same_version_one_wins_and_one_gets_409
 
     threads = [
         threading.Thread(target=record, args=(officer, "witness_absent")),
-        threading.Thread(target=record, args=(supervisor, "legal_aid")),
+        # The brief's officer and an admin (a supervisor records no hearing: it takes no case transition).
+        threading.Thread(target=record, args=(admin_user, "legal_aid")),
     ]
     for t in threads:
         t.start()

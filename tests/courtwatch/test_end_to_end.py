@@ -18,6 +18,7 @@ def test_a_matter_goes_from_enrolment_through_withdrawal_review_and_re_enrolment
 ):
     incident = IncidentFactory(mechanism="firearm", gang_related=True)
     case = PoliceCaseFactory(opened_on=days_ago(200), incidents=[incident])
+    court.stations.add(case.station)  # the NPA liaison's court serves the docket's station
     cws.police_case_investigate(case, actor=None, version=None)
     cws.police_case_refer_to_npa(case, actor=None, version=None)
 
