@@ -3,13 +3,15 @@
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Group
+from django.contrib.auth.password_validation import validate_password
 from django.db import transaction
 
 from casework import permissions
 from casework.models import Court, Facility, Station
 from casework.reference_data import COURTS, STATIONS
 
-DEFAULT_PASSWORD = "casetrail-demo"  # noqa: S105  (printed by seed_demo; demo databases only)
+# Passes every password validator for every demo user (settings.AUTH_PASSWORD_VALIDATORS).
+DEFAULT_PASSWORD = "Table-Mountain-2025"  # noqa: S105  (printed by seed_demo; demo databases only)
 
 METRO_STATIONS = {
     cluster: [s["code"] for s in STATIONS if s["cluster"] == cluster]
@@ -124,8 +126,14 @@ DEMO_USERS = [
 
 @transaction.atomic
 def ensure_users(password: str) -> dict:
-    """Create or refresh every demo user (password, role, grants); returns them by username."""
+    """Create or refresh every demo user (password, role, grants); returns them by username.
+    Raises ValidationError when the password breaks a password rule for any of them."""
     User = get_user_model()
+    for spec in DEMO_USERS:  # the rules, before anything is written (similarity is per user)
+        first, last = spec["name"]
+        validate_password(
+            password, User(username=spec["username"], first_name=first, last_name=last, email=_email(spec))
+        )
     hashed = make_password(password)  # hashed once: one slow hash instead of one per user
     groups = {g.name: g for g in Group.objects.filter(name__in=permissions.ROLES)}
     facilities = {f.code: f for f in Facility.objects.all()}
@@ -140,7 +148,7 @@ def ensure_users(password: str) -> dict:
             defaults={
                 "first_name": first,
                 "last_name": last,
-                "email": f"{spec['username']}@demo.casetrail.invalid",
+                "email": _email(spec),
                 "is_active": True,
                 "is_staff": superuser,
                 "is_superuser": superuser,
@@ -157,6 +165,10 @@ def ensure_users(password: str) -> dict:
             permissions.grant(user, courts[code])
         users[user.username] = user
     return users
+
+
+def _email(spec: dict) -> str:
+    return f"{spec['username']}@demo.casetrail.invalid"
 
 
 def first_holder(kind: str) -> dict[str, str]:

@@ -2,8 +2,10 @@
 
 import contextlib
 import os
+from base64 import b32decode
 from pathlib import Path
 
+from django_otp.oath import totp
 from playwright.sync_api import sync_playwright
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
@@ -33,8 +35,20 @@ def chromium_page(*, width=1280, height=900, mobile=False):
             browser.close()
 
 
-def sign_in(page, base_url, username, password):
+def sign_in(page, base_url, username, password, *, totp_key: bytes | None = None) -> bytes | None:
+    """Sign in through the real pages. A user who must use two-factor is taken through set-up (the key is
+    read from the page) or "enter your code" (``totp_key``, the device's binary key); the key is returned
+    so a later sign-in can pass it back."""
     page.goto(f"{base_url}/accounts/login/")
     page.fill("#id_username", username)
     page.fill("#id_password", password)
     page.click("button[type=submit]")
+    page.wait_for_load_state()
+    if "/accounts/two-factor/setup/" in page.url:
+        totp_key = b32decode(page.inner_text("#totp-secret").replace(" ", ""))
+    elif "/accounts/two-factor/verify/" not in page.url:
+        return totp_key
+    page.fill("#id_code", f"{totp(totp_key):06d}")
+    page.click("button[type=submit]")
+    page.wait_for_load_state()
+    return totp_key

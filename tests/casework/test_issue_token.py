@@ -1,4 +1,4 @@
-"""``manage.py issue_token USERNAME``: the token a script or a hospital system uses on the API."""
+"""``manage.py issue_token USERNAME``: a new token, printed once, that a script uses on the API."""
 
 from io import StringIO
 
@@ -11,7 +11,7 @@ pytestmark = pytest.mark.django_db
 
 def issue(username: str) -> str:
     out = StringIO()
-    call_command("issue_token", username, stdout=out)
+    call_command("issue_token", username, stdout=out, stderr=StringIO())
     return out.getvalue().strip()
 
 
@@ -30,10 +30,22 @@ def test_the_printed_token_signs_the_user_in_to_the_api(make_user):
     assert response.status_code == 200
 
 
-def test_asking_twice_prints_the_same_token(make_user):
+def test_each_run_prints_a_new_token_and_both_sign_in(make_user):
+    # Only a hash is kept, so a token cannot be printed twice: each run issues another one.
     make_user("manager", username="boss")
 
-    assert issue("boss") == issue("boss")
+    first, second = issue("boss"), issue("boss")
+
+    assert first != second
+    assert token_client(first).get("/api/v1/offences/").status_code == 200
+    assert token_client(second).get("/api/v1/offences/").status_code == 200
+
+
+def test_a_lifetime_beyond_the_limit_is_a_clear_error(make_user):
+    make_user("manager", username="boss")
+
+    with pytest.raises(CommandError, match="hours"):
+        call_command("issue_token", "boss", "--hours", "100000", stdout=StringIO(), stderr=StringIO())
 
 
 def test_an_unknown_user_is_a_clear_error():

@@ -3,6 +3,7 @@
 import pytest
 
 from casework.models import Incident
+from demo.users import DEFAULT_PASSWORD
 
 from .seeding import seed
 
@@ -14,4 +15,4 @@ def test_the_first_start_on_an_empty_database_seeds_the_demo():
 
     assert Incident.objects.count() == 20
     assert "Demo data seeded" in output
-    assert "casetrail-demo" in output
+    assert DEFAULT_PASSWORD in output

@@ -10,6 +10,8 @@ import pytest
 from django.conf import settings
 from django.contrib.auth import authenticate, get_user_model
 from django.contrib.contenttypes.models import ContentType
+from django.core.management import CommandError
+from django.test import RequestFactory
 from django.utils import timezone
 
 from casework import permissions
@@ -62,14 +64,26 @@ def test_a_small_seed_creates_a_user_for_every_role_with_their_grants(seeded):
 
 def test_demo_users_sign_in_with_the_password_the_command_prints(seeded):
     assert DEFAULT_PASSWORD in seeded
-    assert authenticate(username="committee.chair", password=DEFAULT_PASSWORD) is not None
+    assert sign_in("committee.chair", DEFAULT_PASSWORD) is not None
 
 
 def test_a_password_given_on_the_command_line_is_the_one_that_works():
-    seed("--incidents", "0", "--password", "another-secret")
+    seed("--incidents", "0", "--password", "Kloof-Nek-Sunrise-77")
 
-    assert authenticate(username="manager", password="another-secret") is not None
-    assert authenticate(username="manager", password=DEFAULT_PASSWORD) is None
+    assert sign_in("manager", "Kloof-Nek-Sunrise-77") is not None
+    assert sign_in("manager", DEFAULT_PASSWORD) is None
+
+
+def test_a_weak_password_on_the_command_line_is_refused_before_any_user_changes():
+    with pytest.raises(CommandError, match="too short"):
+        seed("--incidents", "0", "--password", "short")
+
+    assert sign_in("manager", "short") is None
+
+
+def sign_in(username, password):
+    # django-axes watches every sign-in, so authenticate() needs the request it came with.
+    return authenticate(RequestFactory().post("/accounts/login/"), username=username, password=password)
 
 
 def test_a_small_seed_creates_incidents_dockets_and_prosecutions(seeded):

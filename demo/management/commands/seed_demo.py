@@ -7,6 +7,7 @@ Everything is written through the apps' services with demo users as actors (see 
 import random
 import time
 
+from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
@@ -48,7 +49,10 @@ class Command(BaseCommand):
         if not Suburb.objects.exists():
             raise CommandError("No reference data: run `manage.py migrate` first.")
         started = time.monotonic()
-        accounts = ensure_users(password or DEFAULT_PASSWORD)
+        try:
+            accounts = ensure_users(password or DEFAULT_PASSWORD)
+        except ValidationError as e:
+            raise CommandError(f"--password is refused: {' '.join(e.messages)}") from e
         users = {}
         for spec in DEMO_USERS:
             users.setdefault(spec["role"], accounts[spec["username"]])
