@@ -67,6 +67,31 @@ def is_admin(user) -> bool:
     return has_role(user, ADMIN)
 
 
+# -------------------------------------------------------------------- accounts
+
+FPS_REGISTRY = "fps_registry"
+# Roles that read patient identity (DESIGN.md, "People"): a password alone is not enough for them.
+TWO_FACTOR_ROLES = frozenset({ADMIN, HEALTH_CAPTURE, FPS_REGISTRY})
+
+
+def must_use_two_factor(user) -> bool:
+    """Admins, staff (the Django admin), and every role that reads identity sign in with a TOTP code too."""
+    if not getattr(user, "is_authenticated", False):
+        return False
+    # fps_registry counts from the day it joins ROLES (roles_of reads only those groups).
+    return bool(user.is_superuser or user.is_staff or roles_of(user) & TWO_FACTOR_ROLES)
+
+
+def visible_api_tokens(user) -> QuerySet:
+    """API tokens a user may list and revoke: their own; an admin, everyone's."""
+    from knox.models import get_token_model  # knox's model is swappable: resolved at call time
+
+    tokens = get_token_model().objects.select_related("user")
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return tokens.none()
+    return tokens if is_admin(user) else tokens.filter(user=user)
+
+
 # -------------------------------------------------------------------- object grants
 
 _GRANTS = {

@@ -3,6 +3,7 @@
 import os
 import re
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -76,7 +77,10 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "rest_framework",
-    "rest_framework.authtoken",
+    "knox",  # API tokens hashed at rest, with an expiry (docs/security.md, "Accounts")
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "guardian",
@@ -98,10 +102,13 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "casework.middleware.SessionLimitsMiddleware",  # idle and absolute limits, before the user is trusted
+    "django_otp.middleware.OTPMiddleware",
+    "casework.accounts.middleware.TwoFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "casework.middleware.NoStoreMiddleware",  # docs/security.md, "Settings and hardening"
     "casework.middleware.PageThrottleMiddleware",  # docs/security.md, "Throttling"
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",  # last: turns a lockout into the "locked out" page
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -135,11 +142,36 @@ elif DATABASES["default"]["ENGINE"].endswith("postgresql"):
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: refuses a locked-out sign-in before any check
     "django.contrib.auth.backends.ModelBackend",
     "guardian.backends.ObjectPermissionBackend",
 ]
 ANONYMOUS_USER_NAME = None  # guardian: no anonymous user; nothing is public
 GUARDIAN_RAISE_403 = True
+
+# Accounts (docs/security.md, "Accounts"): password rules, lockout, two-factor, API tokens.
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    # Not a rule: its password_changed() hook revokes the user's API tokens on every password change.
+    {"NAME": "casework.accounts.passwords.ApiTokensRevokedOnPasswordChange"},
+]
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=30))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]  # one user from one address: no lock-anyone-out
+AXES_RESET_ON_SUCCESS = True
+AXES_HTTP_RESPONSE_CODE = 429
+AXES_LOCKOUT_CALLABLE = "casework.accounts.lockout.locked_out"
+AXES_CLIENT_IP_CALLABLE = "casework.accounts.lockout.client_address"
+OTP_TOTP_ISSUER = "Casetrail"
+REST_KNOX = {
+    "TOKEN_TTL": timedelta(hours=env.int("API_TOKEN_TTL_HOURS", default=10)),
+    "AUTH_HEADER_PREFIX": "Token",  # "Authorization: Token <key>", as before
+    "TOKEN_LIMIT_PER_USER": 20,
+}
+API_TOKEN_MAX_TTL_HOURS = env.int("API_TOKEN_MAX_TTL_HOURS", default=24 * 90)  # issue_token --hours cap
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
@@ -248,7 +280,7 @@ REST_FRAMEWORK = {
     # X-Forwarded-For is believed only for this many proxies in front of the app (0: not at all).
     "NUM_PROXIES": env.int("NUM_PROXIES", default=0),
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "knox.auth.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],

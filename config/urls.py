@@ -10,12 +10,14 @@ api_v1 = [
     path("", include("referrals.api.urls")),
     path("", include("courtwatch.api.urls")),
     path("", include("reporting.api.urls")),
+    path("", include("casework.accounts.api_urls")),
 ]
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/", include("casework.accounts.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

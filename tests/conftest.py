@@ -11,6 +11,9 @@ import shutil
 import pytest
 from django.conf import settings
 from django.contrib.auth.models import Group
+from django.test import Client
+from django_otp import DEVICE_ID_SESSION_KEY
+from django_otp.plugins.otp_totp.models import TOTPDevice
 from rest_framework.test import APIClient
 
 from casework import permissions
@@ -61,6 +64,35 @@ def make_user(db):
         return user
 
     return make
+
+
+def verify_second_factor(client, user) -> TOTPDevice:
+    """Mark the client's session as verified by the user's TOTP device (one is created, confirmed, if the
+    user has none), as entering a right code on the "enter your code" page does."""
+    device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+    if device is None:
+        device = TOTPDevice.objects.create(user=user, name="test authenticator", confirmed=True)
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
+    return device
+
+
+class SignedInClient(Client):
+    """``force_login`` stands for a whole sign-in: the password and, for a user who needs it
+    (``permissions.must_use_two_factor``), the second factor. Tests of signing in itself post to the
+    sign-in and two-factor pages instead (tests/security/test_accounts.py)."""
+
+    def force_login(self, user, backend=None):
+        super().force_login(user, backend)
+        if permissions.must_use_two_factor(user):
+            verify_second_factor(self, user)
+
+
+@pytest.fixture
+def client():
+    """pytest-django's ``client``, whose ``force_login`` also passes the two-factor step."""
+    return SignedInClient()
 
 
 @pytest.fixture
