@@ -1,14 +1,11 @@
-"""Account pages: the account overview, password change, two-factor set-up and verification, API tokens,
-and the page a locked-out sign-in sees."""
+"""Account pages: the account overview, password change, two-factor set-up and verification, API tokens."""
 
 from base64 import b32encode
 
 import django_otp
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse, reverse_lazy
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
@@ -127,21 +124,6 @@ def api_token_revoke(request, token_key):
     services.token_revoke(token=token, actor=request.user)
     messages.success(request, _("Token %s… revoked.") % token_key)
     return redirect("accounts:api-tokens")
-
-
-def locked_out(request, original_response=None, credentials=None):
-    """django-axes' lockout answer (AXES_LOCKOUT_CALLABLE): 429, in words, JSON for the API."""
-    minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
-    text = _(
-        "Too many failed sign-ins for this account from your address: signing in is locked for "
-        "%(minutes)d minutes, even with the right password. An administrator can unlock it sooner."
-    ) % {"minutes": minutes}
-    if request.path_info.startswith("/api/"):
-        response = JsonResponse({"detail": text}, status=429)
-    else:
-        response = render(request, "registration/locked_out.html", {"text": text}, status=429)
-    response["Retry-After"] = str(int(settings.AXES_COOLOFF_TIME.total_seconds()))
-    return response
 
 
 def _next(request) -> str:

@@ -159,6 +159,17 @@ def test_an_administrator_unlocks_a_locked_account_with_axes_reset(person):
     assert signed_in_as(client) == str(user.pk)
 
 
+def test_a_forged_forwarded_for_header_does_not_escape_the_lockout(person):
+    person(permissions.MANAGER, username="nomsa")
+    client = Client()
+
+    for n in range(5):
+        client.post(LOGIN, {"username": "nomsa", "password": "wrong"}, HTTP_X_FORWARDED_FOR=f"10.0.0.{n}")
+    r = client.post(LOGIN, {"username": "nomsa", "password": PASSWORD}, HTTP_X_FORWARDED_FOR="10.9.9.9")
+
+    assert r.status_code == 429
+
+
 def test_a_lockout_of_one_user_leaves_another_user_at_the_same_address_alone(person):
     person(permissions.MANAGER, username="nomsa")
     other = person(permissions.MANAGER, username="sipho")
