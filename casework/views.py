@@ -165,6 +165,7 @@ def incident_detail(request, pk):
         "casework/incident_detail.html",
         {
             "incident": incident,
+            "exact_time": permissions.sees_exact_incident_time(request.user, incident),
             "assertions": incident.gang_assertions.select_related("asserted_by"),
             "police_cases": permissions.visible_police_cases(request.user).filter(incidents=incident),
         },

@@ -133,3 +133,21 @@ class ReplayForm(forms.Form):
     raw = forms.CharField(
         label=_("Raw message"), widget=forms.Textarea(attrs={"rows": 14, "spellcheck": "false"})
     )
+
+
+class SubjectAccessForm(forms.Form):
+    """Find one patient (POPIA s23): by ID number, or by folder number and its facility."""
+
+    id_number = forms.CharField(label=_("ID number"), max_length=40, required=False)
+    folder_number = forms.CharField(label=_("Folder number"), max_length=40, required=False)
+    facility = forms.ModelChoiceField(
+        label=_("Facility of the folder number"),
+        queryset=Facility.objects.order_by("name"),
+        to_field_name="code",
+        required=False,
+    )
+    purpose = forms.CharField(
+        label=_("Request reference (e.g. the information officer's file number)"),
+        max_length=100,
+        required=False,
+    )

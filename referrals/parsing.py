@@ -137,7 +137,7 @@ def choice(where: str, value: str, allowed: set[str], *, lower: bool = True) -> 
     v = (value or "").strip()
     v = v.lower() if lower else v
     if v and v not in allowed:
-        raise IntakeError(where, f"'{value}' is not one of {', '.join(sorted(allowed))}.", hl7_code="103")
+        raise IntakeError(where, f"The value is not one of {', '.join(sorted(allowed))}.", hl7_code="103")
     return v
 
 
@@ -146,7 +146,7 @@ def yes_no(where: str, value: str) -> bool | None:
     if not v:
         return None
     if v not in YES:
-        raise IntakeError(where, f"'{value}' is not Y or N.", hl7_code="103")
+        raise IntakeError(where, "The value is not Y or N.", hl7_code="103")
     return YES[v]
 
 
@@ -197,12 +197,12 @@ def hl7_timestamp(where: str, value: str, *, required: bool = False) -> datetime
         return None
     m = HL7_TS.match(v)
     if not m or m.group(3) is None:
-        raise IntakeError(where, f"'{v}' is not an HL7 timestamp (YYYYMMDDHHMM[SS]).", hl7_code="102")
+        raise IntakeError(where, "The value is not an HL7 timestamp (YYYYMMDDHHMM[SS]).", hl7_code="102")
     y, mo, d, h, mi, s, tz = m.groups()
     try:
         naive = datetime(int(y), int(mo), int(d), int(h or 0), int(mi or 0), int(s or 0))
     except ValueError as e:
-        raise IntakeError(where, f"'{v}' is not a real date/time ({e}).", hl7_code="102") from e
+        raise IntakeError(where, "The value is not a real date/time.", hl7_code="102") from e
     if tz:
         sign = 1 if tz[0] == "+" else -1
         return naive.replace(tzinfo=timezone.get_fixed_timezone(sign * (int(tz[1:3]) * 60 + int(tz[3:]))))
@@ -309,13 +309,9 @@ def parse_hl7(raw: str) -> tuple[Header, Record]:
         raise IntakeError("MSH-10", "The message control id is required.", ack="AR")
     mtype = header.message_type.split("^")[0].upper()
     if mtype != "ADT":
-        raise IntakeError(
-            "MSH-9", f"Message type '{header.message_type}' is not ADT.", ack="AR", hl7_code="200"
-        )
+        raise IntakeError("MSH-9", "The message type is not ADT.", ack="AR", hl7_code="200")
     if header.event not in SUPPORTED_EVENTS:
-        raise IntakeError(
-            "MSH-9", f"Event '{header.event}' is not A01, A03, A04 or A08.", ack="AR", hl7_code="201"
-        )
+        raise IntakeError("MSH-9", "The event is not A01, A03, A04 or A08.", ack="AR", hl7_code="201")
     msg = _Segments(raw)
 
     def one(name: str, required: bool = True):
@@ -334,7 +330,7 @@ def parse_hl7(raw: str) -> tuple[Header, Record]:
         raise IntakeError("PV1-19", "The visit number is required.")
     patient_class = _f(pv1, 2).strip().upper()
     if patient_class and patient_class != "E":
-        raise IntakeError("PV1-2", f"Patient class '{patient_class}' is not E (emergency).", hl7_code="103")
+        raise IntakeError("PV1-2", "The patient class is not E (emergency).", hl7_code="103")
     rec.arrival_at = hl7_timestamp("PV1-44", _comps(_f(pv1, 44))[0], required=True)
     # Identity: PID-3 repeats (folder number MR, national ID NI, …), PID-5 name, PID-13 phone.
     for rep in _f(pid, 3).split("~"):
@@ -422,13 +418,9 @@ def hl7_precheck(raw: str) -> tuple[Header, Record]:
     if not header.control_id:
         raise IntakeError("MSH-10", "The message control id is required.", ack="AR")
     if header.message_type.split("^")[0].upper() != "ADT":
-        raise IntakeError(
-            "MSH-9", f"Message type '{header.message_type}' is not ADT.", ack="AR", hl7_code="200"
-        )
+        raise IntakeError("MSH-9", "The message type is not ADT.", ack="AR", hl7_code="200")
     if header.event not in SUPPORTED_EVENTS:
-        raise IntakeError(
-            "MSH-9", f"Event '{header.event}' is not A01, A03, A04 or A08.", ack="AR", hl7_code="201"
-        )
+        raise IntakeError("MSH-9", "The event is not A01, A03, A04 or A08.", ack="AR", hl7_code="201")
     segs: dict[str, list[list[str]]] = {}
     for line in raw.split("\r")[1:]:
         if line:
@@ -448,7 +440,7 @@ def hl7_precheck(raw: str) -> tuple[Header, Record]:
         raise IntakeError("PV1-19", "The visit number is required.")
     patient_class = f(pv1, 2).upper()
     if patient_class and patient_class != "E":
-        raise IntakeError("PV1-2", f"Patient class '{patient_class}' is not E (emergency).", hl7_code="103")
+        raise IntakeError("PV1-2", "The patient class is not E (emergency).", hl7_code="103")
     if not any(rep.split("^")[0].strip() for rep in (pid[3] if len(pid) > 3 else "").split("~")):
         raise IntakeError("PID-3", "A patient identifier is required.")
     probe = Record(facility_code=header.sender, visit_number=f(pv1, 19))
@@ -557,16 +549,18 @@ def parse_fhir(body: str | bytes) -> tuple[str, Record]:
     try:
         raw = json.loads(body)
     except (ValueError, UnicodeDecodeError) as e:
-        raise IntakeError("Bundle", f"The body is not JSON: {e}") from e
+        raise IntakeError("Bundle", f"The body is not JSON (line {getattr(e, 'lineno', '?')}).") from e
     if not isinstance(raw, dict) or raw.get("resourceType") != "Bundle":
         raise IntakeError("Bundle.resourceType", "A FHIR Bundle is required.")
     try:
         bundle = Bundle.model_validate(raw)
     except ValidationError as e:
         first = e.errors()[0]
-        raise IntakeError(_pydantic_path(raw, first["loc"]), first["msg"]) from e
+        # pydantic's message may quote the value: name the element and the rule broken only.
+        where = _pydantic_path(raw, first["loc"])
+        raise IntakeError(where, f"The value is not valid ({first['type']}).") from e
     except (ValueError, TypeError, KeyError) as e:
-        raise IntakeError("Bundle", str(e)) from e
+        raise IntakeError("Bundle", f"The bundle is not valid FHIR R4 ({type(e).__name__}).") from e
     by_type: dict[str, list] = {}
     by_ref: dict[str, object] = {}
     for entry in bundle.entry or []:
@@ -596,7 +590,7 @@ def parse_fhir(body: str | bytes) -> tuple[str, Record]:
         if org is None:
             raise IntakeError(
                 "Encounter.serviceProvider",
-                f"'{enc.serviceProvider.reference}' is not an Organization in the bundle.",
+                "The reference is not an Organization in the bundle.",
             )
     else:
         raise IntakeError(
@@ -685,7 +679,7 @@ def _aware(value) -> datetime:
         return value if timezone.is_aware(value) else timezone.make_aware(value)
     if isinstance(value, date):
         return timezone.make_aware(datetime(value.year, value.month, value.day))
-    raise IntakeError("Encounter.period.start", f"'{value}' is not a date-time.")
+    raise IntakeError("Encounter.period.start", "The value is not a date-time.")
 
 
 def _fhir_time(where: str, value) -> datetime | None:
@@ -694,7 +688,7 @@ def _fhir_time(where: str, value) -> datetime | None:
     try:
         return _aware(datetime.fromisoformat(str(value)))
     except ValueError as e:
-        raise IntakeError(where, f"'{value}' is not an ISO date-time.") from e
+        raise IntakeError(where, "The value is not an ISO date-time.") from e
 
 
 # ---------------------------------------------------------------- CSV
@@ -738,7 +732,7 @@ def _iso_time(where: str, value: str, *, required: bool = False, zone=None) -> d
             return moment.replace(tzinfo=zone)
         return _aware(moment)
     except ValueError as e:
-        raise IntakeError(where, f"'{v}' is not a date-time like 2025-06-14 23:05.", hl7_code="102") from e
+        raise IntakeError(where, "The value is not a date-time like 2025-06-14 23:05.", hl7_code="102") from e
 
 
 def record_from_row(row: dict, n: int, *, zone=None) -> Record:
@@ -756,7 +750,7 @@ def record_from_row(row: dict, n: int, *, zone=None) -> Record:
     rec.icd10_codes = [c.upper() for c in re.split(r"[\s;,]+", row["icd10_codes"].strip()) if c]
     id_type = (row.get("patient_id_type") or "MR").strip().upper()
     if id_type not in ("NI", "MR"):
-        raise IntakeError("patient_id_type", f"'{id_type}' is not NI or MR.")
+        raise IntakeError("patient_id_type", "The value is not NI or MR.")
     authority = "ZAF" if id_type == "NI" else rec.facility_code
     rec.identifiers = [{"value": row["patient_id"].strip(), "type": id_type, "authority": authority}]
     rec.name = (row.get("name") or "").strip()
@@ -766,16 +760,16 @@ def record_from_row(row: dict, n: int, *, zone=None) -> Record:
             rec.date_of_birth = date.fromisoformat(dob)
         except ValueError as e:
             raise IntakeError(
-                "date_of_birth", f"'{dob}' is not a date like 2001-05-12.", hl7_code="102"
+                "date_of_birth", "The value is not a date like 2001-05-12.", hl7_code="102"
             ) from e
     age = (row.get("age_years") or "").strip()
     if age:
         if not age.isdigit():
-            raise IntakeError("age_years", f"'{age}' is not a whole number.")
+            raise IntakeError("age_years", "The value is not a whole number.")
         rec.age_years = int(age)
     sex = (row.get("sex") or "").strip().upper()
     if sex not in SEX:
-        raise IntakeError("sex", f"'{sex}' is not F, M, O or U.")
+        raise IntakeError("sex", "The value is not F, M, O or U.")
     rec.sex = SEX[sex]
     rec.role = choice("role", row.get("role", ""), ROLES)
     rec.triage = choice("triage", row.get("triage", ""), TRIAGE)
@@ -789,7 +783,7 @@ def record_from_row(row: dict, n: int, *, zone=None) -> Record:
             try:
                 setattr(rec, col, float(v))
             except ValueError as e:
-                raise IntakeError(col, f"'{v}' is not a number.") from e
+                raise IntakeError(col, "The value is not a number.") from e
     if rec.latitude is not None and not -90 <= rec.latitude <= 90:
         raise IntakeError("latitude", "The latitude must be -90 to 90.")
     if rec.longitude is not None and not -180 <= rec.longitude <= 180:

@@ -125,3 +125,54 @@ def visible_inbound(user) -> QuerySet[InboundMessage]:
 
 def may_replay(user) -> bool:
     return cw.is_admin(user)
+
+
+# -------------------------------------------------------------------- minimisation (docs/security.md)
+
+
+def identity_facility_ids(user) -> frozenset[int] | None:
+    """The facilities whose admissions this user sees identified; None means every facility (admins).
+
+    The same rule as ``may_read_identity``, computed once per request for lists.
+    """
+    if cw.is_admin(user):
+        return None
+    cached = getattr(user, "_casetrail_identity_facilities", None)
+    if cached is None:
+        cached = frozenset()
+        if cw.has_role(user, cw.HEALTH_CAPTURE):
+            cached = frozenset(cw.facilities_of(user).values_list("pk", flat=True))
+        user._casetrail_identity_facilities = cached
+    return cached
+
+
+def sees_quasi_identifiers(user, admission: Admission) -> bool:
+    """Exact age and date of birth, times to the minute, the visit number, the pseudonym, precise
+    coordinates and the patient's other visits: only for those who may read the identity anyway
+    (admins, the EC staff of the admission's facility). Everyone else gets the minimised view."""
+    ids = identity_facility_ids(user)
+    return ids is None or admission.facility_id in ids
+
+
+def sees_repeat_visits(user) -> bool:
+    """Repeat victimisation is the Violence Prevention Unit's work: analysts see how many earlier
+    visits a patient had (a count), never the pseudonym that links them."""
+    return cw.has_role(user, cw.VPU_ANALYST)
+
+
+def may_use_pseudonym_filter(user) -> bool:
+    """Filtering by pseudonym finds a patient's visits: only where the pseudonym is shown."""
+    ids = identity_facility_ids(user)
+    return ids is None or bool(ids)
+
+
+# -------------------------------------------------------------------- retention and subject access
+
+
+def may_request_subject_access(user) -> bool:
+    """Everything held about one patient (POPIA s23): admins only, every request audited."""
+    return cw.is_admin(user)
+
+
+def may_see_retention(user) -> bool:
+    return cw.is_admin(user)

@@ -1,6 +1,7 @@
 """Every read of intake data done for a user starts from the access layer's visible_* querysets."""
 
-from django.db.models import QuerySet
+from django.db.models import Count, OuterRef, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 
 from . import permissions
 from .models import Admission, InboundMessage, Referral
@@ -17,6 +18,20 @@ def admission_list_for_user(
     if pseudonym:
         qs = qs.filter(pseudonym=pseudonym)
     return qs
+
+
+def with_prior_visits(qs: QuerySet[Admission]) -> QuerySet[Admission]:
+    """``prior_visits``: how many earlier visits (same pseudonym, earlier arrival) the patient had —
+    repeat victimisation for analysts, without the pseudonym that links the visits."""
+    earlier = (
+        Admission.objects.filter(pseudonym=OuterRef("pseudonym"), arrival_at__lt=OuterRef("arrival_at"))
+        .exclude(pseudonym="")
+        .order_by()
+        .values("pseudonym")
+        .annotate(n=Count("id"))
+        .values("n")
+    )
+    return qs.annotate(prior_visits=Coalesce(Subquery(earlier), 0))
 
 
 def referral_list_for_user(user, *, state: str = "", station: str = "") -> QuerySet[Referral]:

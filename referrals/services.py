@@ -327,7 +327,9 @@ def _decide_hl7(
     facility = _FACILITY_CACHE.get(header.sender) if offline else _facility(header.sender)
     if facility is None:
         return reject(
-            IntakeError("MSH-4", f"Unknown facility code '{header.sender}'.", ack="AR", hl7_code="204")
+            IntakeError(
+                "MSH-4", "Unknown facility code (not in the reference data).", ack="AR", hl7_code="204"
+            )
         )
     _authorise(actor, facility, authorise)
     if not _has_assault_code(probe) and offline:
@@ -451,7 +453,9 @@ def inbound_receive_fhir(*, body: str | bytes, actor=None, authorise: bool = Tru
     if facility is None:
         return reject(
             IntakeError(
-                "Organization.identifier.value", f"Unknown facility code '{rec.facility_code}'.", ack="AR"
+                "Organization.identifier.value",
+                "Unknown facility code (not in the reference data).",
+                ack="AR",
             ),
             sender=rec.facility_code,
         )
@@ -521,12 +525,12 @@ def inbound_receive_csv(*, text: str, actor, filename: str = "") -> Answer:
                 {
                     "row": rec.row,
                     "field": "facility",
-                    "problem": f"Unknown facility code '{rec.facility_code}'.",
+                    "problem": "Unknown facility code (not in the reference data).",
                 }
             )
         elif not permissions.may_submit_for(actor, fac):
             problems.append(
-                {"row": rec.row, "field": "facility", "problem": f"You may not submit for '{fac.code}'."}
+                {"row": rec.row, "field": "facility", "problem": "You may not submit for this facility."}
             )
         else:
             kept.append(rec)
@@ -625,7 +629,7 @@ class _Lookups:
             self.facilities[code] = Facility.objects.filter(code=code).first()
         fac = self.facilities[code]
         if fac is None:
-            raise IntakeError("facility", f"Unknown facility code '{code}'.", ack="AR")
+            raise IntakeError("facility", "Unknown facility code (not in the reference data).", ack="AR")
         return fac
 
     def suburb(self, text: str) -> Suburb | None:
@@ -1153,7 +1157,9 @@ def _fail_reason(e: Exception) -> str:
     if isinstance(e, IntakeError):
         return str(e)[:2000]
     log.exception("Processing an inbound message failed")
-    return f"{type(e).__name__}: {e}"[:2000]
+    # The exception's text may quote a value of the message (a database error echoes the row): the
+    # dead letter names the kind of failure only; the details are in the server log.
+    return f"{type(e).__name__}: processing failed (details in the server log)."
 
 
 def _process_claims(claims: list[tuple[int, int]]) -> dict[int, str]:
@@ -1429,14 +1435,14 @@ def dead_letter_replay(*, message: InboundMessage, actor, raw: str | None = None
             sender, control, mtype = header.sender, header.control_id, header.message_type
             facility = Facility.objects.filter(code=header.sender).first()
             if facility is None:
-                raise IntakeError("MSH-4", f"Unknown facility code '{header.sender}'.", ack="AR")
+                raise IntakeError("MSH-4", "Unknown facility code (not in the reference data).", ack="AR")
         elif message.channel == Channel.FHIR:
             control, rec = parse_fhir(text)
             sender = rec.facility_code
             facility = Facility.objects.filter(code=rec.facility_code).first()
             if facility is None:
                 raise IntakeError(
-                    "Organization.identifier.value", f"Unknown facility code '{rec.facility_code}'."
+                    "Organization.identifier.value", "Unknown facility code (not in the reference data)."
                 )
             control = control or "sha256:" + hashlib.sha256(text.encode()).hexdigest()
         elif message.channel == Channel.FORM:
@@ -1455,7 +1461,8 @@ def dead_letter_replay(*, message: InboundMessage, actor, raw: str | None = None
     except IntakeError as e:
         raise InvalidInput({"raw": f"Still not acceptable: {e}"}) from e
     except ValueError as e:
-        raise InvalidInput({"raw": f"Still not acceptable: {e}"}) from e
+        why = f"Still not acceptable: the text cannot be read ({type(e).__name__})."
+        raise InvalidInput({"raw": why}) from e
     other = _existing(message.channel, sender, control)
     if other is not None and other.pk != message.pk:
         message.status, message.reason = Status.DUPLICATE, f"Duplicate of message {other.pk}."

@@ -27,3 +27,12 @@ def process_inbound(message_id: int) -> dict:
 def sweep_inbound() -> dict:
     """Periodic (CELERY_BEAT_SCHEDULE, every 30 s): re-kick messages stuck unfinished."""
     return services.inbound_sweep(older_than_seconds=getattr(settings, "INTAKE_STUCK_AFTER_SECONDS", 60))
+
+
+@shared_task(acks_late=True, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=3)
+def purge_identities() -> dict:
+    """Daily (CELERY_BEAT_SCHEDULE): POPIA retention, docs/security.md. Safe to repeat: a second run
+    finds nothing due."""
+    from . import retention
+
+    return retention.purge_identities().as_dict()

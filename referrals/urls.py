@@ -15,4 +15,6 @@ urlpatterns = [
     path("referrals/<int:pk>/transitions/<str:name>/", views.referral_transition, name="referral-transition"),
     path("dead-letters/", views.dead_letters, name="dead-letters"),
     path("dead-letters/<int:pk>/", views.dead_letter_detail, name="dead-letter-detail"),
+    path("subject-access/", views.subject_access, name="subject-access"),
+    path("retention/", views.retention, name="retention"),
 ]

@@ -6,7 +6,7 @@ import io
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -15,8 +15,9 @@ from casework import csvsafe
 from casework.errors import DomainError, InvalidInput
 from casework.services import available_transitions
 
-from . import forms, permissions, selectors, services
+from . import forms, minimise, permissions, selectors, services
 from .parsing import CSV_COLUMNS, CSV_HEADER, Record
+from .subject_access import subject_access_report
 
 PAGE = 50
 
@@ -136,9 +137,17 @@ def admission_list(request):
     before = request.GET.get("before", "")
     if before.isdigit():
         qs = qs.filter(pk__lt=int(before))
+    if permissions.sees_repeat_visits(request.user):
+        qs = selectors.with_prior_visits(qs)
     rows = list(qs.order_by("-id")[: PAGE + 1])
     more = len(rows) > PAGE
     rows = rows[:PAGE]
+    for a in rows:  # what this reader may see of each row (docs/security.md, "Minimisation")
+        a.shown = minimise.shown(
+            a,
+            full=permissions.sees_quasi_identifiers(request.user, a),
+            prior_visits=getattr(a, "prior_visits", None),
+        )
     return render(
         request,
         "referrals/admission_list.html",
@@ -152,9 +161,13 @@ def admission_list(request):
 
 @login_required
 def admission_detail(request, pk):
-    admission = selectors.admission_list_for_user(request.user).filter(pk=pk).first()
+    qs = selectors.admission_list_for_user(request.user).filter(pk=pk)
+    if permissions.sees_repeat_visits(request.user):
+        qs = selectors.with_prior_visits(qs)
+    admission = qs.first()
     if admission is None:
         raise Http404
+    full = permissions.sees_quasi_identifiers(request.user, admission)
     identity = None
     may_identity = permissions.may_read_identity(request.user, admission)
     if may_identity and request.GET.get("show") == "identity":
@@ -170,7 +183,11 @@ def admission_detail(request, pk):
             "may_identity": may_identity,
             "may_refer": permissions.may_refer(request.user, admission)
             and not hasattr(admission, "referral"),
-            "repeats": selectors.repeat_admissions(admission, request.user)[:20],
+            "shown": minimise.shown(
+                admission, full=full, prior_visits=getattr(admission, "prior_visits", None)
+            ),
+            # The other visits are linked by the pseudonym: shown only where the pseudonym is.
+            "repeats": selectors.repeat_admissions(admission, request.user)[:20] if full else [],
         },
     )
 
@@ -195,6 +212,10 @@ def referral_queue(request):
     state = request.GET.get("state", "")
     qs = selectors.referral_list_for_user(request.user, state=state)[:200]
     rows = [(r, available_transitions(r, request.user, permissions.may_transition)) for r in qs]
+    for r, _names in rows:
+        r.shown = minimise.shown(
+            r.admission, full=permissions.sees_quasi_identifiers(request.user, r.admission)
+        )
     return render(
         request,
         "referrals/referral_queue.html",
@@ -231,9 +252,13 @@ def _admin_only(request):
 @login_required
 def dead_letters(request):
     _admin_only(request)
-    qs = selectors.dead_letter_list_for_user(request.user, status=request.GET.get("status", ""))[:200]
+    letters = list(
+        selectors.dead_letter_list_for_user(request.user, status=request.GET.get("status", ""))[:200]
+    )
+    for m in letters:  # the list is not an audited read: reasons of before are shown without values
+        m.reason_shown = minimise.reason_without_values(m.reason)
     return render(
-        request, "referrals/dead_letters.html", {"letters": qs, "status": request.GET.get("status", "")}
+        request, "referrals/dead_letters.html", {"letters": letters, "status": request.GET.get("status", "")}
     )
 
 
@@ -256,3 +281,54 @@ def dead_letter_detail(request, pk):
         shown = raw.replace("\r", "\n") if message.channel.startswith("hl7") else raw
         form = forms.ReplayForm(initial={"raw": shown})
     return render(request, "referrals/dead_letter_detail.html", {"m": message, "form": form})
+
+
+# -------------------------------------------------------------------- POPIA: subject access, retention
+
+
+@login_required
+def subject_access(request):
+    """Everything held about one patient (admins). A POST, so no ID number lands in a URL or a log;
+    ``format=json`` downloads the same answer. Every request is audited."""
+    if not permissions.may_request_subject_access(request.user):
+        raise PermissionDenied
+    form = forms.SubjectAccessForm(request.POST or None)
+    report = None
+    if request.method == "POST" and form.is_valid():
+        d = form.cleaned_data
+        try:
+            report = subject_access_report(
+                actor=request.user,
+                id_number=d["id_number"],
+                folder_number=d["folder_number"],
+                facility=d["facility"],
+                purpose=d["purpose"],
+            )
+        except InvalidInput as e:
+            for field, errs in e.errors.items():
+                form.add_error(field if field in form.fields else None, errs)
+        else:
+            if request.POST.get("format") == "json":
+                response = JsonResponse(report, json_dumps_params={"indent": 2})
+                response["Content-Disposition"] = 'attachment; filename="subject-access.json"'
+                return response
+    return render(request, "referrals/subject_access.html", {"form": form, "report": report})
+
+
+@login_required
+def retention(request):
+    """The retention rule, what is due now (a dry run: counts only) and the purges so far (admins)."""
+    if not permissions.may_see_retention(request.user):
+        raise PermissionDenied
+    from . import retention as popia
+
+    return render(
+        request,
+        "referrals/retention.html",
+        {
+            "years": popia.retention_years(),
+            "due": popia.purge_identities(dry_run=True),
+            "history": popia.purge_history(),
+            "rules": (popia.RULE_FINALISED, popia.RULE_NO_CASE, popia.RULE_UNLINKED),
+        },
+    )

@@ -101,6 +101,19 @@ class IncidentOutput(serializers.ModelSerializer):
             "created_at",
         ]
 
+    def to_representation(self, obj):
+        """An incident made from an admission carries the patient's injury time: to the hour for
+        everyone but admins and the EC staff whose admissions it holds (docs/security.md)."""
+        data = super().to_representation(obj)
+        request = self.context.get("request")
+        if request is None or not permissions.sees_exact_incident_time(request.user, obj):
+            for name in ("occurred_at", "created_at"):
+                moment = getattr(obj, name)
+                # SAST is a whole number of hours from UTC: the hour is the same in both.
+                hour = moment.replace(minute=0, second=0, microsecond=0) if moment else moment
+                data[name] = self.fields[name].to_representation(hour)
+        return data
+
 
 # ---------------------------------------------------------------- police cases
 

@@ -12,5 +12,6 @@ urlpatterns = [
     path("intake/hl7/", views.Hl7IntakeView.as_view(), name="intake-hl7"),
     path("intake/fhir/", views.FhirIntakeView.as_view(), name="intake-fhir"),
     path("intake/csv/", views.CsvIntakeView.as_view(), name="intake-csv"),
+    path("subject-access/", views.SubjectAccessView.as_view(), name="subject-access"),
     *router.urls,
 ]

@@ -17,6 +17,7 @@ from casework.errors import InvalidInput, PermissionDenied
 
 from .. import forms, permissions, selectors, services
 from ..models import Channel
+from ..subject_access import subject_access_report
 from .serializers import (
     AdmissionOutput,
     DeadLetterOutput,
@@ -24,6 +25,7 @@ from .serializers import (
     ReferralInput,
     ReferralOutput,
     ReplayInput,
+    SubjectAccessInput,
 )
 
 HL7_TYPES = {"text/plain", "application/hl7-v2", "x-application/hl7-v2+er7", "application/edi-hl7"}
@@ -158,12 +160,17 @@ class AdmissionViewSet(viewsets.ReadOnlyModelViewSet):
 
     def get_queryset(self):
         p = self.request.query_params
-        return selectors.admission_list_for_user(
-            self.request.user,
+        user = self.request.user
+        if p.get("pseudonym") and not permissions.may_use_pseudonym_filter(user):
+            # The pseudonym is withheld from de-identified readers; so is finding a person by it.
+            raise InvalidInput({"pseudonym": "You may not filter by pseudonym."})
+        qs = selectors.admission_list_for_user(
+            user,
             facility=p.get("facility", ""),
             mechanism=p.get("mechanism", ""),
             pseudonym=p.get("pseudonym", ""),
         )
+        return selectors.with_prior_visits(qs) if permissions.sees_repeat_visits(user) else qs
 
     def retrieve(self, request, *args, **kwargs):
         admission = self.get_object()
@@ -204,7 +211,10 @@ class ReferralViewSet(TransitionsMixin, mixins.CreateModelMixin, viewsets.ReadOn
         if admission is None:
             raise InvalidInput({"admission": "No such admission."})
         referral = services.referral_create(admission=admission, actor=request.user)
-        return Response(ReferralOutput(referral).data, status=status.HTTP_201_CREATED)
+        return Response(
+            ReferralOutput(referral, context=self.get_serializer_context()).data,
+            status=status.HTTP_201_CREATED,
+        )
 
 
 class DeadLetterViewSet(viewsets.ReadOnlyModelViewSet):
@@ -237,3 +247,20 @@ class DeadLetterViewSet(viewsets.ReadOnlyModelViewSet):
         )
         message.refresh_from_db()
         return Response(DeadLetterOutput(message).data)
+
+
+class SubjectAccessView(APIView):
+    """Everything held about one patient (POPIA s23), admins only; the request is audited.
+
+    ``POST {"id_number": …}`` or ``{"folder_number": …, "facility": code}`` (optional ``purpose``):
+    a POST so that no ID number lands in a URL or an access log. 403 for anyone else; 400 naming
+    the missing field.
+    """
+
+    @extend_schema(request=SubjectAccessInput, responses={200: OpenApiTypes.OBJECT})
+    def post(self, request):
+        if not permissions.may_request_subject_access(request.user):
+            raise PermissionDenied("Only administrators answer subject access requests.")
+        body = SubjectAccessInput(data=request.data)
+        body.is_valid(raise_exception=True)
+        return Response(subject_access_report(actor=request.user, **body.validated_data))

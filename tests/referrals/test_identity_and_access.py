@@ -109,7 +109,9 @@ def test_an_analyst_sees_every_admission_de_identified(api, make_user, admission
     response = api(analyst).get(f"/api/v1/admissions/{admission.pk}/")
     assert response.status_code == 200
     assert "identity" not in response.json()
-    assert response.json()["pseudonym"] == admission.pseudonym
+    # Minimised (issue 10, finding 4): no pseudonym, no visit number, no exact age.
+    assert "pseudonym" not in response.json() and "visit_number" not in response.json()
+    assert response.json()["prior_visits"] == 0
     assert IdentityRead.objects.count() == 0
 
 

@@ -1,0 +1,294 @@
+"""Subject access (POPIA s23): everything Casetrail holds about one patient, for an admin to hand
+over through the information officer (docs/security.md, "Retention and subject access").
+
+The patient is found the way intake links visits: by the keyed pseudonym of a normalised identifier
+(an ID number, or a folder number qualified by its facility), widened by the other identifiers the
+found visits carry (a visit sent with the ID number and one sent with the folder number only are the
+same person once one of them holds both). The request is audited first (who, when, which patient by
+pseudonym), and every identity and raw message it reads is audited like any other read.
+
+Other people's data stays out: a CSV file's raw text is cut down to its header and this patient's
+rows; accused names and other patients' visits are not part of the answer.
+"""
+
+import csv
+import io
+
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from casework.errors import InvalidInput
+from casework.models import Facility, PoliceCase, TransitionLog
+
+from . import models as m
+from . import permissions, services
+from .crypto import normalise_identifier, pseudonym
+from .models import Admission, Channel, IdentityRead, InboundMessage, PatientIdentity
+
+AUDIT_PREFIX = "subject access request"
+
+
+def _pseudonyms_of_identifiers(identifiers: list[dict], facility_code: str) -> set[str]:
+    """The pseudonyms intake would compute from these identifiers (each NI; each folder number)."""
+    out = set()
+    for ident in identifiers or []:
+        value = ident.get("value", "")
+        if (ident.get("type") or "").upper() == "NI":
+            out.add(pseudonym(value))
+        else:
+            out.add(pseudonym(value, authority=ident.get("authority") or facility_code))
+    return out - {""}
+
+
+def find_patient(*, id_number: str = "", folder_number: str = "", facility: Facility | None = None):
+    """(pseudonyms, admissions) of the patient. Raises InvalidInput naming the missing field."""
+    id_number, folder_number = (id_number or "").strip(), (folder_number or "").strip()
+    if not id_number and not folder_number:
+        raise InvalidInput({"id_number": "Give an ID number, or a folder number and its facility."})
+    if folder_number and facility is None:
+        raise InvalidInput({"facility": "A folder number is only unique at its facility: choose it."})
+    if id_number and not normalise_identifier(id_number):
+        raise InvalidInput({"id_number": "The ID number has no letters or digits."})
+    if folder_number and not normalise_identifier(folder_number):
+        raise InvalidInput({"folder_number": "The folder number has no letters or digits."})
+    pseudonyms: set[str] = set()
+    if id_number:
+        pseudonyms.add(pseudonym(id_number))
+    found: dict[int, Admission] = {}
+    searched = set(pseudonyms)
+    if folder_number:
+        pseudonyms.add(pseudonym(folder_number, authority=facility.code))
+        searched = set(pseudonyms)
+        # A visit sent with the ID number as well carries the ID's pseudonym: look for the folder
+        # number among the identities of that facility (decrypted here, shown only if they match).
+        wanted = normalise_identifier(folder_number)
+        at_facility = PatientIdentity.objects.filter(admission__facility=facility).select_related("admission")
+        for identity in at_facility.iterator(chunk_size=2000):
+            if any(normalise_identifier(i.get("value", "")) == wanted for i in identity.identifiers or []):
+                found[identity.admission_id] = identity.admission
+                pseudonyms.add(identity.admission.pseudonym)
+    # Widen by the identifiers the found visits carry, until nothing new turns up.
+    for _round in range(3):
+        admissions = Admission.objects.filter(pseudonym__in=pseudonyms - {""})
+        for a in admissions:
+            found[a.pk] = a
+        more = set()
+        for identity in PatientIdentity.objects.filter(admission_id__in=found).select_related(
+            "admission__facility"
+        ):
+            more |= _pseudonyms_of_identifiers(identity.identifiers, identity.admission.facility.code)
+        if more <= pseudonyms:
+            break
+        pseudonyms |= more
+    admissions = sorted(found.values(), key=lambda a: (a.arrival_at, a.pk))
+    # The patient's pseudonyms are those their visits carry (the others computed matched nothing).
+    held = sorted({a.pseudonym for a in admissions} - {""})
+    return held or sorted(searched), admissions
+
+
+def _csv_rows_of(raw: str, visits: set[tuple[str, str]]) -> str:
+    """A CSV file cut down to its header and the rows of these visits (other patients stay out)."""
+    reader = csv.reader(io.StringIO(raw.lstrip("\ufeff")))
+    rows = list(reader)
+    if not rows:
+        return ""
+    header = [h.strip() for h in rows[0]]
+    try:
+        fi, vi = header.index("facility"), header.index("visit_number")
+    except ValueError:
+        return ""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(rows[0])
+    for row in rows[1:]:
+        if len(row) > max(fi, vi) and (row[fi].strip(), row[vi].strip()) in visits:
+            writer.writerow(row)
+    return out.getvalue()
+
+
+def _when(moment):
+    return moment.isoformat() if moment else None
+
+
+def _case(case: PoliceCase) -> dict:
+    return {
+        "id": case.pk,
+        "station": case.station.code,
+        "cas_number": case.cas_number,
+        "state": case.state,
+        "opened_on": _when(case.opened_on),
+        "prosecutions": [
+            {
+                "id": p.pk,
+                "court": p.court.code,
+                "case_number": p.case_number,
+                "state": p.state,
+                "enrolled_on": _when(p.enrolled_on),
+                "finalised_on": _when(p.finalised_on),
+            }
+            for p in case.prosecutions.select_related("court").order_by("enrolled_on", "pk")
+        ],
+    }
+
+
+@transaction.atomic
+def subject_access_report(
+    *,
+    actor,
+    id_number: str = "",
+    folder_number: str = "",
+    facility: Facility | None = None,
+    purpose: str = "",
+) -> dict:
+    """Everything held about one patient, as a JSON-ready dict. Admins only (PermissionDenied);
+    InvalidInput names a missing field. The request is audited before anything is read."""
+    if not permissions.may_request_subject_access(actor):
+        raise PermissionDenied("Only administrators answer subject access requests.")
+    pseudonyms, admissions = find_patient(id_number=id_number, folder_number=folder_number, facility=facility)
+    now = timezone.now()
+    IdentityRead.objects.create(
+        reader=actor,
+        purpose=f"{AUDIT_PREFIX}: patient {','.join(pseudonyms)}; {len(admissions)} admissions"[:200],
+    )
+    why = f"{AUDIT_PREFIX}{': ' + purpose if purpose else ''}"
+    ids = [a.pk for a in admissions]
+    visits = {(a.facility.code, a.visit_number) for a in admissions}
+    versions_model = getattr(m, "IdentityVersion", None)
+    out_admissions = []
+    for a in (
+        Admission.objects.filter(pk__in=ids)
+        .select_related(
+            "facility", "suburb", "incident__suburb", "referral__station", "referral__police_case__station"
+        )
+        .order_by("arrival_at", "pk")
+    ):
+        identity = services.identity_read(admission=a, actor=actor, purpose=why)
+        versions = []
+        if versions_model is not None and versions_model.objects.filter(admission=a).exists():
+            versions = services.identity_versions_read(admission=a, actor=actor, purpose=why)
+        referral = getattr(a, "referral", None)
+        linked = Q(referrals__admission=a)
+        if a.incident_id is not None:
+            linked |= Q(incidents=a.incident_id)
+        cases = (
+            PoliceCase.objects.filter(linked).select_related("station").distinct().order_by("opened_on", "pk")
+        )
+        out_admissions.append(
+            {
+                "id": a.pk,
+                "facility": a.facility.code,
+                "visit_number": a.visit_number,
+                "arrival_at": _when(a.arrival_at),
+                "injury_at": _when(a.injury_at),
+                "age_years": a.age_years,
+                "age_band": a.age_band,
+                "sex": a.sex,
+                "role": a.role,
+                "mechanism": a.mechanism,
+                "icd10_codes": a.icd10_codes,
+                "triage": a.triage,
+                "place_type": a.place_type,
+                "suburb": a.suburb.code if a.suburb else a.suburb_text,
+                "latitude": str(a.latitude) if a.latitude is not None else None,
+                "longitude": str(a.longitude) if a.longitude is not None else None,
+                "disposition": a.disposition,
+                "police_informed": a.police_informed,
+                "gang_suspected": a.gang_suspected,
+                "pseudonym": a.pseudonym,
+                "recorded_at": _when(a.created_at),
+                "identity": (
+                    {
+                        "name": identity.name,
+                        "identifiers": identity.identifiers,
+                        "date_of_birth": identity.date_of_birth,
+                        "contact": identity.contact,
+                    }
+                    if identity is not None
+                    else None  # purged under the retention rule, or never sent
+                ),
+                "identity_versions": [
+                    {
+                        "replaced_at": _when(v.replaced_at),
+                        "replaced_by_message": v.replaced_by_message_id,
+                        "details": v.details,  # None once purged
+                    }
+                    for v in versions
+                ],
+                "incident": (
+                    {
+                        "id": a.incident.pk,
+                        "occurred_at": _when(a.incident.occurred_at),
+                        "suburb": a.incident.suburb.code,
+                        "mechanism": a.incident.mechanism,
+                        "place_type": a.incident.place_type,
+                        "fatal": a.incident.fatal,
+                        "gang_related": a.incident.gang_related,
+                    }
+                    if a.incident
+                    else None
+                ),
+                "referral": (
+                    {
+                        "id": referral.pk,
+                        "station": referral.station.code,
+                        "state": referral.state,
+                        "created_at": _when(referral.created_at),
+                        "decline_reason": referral.decline_reason,
+                        "history": [
+                            {"transition": t.transition, "to": t.to_state, "at": _when(t.at)}
+                            for t in TransitionLog.for_object(referral)
+                        ],
+                    }
+                    if referral
+                    else None
+                ),
+                "police_cases": [_case(c) for c in cases],
+            }
+        )
+    last_messages = [a.message_id for a in admissions if a.message_id is not None]
+    messages = InboundMessage.objects.filter(Q(admission_id__in=ids) | Q(pk__in=last_messages))
+    out_messages = []
+    for msg in messages.order_by("received_at", "pk"):
+        raw = services.raw_message_read(message=msg, actor=actor, purpose=why) if msg.raw else ""
+        if msg.channel == Channel.CSV and raw:
+            raw = _csv_rows_of(raw, visits)
+        out_messages.append(
+            {
+                "id": msg.pk,
+                "channel": msg.channel,
+                "received_at": _when(msg.received_at),
+                "status": msg.status,
+                "raw": raw or None,  # None: emptied (filtered, or purged under the retention rule)
+            }
+        )
+    message_ids = [msg["id"] for msg in out_messages]
+    reads = (
+        IdentityRead.objects.filter(Q(admission_id__in=ids) | Q(message_id__in=message_ids))
+        .filter(at__lt=now)  # the reads of before this request; this one is recorded with them
+        .select_related("reader")
+        .order_by("at", "pk")
+    )
+    return {
+        "generated_at": _when(now),
+        "generated_by": actor.get_username(),
+        "searched_by": {
+            "id_number": (id_number or "").strip(),
+            "folder_number": (folder_number or "").strip(),
+            "facility": facility.code if facility else "",
+        },
+        "pseudonyms": pseudonyms,
+        "admissions": out_admissions,
+        "messages": out_messages,
+        "identity_reads": [
+            {
+                "at": _when(r.at),
+                "reader": r.reader.get_username() if r.reader else None,
+                "admission": r.admission_id,
+                "message": r.message_id,
+                "purpose": r.purpose,
+            }
+            for r in reads
+        ],
+    }
