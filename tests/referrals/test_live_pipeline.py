@@ -21,8 +21,9 @@ from django.conf import settings
 from django.utils import timezone
 from hl7.client import MLLPClient
 
+from casework.models import Facility
 from referrals import services
-from referrals.models import Admission, InboundMessage
+from referrals.models import Admission, InboundMessage, SendingSystem
 
 from .helpers import adt, msa
 
@@ -66,8 +67,15 @@ class Services:
         self.port = free_port()
 
     def listener(self):
+        # The hospitals' interface engine, registered for every facility it sends for, on the loopback:
+        # plain MLLP allow-listed for 127.0.0.1 (the TLS listener is tested in tests/security).
+        if not SendingSystem.objects.filter(name="hub").exists():
+            services.sending_system_register(
+                name="hub", facilities=Facility.objects.filter(code__in=FACILITIES)
+            )
+        argv = [sys.executable, "manage.py", "mllp_listen", "--host", "127.0.0.1", "--port", str(self.port)]
         p = subprocess.Popen(
-            [sys.executable, "manage.py", "mllp_listen", "--host", "127.0.0.1", "--port", str(self.port)],
+            [*argv, "--plain", "--plain-allow", "127.0.0.1/32", "--plain-sender", "hub"],
             cwd=ROOT,
             env=child_env(),
             stdout=subprocess.DEVNULL,
