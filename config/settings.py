@@ -139,6 +139,9 @@ elif DATABASES["default"]["ENGINE"].endswith("postgresql"):
     # PostgreSQL's JIT spent ~0.4 s compiling report queries that run in tens of ms; with the default
     # 4 MB work_mem a year of removals at 5M admissions is sorted on disk, not hashed (docs/reporting.md).
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault("options", "-c jit=off -c work_mem=32MB")
+# Least privilege (docs/security.md, "Database roles"): DATABASE_URL is the runtime role the app uses;
+# DATABASE_OWNER_URL, when set, is the role owning the tables, used by `manage.py migrate` alone.
+DATABASE_OWNER_URL = env("DATABASE_OWNER_URL", default="")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTHENTICATION_BACKENDS = [
