@@ -12,7 +12,6 @@ rows; accused names and other patients' visits are not part of the answer.
 """
 
 import csv
-import io
 
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
@@ -89,23 +88,22 @@ def find_patient(*, id_number: str = "", folder_number: str = "", facility: Faci
 
 
 def _csv_rows_of(raw: str, visits: set[tuple[str, str]]) -> str:
-    """A CSV file cut down to its header and the rows of these visits (other patients stay out)."""
-    reader = csv.reader(io.StringIO(raw.lstrip("\ufeff")))
-    rows = list(reader)
-    if not rows:
+    """A CSV file cut down to its header and the lines of these visits, verbatim as received (other
+    patients stay out). A row is one line: the intake's template has no multi-line cells."""
+    lines = raw.lstrip("\ufeff").splitlines(keepends=True)
+    if not lines:
         return ""
-    header = [h.strip() for h in rows[0]]
+    header = [h.strip() for h in next(csv.reader([lines[0]]), [])]
     try:
         fi, vi = header.index("facility"), header.index("visit_number")
     except ValueError:
         return ""
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(rows[0])
-    for row in rows[1:]:
+    kept = [lines[0]]
+    for line in lines[1:]:
+        row = next(csv.reader([line]), [])
         if len(row) > max(fi, vi) and (row[fi].strip(), row[vi].strip()) in visits:
-            writer.writerow(row)
-    return out.getvalue()
+            kept.append(line)
+    return "".join(kept)
 
 
 def _when(moment):
