@@ -27,7 +27,7 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parents[1]
-BENCH_DB = "casetrail_bench"
+BENCH_DB = os.environ.get("BENCH_DB", "casetrail_bench")
 
 
 def bench_database_url() -> str:
@@ -189,8 +189,28 @@ def bench_acceptance(url: str, broker: str, n: int, processes: int) -> dict:
     chunks = [msgs[i::8] for i in range(8)]
     port = free_port()
     env = dict(os.environ, DATABASE_URL=url, CELERY_BROKER_URL=broker, LOG_LEVEL="WARNING")
+    # The senders are one registered interface engine on the loopback: plain MLLP, allow-listed for
+    # 127.0.0.1 only (the same baseline as before TLS; the TLS handshake is once per connection).
+    from casework.models import Facility
+    from referrals import services
+    from referrals.models import SendingSystem
+
+    if not SendingSystem.objects.filter(name="bench-hub").exists():
+        services.sending_system_register(
+            name="bench-hub", facilities=Facility.objects.filter(code__in=FACILITIES)
+        )
+    loopback = ["--plain", "--plain-allow", "127.0.0.1/32", "--plain-sender", "bench-hub"]
     listener = subprocess.Popen(
-        [sys.executable, "manage.py", "mllp_listen", "--port", str(port), "--processes", str(processes)],
+        [
+            sys.executable,
+            "manage.py",
+            "mllp_listen",
+            "--port",
+            str(port),
+            "--processes",
+            str(processes),
+            *loopback,
+        ],
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,
