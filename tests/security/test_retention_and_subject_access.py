@@ -38,9 +38,10 @@ def receive(django_capture_on_commit_callbacks, suburb):
     """``receive(visit, arrival, id_number, name)``: an HL7 admission processed into admission,
     identity and incident, the way a hospital's message is."""
 
-    def make(visit, arrival, id_number, name="Doe^Jo", **kw):
+    def make(visit, arrival, id_number, name="Doe^Jo", event="A04", **kw):
         raw = adt(
-            control=f"C-{visit}",
+            control=f"C-{visit}-{event}",
+            event=event,
             visit=visit,
             arrival=arrival,
             patient_id=id_number,
@@ -362,3 +363,17 @@ def test_a_csv_file_is_cut_down_to_the_patients_own_rows(api, admin_user, django
     assert [a["visit_number"] for a in body["admissions"]] == ["CSV1"]
     raws = [m["raw"] for m in body["messages"] if m["channel"] == "csv"]
     assert raws and all("Asked Forme" in r and "Someone Else" not in r for r in raws)
+
+
+def test_the_identities_an_update_replaced_are_blanked_by_the_purge_too(receive, world):
+    from referrals.models import IdentityVersion
+
+    a = world["finalised_6y"]
+    receive("A1", a.arrival_at, "8001015009087", "Renamed^Six", event="A08")
+    (version,) = IdentityVersion.objects.filter(admission=a)
+    assert version.details["name"] == "Six Finalised"
+    result = retention.purge_identities()
+    version.refresh_from_db()
+    assert version.details is None and not identity_left(a)
+    assert result.identity_versions == 1
+    assert not InboundMessage.objects.filter(admission=a).exclude(raw="").exists()
