@@ -12,6 +12,8 @@ rows; accused names and other patients' visits are not part of the answer.
 """
 
 import csv
+import io
+import json
 
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
@@ -25,6 +27,7 @@ from . import models as m
 from . import permissions, services
 from .crypto import normalise_identifier, pseudonym
 from .models import Admission, Channel, IdentityRead, InboundMessage, PatientIdentity
+from .parsing import normalise_hl7
 
 AUDIT_PREFIX = "subject access request"
 
@@ -87,23 +90,65 @@ def find_patient(*, id_number: str = "", folder_number: str = "", facility: Faci
     return held or sorted(searched), admissions
 
 
-def _csv_rows_of(raw: str, visits: set[tuple[str, str]]) -> str:
-    """A CSV file cut down to its header and the lines of these visits, verbatim as received (other
-    patients stay out). A row is one line: the intake's template has no multi-line cells."""
+def _row_pseudonym(row: dict) -> str:
+    """The pseudonym intake gives a CSV row's patient (an NI links everywhere, a folder at its facility)."""
+    value = (row.get("patient_id") or "").strip()
+    if (row.get("patient_id_type") or "MR").strip().upper() == "NI":
+        return pseudonym(value)
+    return pseudonym(value, authority=(row.get("facility") or "").strip())
+
+
+def _csv_rows_of(raw: str, visits: set[tuple[str, str]], pseudonyms: set[str]) -> str:
+    """A CSV file cut down to its header and this patient's lines (their visits, or their identifier),
+    verbatim as received: other patients stay out. A row is one line (the template has no multi-line
+    cells)."""
     lines = raw.lstrip("\ufeff").splitlines(keepends=True)
     if not lines:
         return ""
     header = [h.strip() for h in next(csv.reader([lines[0]]), [])]
-    try:
-        fi, vi = header.index("facility"), header.index("visit_number")
-    except ValueError:
-        return ""
     kept = [lines[0]]
     for line in lines[1:]:
-        row = next(csv.reader([line]), [])
-        if len(row) > max(fi, vi) and (row[fi].strip(), row[vi].strip()) in visits:
+        row = dict(zip(header, next(csv.reader([line]), []), strict=False))
+        visit = ((row.get("facility") or "").strip(), (row.get("visit_number") or "").strip())
+        if visit in visits or _row_pseudonym(row) in pseudonyms:
             kept.append(line)
-    return "".join(kept)
+    return "".join(kept) if len(kept) > 1 else ""
+
+
+def _message_pseudonyms(message: InboundMessage) -> set[str]:
+    """The patients' pseudonyms a raw message names (for dead letters that made no admission)."""
+    raw = message.raw or ""
+    try:
+        if message.channel in (Channel.HL7_MLLP, Channel.HL7_HTTP):
+            text = normalise_hl7(raw)
+            sep = text[3] if len(text) > 3 else "|"
+            out = set()
+            for line in text.split("\r"):
+                fields = line.split(sep)
+                if fields[0] == "PID" and len(fields) > 3:
+                    for rep in fields[3].split("~"):
+                        c = [*rep.split("^"), "", "", "", "", ""]
+                        ident = {"value": c[0].strip(), "authority": c[3].strip(), "type": c[4].strip()}
+                        out |= _pseudonyms_of_identifiers([ident], message.sender)
+            return out
+        if message.channel == Channel.CSV:
+            return {_row_pseudonym(r) for r in csv.DictReader(io.StringIO(raw.lstrip("\ufeff")))} - {""}
+        if message.channel == Channel.FORM:
+            data = json.loads(raw)
+            return _pseudonyms_of_identifiers(data.get("identifiers") or [], data.get("facility_code", ""))
+        if message.channel == Channel.FHIR:
+            out = set()
+            for entry in json.loads(raw).get("entry") or []:
+                res = entry.get("resource") or {}
+                if res.get("resourceType") == "Patient":
+                    for i in res.get("identifier") or []:
+                        codes = ((i.get("type") or {}).get("coding") or [{}])[0].get("code", "")
+                        ident = {"value": i.get("value", ""), "type": codes, "authority": i.get("system", "")}
+                        out |= _pseudonyms_of_identifiers([ident], message.sender)
+            return out
+    except (ValueError, TypeError, AttributeError, IndexError, csv.Error):
+        return set()  # an unreadable message names nobody we can tell
+    return set()
 
 
 def _when(moment):
@@ -246,12 +291,18 @@ def subject_access_report(
             }
         )
     last_messages = [a.message_id for a in admissions if a.message_id is not None]
-    messages = InboundMessage.objects.filter(Q(admission_id__in=ids) | Q(pk__in=last_messages))
+    messages = list(InboundMessage.objects.filter(Q(admission_id__in=ids) | Q(pk__in=last_messages)))
+    # Dead letters made no admission but may carry the patient's identity: matched here by the
+    # pseudonyms of the identifiers they name (read to compare; only a match is shown and audited).
+    wanted = set(pseudonyms)
+    known = {msg.pk for msg in messages}
+    dead = InboundMessage.objects.filter(status__in=InboundMessage.DEAD).exclude(raw="").exclude(pk__in=known)
+    messages += [msg for msg in dead.iterator(chunk_size=200) if _message_pseudonyms(msg) & wanted]
     out_messages = []
-    for msg in messages.order_by("received_at", "pk"):
+    for msg in sorted(messages, key=lambda x: (x.received_at, x.pk)):
         raw = services.raw_message_read(message=msg, actor=actor, purpose=why) if msg.raw else ""
         if msg.channel == Channel.CSV and raw:
-            raw = _csv_rows_of(raw, visits)
+            raw = _csv_rows_of(raw, visits, wanted)
         out_messages.append(
             {
                 "id": msg.pk,

@@ -377,3 +377,21 @@ def test_the_identities_an_update_replaced_are_blanked_by_the_purge_too(receive,
     assert version.details is None and not identity_left(a)
     assert result.identity_versions == 1
     assert not InboundMessage.objects.filter(admission=a).exclude(raw="").exists()
+
+
+def test_subject_access_includes_dead_letters_that_name_the_patient_and_no_one_elses(api, admin_user, world):
+    services.inbound_receive_hl7(
+        raw=adt(control="DL1", dob="20011345", patient_id="8001015009087", name="Mine^Dead")
+    )
+    services.inbound_receive_hl7(
+        raw=adt(control="DL2", dob="20011345", patient_id="7001015009088", name="Other^Dead")
+    )
+    body = (
+        api(admin_user).post("/api/v1/subject-access/", {"id_number": "8001015009087"}, format="json").json()
+    )
+    raws = [m["raw"] for m in body["messages"]]
+    assert any("Mine^Dead" in r for r in raws)
+    assert not any("Other^Dead" in r for r in raws)
+    mine = InboundMessage.objects.get(control_id="DL1")
+    assert IdentityRead.objects.filter(message=mine, reader=admin_user).exists()
+    assert not IdentityRead.objects.filter(message__control_id="DL2").exists()
