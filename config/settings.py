@@ -169,6 +169,7 @@ AXES_HTTP_RESPONSE_CODE = 429
 AXES_LOCKOUT_CALLABLE = "casework.accounts.lockout.locked_out"
 AXES_CLIENT_IP_CALLABLE = "casework.accounts.lockout.client_address"
 OTP_TOTP_ISSUER = "Casetrail"
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True  # the admin resets a device; it never shows anyone's secret
 REST_KNOX = {
     "TOKEN_TTL": timedelta(hours=env.int("API_TOKEN_TTL_HOURS", default=10)),
     "AUTH_HEADER_PREFIX": "Token",  # "Authorization: Token <key>", as before
