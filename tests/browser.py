@@ -42,13 +42,13 @@ def sign_in(page, base_url, username, password, *, totp_key: bytes | None = None
     page.goto(f"{base_url}/accounts/login/")
     page.fill("#id_username", username)
     page.fill("#id_password", password)
-    page.click("button[type=submit]")
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.click("button[type=submit]")
     if "/accounts/two-factor/setup/" in page.url:
         totp_key = b32decode(page.inner_text("#totp-secret").replace(" ", ""))
     elif "/accounts/two-factor/verify/" not in page.url:
         return totp_key
     page.fill("#id_code", f"{totp(totp_key):06d}")
-    page.click("button[type=submit]")
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.click("main button[type=submit]")  # not the top bar's "Sign out"
     return totp_key
