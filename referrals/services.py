@@ -35,12 +35,15 @@ from .forms import NO_SUCH_DOCKET
 from .kick import Kicker
 from .models import (
     CHANNEL_FAMILY,
+    IDENTITY_KEYS,
     Admission,
     Channel,
     IdentityRead,
+    IdentityVersion,
     InboundMessage,
     PatientIdentity,
     Referral,
+    SendingSystem,
     StagedRow,
     age_band,
 )
@@ -84,6 +87,8 @@ class Answer:
     error: IntakeError | None = None
     duplicate: bool = False
     extra: dict = field(default_factory=dict)
+    # The sender may not send for the facility (stored as rejected; HTTP answers 403).
+    forbidden: bool = False
 
 
 # ==================================================================== receiving
@@ -107,6 +112,7 @@ def _new_message(
     message_type: str = "",
     actor=None,
     report=None,
+    sending_system: "permissions.Sender | None" = None,
 ) -> InboundMessage:
     return InboundMessage(
         channel=channel,
@@ -120,6 +126,7 @@ def _new_message(
         facility=facility,
         message_type=message_type[:40],
         received_by=actor if getattr(actor, "is_authenticated", False) else None,
+        sending_system_id=sending_system.id if sending_system is not None else None,
         report=report or {},
     )
 
@@ -145,6 +152,7 @@ def _store(**fields) -> InboundMessage:
 _INSERT_COLUMNS = (
     "channel", "family", "sender", "facility_id", "control_id", "message_type", "raw", "received_at",
     "received_by_id", "status", "status_changed_at", "reason", "attempts", "duplicates_seen", "ack", "report",
+    "sending_system_id",
 )  # fmt: skip
 # The arbiter of ON CONFLICT: the partial unique index of (family, sender, control id), by its predicate.
 _ONCE_PER_CONTROL_ID = (
@@ -218,9 +226,14 @@ def inbound_load_facilities() -> None:
         _FACILITY_CACHE[facility.code] = facility
 
 
-def inbound_decide_hl7_offline(raw: bytes) -> tuple[InboundMessage | None, Answer]:
-    """The MLLP listener's event loop: what to store and answer, reading nothing (NeedsDatabase)."""
-    row, answer, _header = _decide_hl7(raw, Channel.HL7_MLLP, None, False, offline=True)
+def inbound_decide_hl7_offline(
+    raw: bytes, *, sender: "permissions.Sender"
+) -> tuple[InboundMessage | None, Answer]:
+    """The MLLP listener's event loop: what to store and answer, reading nothing (NeedsDatabase).
+
+    ``sender``: the sending system the connection authenticated as (its facilities held in memory).
+    """
+    row, answer, _header = _decide_hl7(raw, Channel.HL7_MLLP, None, False, offline=True, sender=sender)
     return row, answer
 
 
@@ -269,6 +282,17 @@ def _facility(code: str) -> Facility | None:
     return facility
 
 
+def _not_your_facility(where: str, sender: "permissions.Sender", code: str) -> IntakeError:
+    return IntakeError(
+        where, f"Sending system '{sender.name}' may not send for facility '{code}'.", ack="AR", hl7_code="204"
+    )
+
+
+def _sender_of(actor, sender: "permissions.Sender | None") -> "permissions.Sender | None":
+    """The sender a message is checked against: the connection's, else the HTTP account's."""
+    return sender if sender is not None else permissions.sender_for_user(actor)
+
+
 def _authorise(actor, facility: Facility, authorise: bool) -> None:
     if authorise and not permissions.may_submit_for(actor, facility):
         raise PermissionDenied(f"You may not submit admissions for {facility.code}.")
@@ -288,12 +312,19 @@ class NeedsDatabase(Exception):
 
 
 def _decide_hl7(
-    raw: str | bytes, channel: str, actor, authorise: bool, *, offline: bool = False
+    raw: str | bytes,
+    channel: str,
+    actor,
+    authorise: bool,
+    *,
+    offline: bool = False,
+    sender: "permissions.Sender | None" = None,
 ) -> tuple[InboundMessage | None, Answer, Header]:
     """What to store (None: nothing) and what to answer for one HL7 message; nothing is written here,
     except that a rejected copy of a message id accepted before is answered (and counted) as that
     duplicate. ``offline`` (the listener's event loop): read nothing, raise NeedsDatabase instead —
-    the common message (known facility, an assault code, valid) never needs to."""
+    the common message (known facility, an assault code, valid) never needs to. ``sender``: the
+    registered sending system; MSH-4 must be one of its facilities, else AR (stored as rejected)."""
     text = normalise_hl7(raw)
     try:
         header = hl7_header(text)
@@ -301,24 +332,27 @@ def _decide_hl7(
         ack = hl7_ack(Header(), e.ack, str(e), error=e)
         row = _new_message(
             channel=channel, sender="", control_id="", raw=text, status=Status.REJECTED, reason=str(e),
-            ack=ack, actor=actor,
+            ack=ack, actor=actor, sending_system=sender,
         )  # fmt: skip
         return row, Answer(e.ack, str(e), row, ack, error=e), Header()
 
-    def reject(e: IntakeError, facility=None) -> tuple[InboundMessage | None, Answer, Header]:
-        # The same message id accepted before gets the same answer, whatever this copy holds.
+    def reject(
+        e: IntakeError, facility=None, forbidden=False
+    ) -> tuple[InboundMessage | None, Answer, Header]:
         if offline:
             raise NeedsDatabase
-        again = _duplicate_answer(channel, header.sender, header.control_id)
+        # The same message id accepted before gets the same answer, whatever this copy holds; not
+        # for a sender outside its facilities, who learns nothing about another's messages.
+        again = None if forbidden else _duplicate_answer(channel, header.sender, header.control_id)
         if again is not None:
             return None, again, header
         ack = hl7_ack(header, e.ack, str(e), error=e)
         row = _new_message(
             channel=channel, sender=header.sender, control_id=header.control_id, raw=text,
             status=Status.REJECTED, reason=str(e), ack=ack, facility=facility,
-            message_type=header.message_type, actor=actor,
+            message_type=header.message_type, actor=actor, sending_system=sender,
         )  # fmt: skip
-        return row, Answer(e.ack, str(e), row, ack, error=e), header
+        return row, Answer(e.ack, str(e), row, ack, error=e, forbidden=forbidden), header
 
     try:
         header, probe = hl7_precheck(text)
@@ -331,6 +365,8 @@ def _decide_hl7(
                 "MSH-4", "Unknown facility code (not in the reference data).", ack="AR", hl7_code="204"
             )
         )
+    if sender is not None and not sender.may_send_for(facility.code):
+        return reject(_not_your_facility("MSH-4", sender, facility.code), facility, forbidden=True)
     _authorise(actor, facility, authorise)
     if not _has_assault_code(probe) and offline:
         raise NeedsDatabase  # filtered, or an update of a visit known by its assault code: look it up
@@ -343,25 +379,40 @@ def _decide_hl7(
     row = _new_message(
         channel=channel, sender=header.sender, control_id=header.control_id, raw=raw_kept, status=status,
         reason=reason, ack=ack, facility=facility, message_type=header.message_type, actor=actor,
+        sending_system=sender,
     )  # fmt: skip
     return row, Answer("AA", text_answer, row, ack), header
 
 
 def inbound_receive_hl7(
-    *, raw: str | bytes, channel: str = Channel.HL7_MLLP, actor=None, authorise: bool = False
+    *,
+    raw: str | bytes,
+    channel: str = Channel.HL7_MLLP,
+    actor=None,
+    authorise: bool = False,
+    sender: "permissions.Sender | None" = None,
 ) -> Answer:
     """Store an HL7 v2 message, then answer with its ACK (``Answer.body``).
 
     AA: stored for processing, a duplicate (same answer as the first time), or filtered (no
     assault code; only metadata kept). AE/AR with an ERR naming the field: stored as rejected,
-    raw kept. ``authorise`` (HTTP) raises PermissionDenied before anything is stored when the
-    actor may not submit for the facility.
+    raw kept. ``sender`` (the MLLP connection's sending system; over HTTP, the actor's): MSH-4
+    outside its facilities is AR, stored as rejected (``Answer.forbidden``). ``authorise`` (HTTP)
+    raises PermissionDenied before anything is stored when an actor who is not a sending system
+    may not submit for the facility.
     """
-    return inbound_receive_hl7_batch([raw], channel=channel, actor=actor, authorise=authorise)[0]
+    return inbound_receive_hl7_batch([raw], channel=channel, actor=actor, authorise=authorise, sender=sender)[
+        0
+    ]
 
 
 def inbound_receive_hl7_batch(
-    raws: list[str | bytes], *, channel: str = Channel.HL7_MLLP, actor=None, authorise: bool = False
+    raws: list[str | bytes],
+    *,
+    channel: str = Channel.HL7_MLLP,
+    actor=None,
+    authorise: bool = False,
+    sender: "permissions.Sender | None" = None,
 ) -> list[Answer]:
     """Store many HL7 v2 messages with one INSERT, then answer each (in order) as
     ``inbound_receive_hl7`` would: the MLLP listener's group commit. The answers exist only after the
@@ -370,8 +421,12 @@ def inbound_receive_hl7_batch(
     answers: list[Answer] = []
     headers: list[Header] = []
     rows: list[InboundMessage] = []
+    if authorise:
+        sender = _sender_of(actor, sender)
     for raw in raws:
-        row, answer, header = _decide_hl7(raw, channel, actor, authorise)
+        # A sending system is checked against its facilities (the rejection is stored); anyone else
+        # against their grants (refused before anything is stored).
+        row, answer, header = _decide_hl7(raw, channel, actor, authorise and sender is None, sender=sender)
         answers.append(answer)
         headers.append(header)
         if row is not None:
@@ -422,19 +477,25 @@ def operation_outcome(severity: str, code: str, text: str, expression: str = "")
     return {"resourceType": "OperationOutcome", "issue": [issue]}
 
 
-def inbound_receive_fhir(*, body: str | bytes, actor=None, authorise: bool = True) -> Answer:
+def inbound_receive_fhir(
+    *, body: str | bytes, actor=None, authorise: bool = True, sender: "permissions.Sender | None" = None
+) -> Answer:
     """Store a FHIR R4 Bundle, then answer with an OperationOutcome (``Answer.body``, JSON).
 
     Errors name the element (``Encounter.period.start``). The bundle's identifier (or id) is
-    its control id: the same bundle from the same facility is stored once.
+    its control id: the same bundle from the same facility is stored once. A sending system
+    (``sender``, else the actor's) sending for a facility not its own: stored as rejected,
+    ``Answer.forbidden`` (HTTP 403).
     """
     text = body.decode("utf-8", errors="replace") if isinstance(body, bytes) else body
+    sender = _sender_of(actor, sender) if authorise else sender
 
-    def reject(e: IntakeError, sender="", control="", facility=None) -> Answer:
-        out = json.dumps(operation_outcome("error", "invalid", e.problem, e.where) | {"code": e.ack})
+    def reject(e: IntakeError, sender_code="", control="", facility=None, forbidden=False) -> Answer:
+        kind = "forbidden" if forbidden else "invalid"
+        out = json.dumps(operation_outcome("error", kind, e.problem, e.where) | {"code": e.ack})
         msg = _store(
             channel=Channel.FHIR,
-            sender=sender,
+            sender=sender_code,
             control_id=control,
             raw=text,
             status=Status.REJECTED,
@@ -442,8 +503,9 @@ def inbound_receive_fhir(*, body: str | bytes, actor=None, authorise: bool = Tru
             ack=out,
             facility=facility,
             actor=actor,
+            sending_system=sender,
         )
-        return Answer(e.ack, str(e), msg, out, error=e)
+        return Answer(e.ack, str(e), msg, out, error=e, forbidden=forbidden)
 
     try:
         control, rec = parse_fhir(text)
@@ -457,9 +519,16 @@ def inbound_receive_fhir(*, body: str | bytes, actor=None, authorise: bool = Tru
                 "Unknown facility code (not in the reference data).",
                 ack="AR",
             ),
-            sender=rec.facility_code,
+            sender_code=rec.facility_code,
         )
-    _authorise(actor, facility, authorise)
+    if sender is not None and not sender.may_send_for(facility.code):
+        return reject(
+            _not_your_facility("Encounter.serviceProvider", sender, facility.code),
+            sender_code=rec.facility_code,
+            facility=facility,
+            forbidden=True,
+        )
+    _authorise(actor, facility, authorise and sender is None)
     control = control or "sha256:" + hashlib.sha256(text.encode()).hexdigest()
     previous = _existing(Channel.FHIR, rec.facility_code, control)
     if previous is not None:
@@ -483,6 +552,7 @@ def inbound_receive_fhir(*, body: str | bytes, actor=None, authorise: bool = Tru
             facility=facility,
             message_type="Bundle",
             actor=actor,
+            sending_system=sender,
         )
     except IntegrityError:
         previous = _existing(Channel.FHIR, rec.facility_code, control)
@@ -561,6 +631,7 @@ def inbound_receive_csv(*, text: str, actor, filename: str = "") -> Answer:
                 message_type="csv",
                 actor=actor,
                 report=report,
+                sending_system=permissions.sender_for_user(actor),
             )
             if kept and connection.vendor == "postgresql":
                 _stage_rows(msg, kept, facilities)
@@ -623,6 +694,22 @@ class _Lookups:
     def __init__(self):
         self.facilities: dict[str, Facility | None] = {}
         self.suburbs: dict[str, Suburb | None] = {}
+        self.senders: dict[int, permissions.Sender | None] = {}
+
+    def check_sender(self, message: InboundMessage, records: list[Record]) -> None:
+        """A message from a sending system writes only for its facilities, as they are now (the
+        registry may have changed since it was received, or a dead letter was corrected)."""
+        if message.sending_system_id is None:
+            return
+        if message.sending_system_id not in self.senders:
+            system = SendingSystem.objects.filter(pk=message.sending_system_id, active=True).first()
+            self.senders[message.sending_system_id] = permissions.sender_of(system) if system else None
+        sender = self.senders[message.sending_system_id]
+        if sender is None:
+            raise IntakeError("sender", "The sending system is not registered as active.", ack="AR")
+        for rec in records:
+            if not sender.may_send_for(rec.facility_code):
+                raise _not_your_facility("facility", sender, rec.facility_code)
 
     def facility(self, code: str) -> Facility:
         if code not in self.facilities:
@@ -760,6 +847,30 @@ def _identity_of(rec: Record) -> dict:
     }
 
 
+def _identity_update(admission: Admission, changes: dict, message: InboundMessage) -> None:
+    """An update's identity (the fields it sends; the rest kept). When it changes who the patient is,
+    the identity as it was is kept as an ``IdentityVersion`` (by whom, when, which message): an A08
+    never silently overwrites it."""
+    current = PatientIdentity.objects.select_for_update().filter(admission=admission).first()
+    if current is None:
+        PatientIdentity.objects.create(admission=admission, **changes)
+        return
+    before = {k: getattr(current, k) for k in IDENTITY_KEYS}
+    after = {**before, **changes}
+    if after == before:
+        return
+    IdentityVersion.objects.create(
+        admission=admission,
+        details=before,
+        replaced_by_message=message,
+        replaced_by_sender_id=message.sending_system_id,
+        replaced_by_user_id=message.received_by_id,
+    )
+    for key, value in changes.items():
+        setattr(current, key, value)
+    current.save()
+
+
 def _apply_record(rec: Record, message: InboundMessage, lookups: _Lookups) -> Admission | None:
     """Write (or update) one admission, its identity and its incident. None: filtered (no assault code)."""
     facility = lookups.facility(rec.facility_code)
@@ -785,9 +896,7 @@ def _apply_record(rec: Record, message: InboundMessage, lookups: _Lookups) -> Ad
     if created:
         PatientIdentity.objects.create(admission=admission, **identity)
     else:
-        PatientIdentity.objects.update_or_create(
-            admission=admission, defaults={k: v for k, v in identity.items() if v}
-        )
+        _identity_update(admission, {k: v for k, v in identity.items() if v}, message)
     moved = before[3] if not created and before[3] != admission.arrival_at else None
     reactions.emit("admission_recorded", admission=admission, previous_arrival_at=moved)
     return admission
@@ -1210,6 +1319,7 @@ def _process_claims(claims: list[tuple[int, int]]) -> dict[int, str]:
                 records = _records_of(message)
                 for rec in records:
                     lookups.facility(rec.facility_code)
+                lookups.check_sender(message, records)
                 parsed.append((message, records))
             except OperationalError:
                 raise
@@ -1458,6 +1568,8 @@ def dead_letter_replay(*, message: InboundMessage, actor, raw: str | None = None
                 "problems": problems,
                 "accepted": len(good),
             }
+        if message.channel in (Channel.HL7_MLLP, Channel.HL7_HTTP, Channel.FHIR):
+            _Lookups().check_sender(message, [rec])  # a correction cannot move it to another's facility
     except IntakeError as e:
         raise InvalidInput({"raw": f"Still not acceptable: {e}"}) from e
     except ValueError as e:
@@ -1477,6 +1589,81 @@ def dead_letter_replay(*, message: InboundMessage, actor, raw: str | None = None
     return message
 
 
+# ==================================================================== sending systems
+
+
+@transaction.atomic
+def sending_system_register(
+    *,
+    name: str,
+    facilities,
+    account=None,
+    certificate_sha256: str = "",
+    certificate_subject: str = "",
+    active: bool = True,
+    note: str = "",
+) -> SendingSystem:
+    """Register a sending system: its account (made when none is given: no password, group
+    ``integration``; it authenticates over HTTP with an API token), its certificate and facilities."""
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Group
+    from django.utils.text import slugify
+
+    if account is None:
+        account = get_user_model().objects.create_user(username=f"sender-{slugify(name)}"[:150])
+        account.set_unusable_password()
+        account.save()
+    account.groups.add(Group.objects.get_or_create(name=permissions.INTEGRATION)[0])
+    system = SendingSystem(
+        name=name,
+        account=account,
+        certificate_sha256=certificate_sha256,
+        certificate_subject=certificate_subject,
+        active=active,
+        note=note,
+    )
+    system.full_clean()
+    system.save()
+    sending_system_set_facilities(system=system, facilities=facilities)
+    return system
+
+
+@transaction.atomic
+def sending_system_update(
+    *,
+    system: SendingSystem,
+    facilities=None,
+    certificate_sha256: str | None = None,
+    certificate_subject: str | None = None,
+    active: bool | None = None,
+) -> SendingSystem:
+    """Change what is given (None: kept). The MLLP listener sees it at its next refresh."""
+    if certificate_sha256 is not None:
+        system.certificate_sha256 = certificate_sha256
+    if certificate_subject is not None:
+        system.certificate_subject = certificate_subject
+    if active is not None:
+        system.active = active
+    system.full_clean()
+    system.save()
+    if facilities is not None:
+        sending_system_set_facilities(system=system, facilities=facilities)
+    return system
+
+
+@transaction.atomic
+def sending_system_set_facilities(*, system: SendingSystem, facilities) -> None:
+    """The facilities this system may send for: its account's facility grants (one source of truth)."""
+    wanted = {f.pk: f for f in facilities}
+    held = {f.pk: f for f in permissions.sender_facilities(system)}
+    for pk, facility in wanted.items():
+        if pk not in held:
+            permissions.grant_facility(system.account, facility)
+    for pk, facility in held.items():
+        if pk not in wanted:
+            permissions.revoke_facility(system.account, facility)
+
+
 # ==================================================================== identity
 
 
@@ -1486,6 +1673,17 @@ def identity_read(*, admission: Admission, actor, purpose: str) -> PatientIdenti
         raise PermissionDenied("You may not see who this patient is.")
     IdentityRead.objects.create(reader=actor, admission=admission, purpose=(purpose or "unspecified")[:200])
     return PatientIdentity.objects.filter(admission=admission).first()
+
+
+def identity_versions_read(*, admission: Admission, actor, purpose: str) -> list[IdentityVersion]:
+    """The identities an admission had before updates changed them (who replaced each, when, with
+    which message); audited like a read of the identity."""
+    if not permissions.may_read_identity(actor, admission):
+        raise PermissionDenied("You may not see who this patient is.")
+    IdentityRead.objects.create(
+        reader=actor, admission=admission, purpose=f"identity versions: {purpose or 'unspecified'}"[:200]
+    )
+    return list(IdentityVersion.objects.filter(admission=admission).order_by("-replaced_at", "-id"))
 
 
 def raw_message_read(*, message: InboundMessage, actor, purpose: str) -> str:

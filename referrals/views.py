@@ -22,8 +22,8 @@ from .subject_access import subject_access_report
 PAGE = 50
 
 
-def _intake_user(request):
-    if not permissions.may_use_intake(request.user):
+def _intake_user(request, may=permissions.may_capture):
+    if not may(request.user):
         raise PermissionDenied
     return request.user
 
@@ -82,7 +82,7 @@ def capture(request):
 
 @login_required
 def csv_upload(request):
-    _intake_user(request)
+    _intake_user(request, permissions.may_upload_csv)
     form = forms.CsvUploadForm(request.POST or None, request.FILES or None)
     report = None
     if request.method == "POST" and form.is_valid():

@@ -66,6 +66,18 @@ def make_user(db):
     return make
 
 
+@pytest.fixture
+def make_sender(db):
+    """``make_sender("hectis", facilities=[facility], certificate_subject="hectis")``: a registered
+    sending system (its account, in group ``integration``, is ``sender.account``)."""
+    from referrals import services as intake
+
+    def make(name="hectis", facilities=(), **kwargs):
+        return intake.sending_system_register(name=name, facilities=facilities, **kwargs)
+
+    return make
+
+
 def verify_second_factor(client, user) -> TOTPDevice:
     """Mark the client's session as verified by the user's TOTP device (one is created, confirmed, if the
     user has none), as entering a right code on the "enter your code" page does."""

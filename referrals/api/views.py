@@ -38,18 +38,25 @@ def _media_type(request) -> str:
     return (request.content_type or "").split(";")[0].strip().lower()
 
 
-def _require_intake_user(request) -> None:
-    if not permissions.may_use_intake(request.user):
+def _require_sender(request) -> None:
+    """HL7 and FHIR over HTTP: a registered sending system's account (its API token) only."""
+    if not permissions.may_send_messages(request.user):
+        raise PermissionDenied("Only a registered sending system may send messages.")
+
+
+def _require_csv_uploader(request) -> None:
+    if not permissions.may_upload_csv(request.user):
         raise PermissionDenied("You may not submit to the intake.")
 
 
 class Hl7IntakeView(APIView):
     """One HL7 v2 ADT message in the body (text/plain or application/hl7-v2); the answer is the ACK.
 
-    200 with MSA-1 AA (accepted, duplicate, or filtered: no assault code), 422 with AE (fix
-    the content; ERR names the field), 400 with AR (unknown facility, unsupported message,
-    unreadable header), 403 when you may not submit for the facility (nothing stored),
-    415 for another content type.
+    Only for a registered sending system's account. 200 with MSA-1 AA (accepted, duplicate, or
+    filtered: no assault code), 422 with AE (fix the content; ERR names the field), 400 with AR
+    (unknown facility, unsupported message, unreadable header), 403 with AR when MSH-4 is not one
+    of the sender's facilities (kept as rejected, no admission), 403 for anyone who is not a
+    sending system (nothing stored), 415 for another content type.
     """
 
     @extend_schema(
@@ -57,7 +64,7 @@ class Hl7IntakeView(APIView):
         responses={(200, "application/hl7-v2"): OpenApiTypes.STR},
     )
     def post(self, request):
-        _require_intake_user(request)
+        _require_sender(request)
         if _media_type(request) not in HL7_TYPES:
             return HttpResponse(
                 f"Send the message as one of: {', '.join(sorted(HL7_TYPES))}.",
@@ -69,7 +76,7 @@ class Hl7IntakeView(APIView):
         )
         return HttpResponse(
             answer.body,
-            status=HTTP_FOR_ACK.get(answer.code, 400),
+            status=403 if answer.forbidden else HTTP_FOR_ACK.get(answer.code, 400),
             content_type="application/hl7-v2; charset=utf-8",
         )
 
@@ -77,31 +84,35 @@ class Hl7IntakeView(APIView):
 class FhirIntakeView(APIView):
     """A FHIR R4 Bundle (Patient, Encounter class EMER, Condition, Organization, Observation).
 
-    202 with an informational OperationOutcome (accepted; processed shortly), 200 for a
-    duplicate bundle (same answer), 422/400 with an OperationOutcome whose ``expression``
-    names the element (e.g. ``Encounter.period.start``).
+    Only for a registered sending system's account. 202 with an informational OperationOutcome
+    (accepted; processed shortly), 200 for a duplicate bundle (same answer), 422/400 with an
+    OperationOutcome whose ``expression`` names the element (e.g. ``Encounter.period.start``),
+    403 with an OperationOutcome (``forbidden``) when the serviceProvider is not one of the
+    sender's facilities (kept as rejected, no admission).
     """
 
     @extend_schema(
         request={"application/fhir+json": OpenApiTypes.OBJECT}, responses={202: OpenApiTypes.OBJECT}
     )
     def post(self, request):
-        _require_intake_user(request)
+        _require_sender(request)
         if _media_type(request) not in FHIR_TYPES:
             return Response({"detail": "Send application/fhir+json."}, status=415)
         answer = services.inbound_receive_fhir(body=request.body, actor=request.user)
         body = json.loads(answer.body)
         body.pop("code", None)
         code = 200 if answer.duplicate and answer.code == "AA" else {"AA": 202}.get(answer.code)
-        code = code or HTTP_FOR_ACK.get(answer.code, 400)
+        code = 403 if answer.forbidden else code or HTTP_FOR_ACK.get(answer.code, 400)
         return HttpResponse(json.dumps(body), status=code, content_type="application/fhir+json")
 
 
 class CsvIntakeView(APIView):
     """A CSV file (multipart field ``file``, or a text/csv body); the columns are in docs/intake.md.
 
-    201 with the per-row report when at least one row was kept; 422 with the report when none
-    could be; 200 with the first report when the same file was uploaded before.
+    For a sending system (its facilities), an EC clerk (the facilities granted) or an admin; a row
+    for another facility is listed as a problem. 201 with the per-row report when at least one row
+    was kept; 422 with the report when none could be; 200 with the first report when the same file
+    was uploaded before.
     """
 
     parser_classes = [MultiPartParser, FormParser, JSONParser]
@@ -116,7 +127,7 @@ class CsvIntakeView(APIView):
         responses={201: OpenApiTypes.OBJECT},
     )
     def post(self, request):
-        _require_intake_user(request)
+        _require_csv_uploader(request)
         if _media_type(request) == "text/csv":
             text, name = request.body.decode("utf-8-sig", errors="replace"), "upload.csv"
         else:

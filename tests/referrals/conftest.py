@@ -25,6 +25,18 @@ def clerk(make_user, facility):
 
 
 @pytest.fixture
+def sender(make_sender, facility):
+    """The facility's registered sending system (its hospital interface engine)."""
+    return make_sender("hectis-tygerberg", facilities=[facility], certificate_subject="hectis-tygerberg")
+
+
+@pytest.fixture
+def feed(sender):
+    """The sending system's account: what HL7 and FHIR over HTTP authenticate as (its API token)."""
+    return sender.account
+
+
+@pytest.fixture
 def run_tasks(django_capture_on_commit_callbacks):
     """Run what the code queued after commit (tasks are eager in tests), like a live worker would."""
 

@@ -19,38 +19,45 @@ def post_fhir(client, body):
     return client.post("/api/v1/intake/fhir/", data=body, content_type="application/fhir+json")
 
 
-def test_a_clerk_posts_hl7_for_their_facility_and_gets_the_ack(
-    api, clerk, django_capture_on_commit_callbacks
+def test_a_sending_system_posts_hl7_for_its_facility_and_gets_the_ack(
+    api, feed, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
-        response = post_hl7(api(clerk), adt())
+        response = post_hl7(api(feed), adt())
     assert response.status_code == 200
     assert response["Content-Type"].startswith("application/hl7-v2")
     assert msa(response.content.decode())[1:3] == ["AA", "MSG0001"]
     assert Admission.objects.count() == 1
 
 
-def test_a_clerk_may_not_post_for_another_facility_and_nothing_is_stored(api, clerk, other_facility):
-    response = post_hl7(api(clerk), adt(facility=other_facility.code))
+def test_a_sending_system_may_not_post_for_another_facility_and_no_admission_is_made(
+    api, feed, other_facility
+):
+    response = post_hl7(api(feed), adt(facility=other_facility.code))
+    assert response.status_code == 403
+    assert msa(response.content.decode())[1] == "AR"
+    assert Admission.objects.count() == 0
+    assert InboundMessage.objects.get().status == "rejected"  # kept for the dead letters
+
+
+def test_a_clerk_may_not_post_hl7_which_is_for_sending_systems_and_nothing_is_stored(api, clerk):
+    response = post_hl7(api(clerk), adt())
     assert response.status_code == 403
     assert InboundMessage.objects.count() == 0
 
 
-def test_the_integration_account_posts_for_any_facility(
-    api, make_user, other_facility, django_capture_on_commit_callbacks
+def test_the_integration_account_posts_for_each_of_its_facilities_and_reads_nothing(
+    api, make_sender, facility, other_facility, django_capture_on_commit_callbacks
 ):
-    from django.contrib.auth.models import Group
-
-    feed = make_user()
-    feed.groups.add(Group.objects.get(name="intake_integration"))
+    feed = make_sender("hub", facilities=[facility, other_facility]).account
     with django_capture_on_commit_callbacks(execute=True):
         response = post_hl7(api(feed), adt(facility=other_facility.code), content_type="text/plain")
     assert response.status_code == 200
     assert api(feed).get("/api/v1/admissions/").json()["results"] == []  # it submits, it does not read
 
 
-@pytest.mark.parametrize("role", ["vpu_analyst", "saps_liaison", "manager"])
-def test_roles_without_capture_may_not_post(api, make_user, role):
+@pytest.mark.parametrize("role", ["vpu_analyst", "saps_liaison", "manager", "health_capture", "admin"])
+def test_people_who_are_not_a_sending_system_may_not_post_messages(api, make_user, role):
     assert post_hl7(api(make_user(role)), adt()).status_code == 403
     assert InboundMessage.objects.count() == 0
 
@@ -59,25 +66,25 @@ def test_anonymous_posts_are_refused(api):
     assert post_hl7(api(), adt()).status_code in (401, 403)
 
 
-def test_a_malformed_hl7_post_answers_422_with_an_ae_ack_naming_the_field(api, clerk):
-    response = post_hl7(api(clerk), adt(visit=""))
+def test_a_malformed_hl7_post_answers_422_with_an_ae_ack_naming_the_field(api, feed):
+    response = post_hl7(api(feed), adt(visit=""))
     assert response.status_code == 422
     assert "PV1^1^19" in response.content.decode()
 
 
-def test_another_content_type_is_415(api, clerk):
-    response = api(clerk).post("/api/v1/intake/hl7/", data={"a": 1}, format="json")
+def test_another_content_type_is_415(api, feed):
+    response = api(feed).post("/api/v1/intake/hl7/", data={"a": 1}, format="json")
     assert response.status_code == 415
 
 
 def test_a_valid_bundle_is_accepted_and_becomes_an_admission(
-    api, clerk, suburb, django_capture_on_commit_callbacks
+    api, feed, suburb, django_capture_on_commit_callbacks
 ):
     b = bundle(
         observations={"TRIAGE": "orange", "SUBURB": suburb.code, "ROLE": "victim", "GANG_SUSPECTED": "N"}
     )
     with django_capture_on_commit_callbacks(execute=True):
-        response = post_fhir(api(clerk), as_json(b))
+        response = post_fhir(api(feed), as_json(b))
     assert response.status_code == 202, response.content
     assert response.json()["resourceType"] == "OperationOutcome"
     a = Admission.objects.get()
@@ -89,7 +96,7 @@ def test_a_valid_bundle_is_accepted_and_becomes_an_admission(
         False,
     )
     assert a.identity.name == "Jo Doe"
-    again = post_fhir(api(clerk), as_json(b))
+    again = post_fhir(api(feed), as_json(b))
     assert again.status_code == 200 and InboundMessage.objects.count() == 1
 
 
@@ -110,10 +117,10 @@ def test_a_valid_bundle_is_accepted_and_becomes_an_admission(
         (lambda b: b.update(resourceType="Patient"), "Bundle.resourceType"),
     ],
 )
-def test_an_invalid_bundle_answers_an_operation_outcome_naming_the_element(api, clerk, mutate, element):
+def test_an_invalid_bundle_answers_an_operation_outcome_naming_the_element(api, feed, mutate, element):
     b = bundle()
     mutate(b)
-    response = post_fhir(api(clerk), as_json(b))
+    response = post_fhir(api(feed), as_json(b))
     assert response.status_code in (400, 422), response.content
     outcome = response.json()
     assert outcome["resourceType"] == "OperationOutcome"
@@ -123,17 +130,17 @@ def test_an_invalid_bundle_answers_an_operation_outcome_naming_the_element(api, 
     assert InboundMessage.objects.get().status == "rejected"
 
 
-def test_a_body_that_is_not_json_is_rejected_naming_the_bundle(api, clerk):
-    response = post_fhir(api(clerk), "{not json")
+def test_a_body_that_is_not_json_is_rejected_naming_the_bundle(api, feed):
+    response = post_fhir(api(feed), "{not json")
     assert response.status_code == 422
     assert response.json()["issue"][0]["expression"] == ["Bundle"]
 
 
-def test_injection_looking_text_is_stored_inertly(api, clerk, django_capture_on_commit_callbacks):
+def test_injection_looking_text_is_stored_inertly(api, feed, clerk, django_capture_on_commit_callbacks):
     evil = "Robert'); DROP TABLE referrals_admission;-- <script>alert(1)</script>"
     b = bundle(name=(evil, "O'Brien"), observations={"SUBURB": evil, "ROLE": "victim"})
     with django_capture_on_commit_callbacks(execute=True):
-        response = post_fhir(api(clerk), json.dumps(b))
+        response = post_fhir(api(feed), json.dumps(b))
     assert response.status_code == 202
     a = Admission.objects.get()
     assert a.suburb is None and a.suburb_text == evil[:120]
@@ -142,8 +149,8 @@ def test_injection_looking_text_is_stored_inertly(api, clerk, django_capture_on_
     assert page["suburb_text"] == evil[:120]
 
 
-def test_a_bundle_without_an_assault_code_is_accepted_and_not_recorded(api, clerk):
-    response = post_fhir(api(clerk), as_json(bundle(codes=["S06.0"])))
+def test_a_bundle_without_an_assault_code_is_accepted_and_not_recorded(api, feed):
+    response = post_fhir(api(feed), as_json(bundle(codes=["S06.0"])))
     assert response.status_code == 202
     message = InboundMessage.objects.get()
     assert message.status == "filtered" and message.raw == ""
