@@ -147,7 +147,9 @@ def owner_settings() -> dict:
     if not url:
         return {}
     config = environ.Env.db_url_config(url)
-    return {key: config[key] for key in ("USER", "PASSWORD", "HOST", "PORT") if config.get(key)}
+    # Never the runtime role's password for the owner; its host and port unless the URL names others.
+    owner = {"USER": config.get("USER") or "", "PASSWORD": config.get("PASSWORD") or ""}
+    return owner | {key: config[key] for key in ("HOST", "PORT") if config.get(key)}
 
 
 @contextmanager

@@ -14,6 +14,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.db import connection
 from psycopg import errors
+from psycopg.conninfo import make_conninfo
 from rest_framework.test import APIClient
 
 from casework import dbroles, services
@@ -26,17 +27,19 @@ pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True, seri
 
 RUNTIME = "casetrail_runtime_test"
 OWNER = "casetrail_owner_test"
+# A password too, so the tests also run where the server asks for one (here it trusts 127.0.0.1).
+PASSWORD = "casetrail-role-test-only"
 REPO = Path(__file__).resolve().parents[2]
 
 
 def create_login_role(name):
-    # Roles belong to the whole server; trust authentication here, so no password. Two test processes
-    # may race to create it: the loser finds it made.
+    # Roles belong to the whole server. Two test processes may race to create it: the loser finds it made.
     with connection.cursor() as cur:
         cur.execute(
             f"DO $$ BEGIN CREATE ROLE {name} LOGIN; "
             "EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$"
         )
+        cur.execute(f"ALTER ROLE {name} LOGIN PASSWORD '{PASSWORD}'")
 
 
 @pytest.fixture
@@ -53,6 +56,7 @@ def connect_as(role, dbname=None):
         port=db["PORT"] or 5432,
         dbname=dbname or db["NAME"],
         user=role,
+        password=PASSWORD,
         autocommit=True,
     )
 
@@ -181,7 +185,7 @@ def test_the_app_serves_requests_connected_as_the_runtime_role(runtime, make_use
     npa = make_user("npa_liaison", grants=[court])
     prosecution = ProsecutionFactory(court=court)
 
-    with dbroles.connected_as("default", USER=runtime, PASSWORD=""):
+    with dbroles.connected_as("default", USER=runtime, PASSWORD=PASSWORD):
         with connection.cursor() as cur:
             cur.execute("SELECT current_user")
             assert cur.fetchone() == (runtime,)
@@ -227,7 +231,9 @@ def test_a_deployment_set_up_as_documented_migrates_as_the_owner_and_runs_as_the
     db = settings.DATABASES["default"]
     host, port = db["HOST"] or "127.0.0.1", db["PORT"] or 5432
     name = f"{db['NAME']}_roles"[:63]
-    admin_url = f"postgres://{db['USER']}@{host}:{port}/postgres"
+    admin_url = make_conninfo(
+        host=host, port=port, user=db["USER"], password=db["PASSWORD"], dbname="postgres"
+    )
     with psycopg.connect(admin_url, autocommit=True) as admin:
         admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
     try:
@@ -250,12 +256,17 @@ def test_a_deployment_set_up_as_documented_migrates_as_the_owner_and_runs_as_the
             check=True,
         ).stdout
         subprocess.run(["psql", "-q", admin_url], input=script, capture_output=True, text=True, check=True)
+        passwords = ["-v", f"owner_password={PASSWORD}", "-v", f"runtime_password={PASSWORD}"]
+        # Safe to run again, now setting the passwords.
+        subprocess.run(
+            ["psql", "-q", *passwords, admin_url], input=script, capture_output=True, text=True, check=True
+        )
         migrated = subprocess.run(
             [sys.executable, "manage.py", "migrate", "--noinput"],
             cwd=REPO,
             env=child_env(
-                DATABASE_URL=f"postgres://{RUNTIME}@{host}:{port}/{name}",
-                DATABASE_OWNER_URL=f"postgres://{OWNER}@{host}:{port}/{name}",
+                DATABASE_URL=f"postgres://{RUNTIME}:{PASSWORD}@{host}:{port}/{name}",
+                DATABASE_OWNER_URL=f"postgres://{OWNER}:{PASSWORD}@{host}:{port}/{name}",
             ),
             capture_output=True,
             text=True,

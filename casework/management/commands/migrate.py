@@ -7,6 +7,8 @@ the runtime role exactly its privileges again (new tables included, append-only 
 PostgreSQL it (re)installs the TRUNCATE guards of the append-only tables in every case.
 """
 
+import environ
+from django.conf import settings
 from django.core.management.base import CommandError
 from django.core.management.commands import migrate
 from django.db import DEFAULT_DB_ALIAS, connections
@@ -29,6 +31,12 @@ class Command(migrate.Command):
         if connections[alias].vendor != "postgresql":
             raise CommandError("DATABASE_OWNER_URL is set but DATABASE_URL is not a PostgreSQL database.")
         runtime = connections[alias].settings_dict.get("USER") or ""
+        named = environ.Env.db_url_config(settings.DATABASE_OWNER_URL).get("NAME")
+        if named and named != connections[alias].settings_dict["NAME"]:
+            self.stderr.write(
+                f"DATABASE_OWNER_URL names the database {named}; migrating "
+                f"{connections[alias].settings_dict['NAME']}, DATABASE_URL's, as its owner."
+            )
         with dbroles.connected_as(alias, **owner) as connection:
             super().handle(*args, **options)
             if only_looking:
