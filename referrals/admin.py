@@ -63,9 +63,17 @@ class SendingSystemForm(forms.ModelForm):
         help_text="The facilities it may send for (MSH-4, serviceProvider, CSV column facility).",
     )
 
+    # Fingerprints are pasted as tools print them (colons, upper case): normalised before the length check.
+    certificate_sha256 = forms.CharField(
+        label="Client certificate SHA-256 fingerprint", required=False, max_length=200
+    )
+
     class Meta:
         model = SendingSystem
         fields = ["name", "account", "certificate_sha256", "certificate_subject", "active", "note"]
+
+    def clean_certificate_sha256(self):
+        return SendingSystem.normalise_fingerprint(self.cleaned_data["certificate_sha256"])
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

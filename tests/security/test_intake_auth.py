@@ -565,3 +565,47 @@ def test_the_registry_keeps_one_source_of_truth_for_a_senders_facilities(make_se
     assert not permissions.may_submit_for(system.account, facility_a)
     directory = permissions.sender_directory()
     assert directory.named("hub").facilities == {"groote-schuur"}
+
+
+@pytest.mark.django_db
+def test_an_admin_registers_a_sending_system_and_its_facilities_in_the_admin(
+    client, make_user, facility_a, facility_b
+):
+    admin = make_user("admin", is_staff=True, is_superuser=True)
+    client.force_login(admin)
+    assert client.get("/admin/referrals/sendingsystem/add/").status_code == 200
+    response = client.post(
+        "/admin/referrals/sendingsystem/add/",
+        {
+            "name": "clinicom-b",
+            "account": "",
+            "certificate_sha256": "AB:" * 31 + "AB",
+            "certificate_subject": "clinicom-b",
+            "active": "on",
+            "note": "",
+            "facilities": [facility_b.pk],
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    system = permissions.SendingSystem.objects.get(name="clinicom-b")
+    assert system.certificate_sha256 == "ab" * 32
+    assert permissions.sender_of(system).facilities == {"groote-schuur"}
+    assert system.account.groups.filter(name="integration").exists()
+
+    change = client.get(f"/admin/referrals/sendingsystem/{system.pk}/change/")
+    assert change.status_code == 200
+    response = client.post(
+        f"/admin/referrals/sendingsystem/{system.pk}/change/",
+        {
+            "name": "clinicom-b",
+            "account": system.account.pk,
+            "certificate_sha256": system.certificate_sha256,
+            "certificate_subject": "clinicom-b",
+            "note": "",
+            "facilities": [facility_a.pk],
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    system.refresh_from_db()
+    assert not system.active
+    assert permissions.sender_of(system).facilities == {"tygerberg"}
