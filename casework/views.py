@@ -62,6 +62,8 @@ def _take_transition(request, obj, name, form_classes, service_map):
     """
     if name not in service_map:
         raise Http404
+    if not permissions.may_transition(request.user, obj, name):
+        raise PermissionDenied  # who before what: the same order as the API (403 before 400/422)
     form = form_classes[name](request.POST, prefix=name)
     if not form.is_valid():
         return False, form
@@ -89,9 +91,8 @@ def _take_transition(request, obj, name, form_classes, service_map):
             else:
                 messages.error(request, f"{field}: {' '.join(errs)}")
         return False, form
-    except PermissionDenied as e:
-        messages.error(request, str(e))
-        return False, None
+    except PermissionDenied:
+        raise  # 403, as the API answers: a case this user sees but may not move (issue 10 matrix)
     messages.success(request, _("Recorded: %(name)s.") % {"name": name.replace("_", " ")})
     return True, None
 

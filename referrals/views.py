@@ -237,7 +237,9 @@ def referral_transition(request, pk, name):
         services.REFERRAL_TRANSITIONS[name](
             referral, actor=request.user, version=version, **form.cleaned_data
         )
-    except (DomainError, PermissionDenied, ValueError) as e:
+    except PermissionDenied:
+        raise  # 403, as the API answers: a referral this user sees but may not move (issue 10 matrix)
+    except (DomainError, ValueError) as e:
         messages.error(request, str(e) or _("You may not do this."))
     else:
         messages.success(request, _("Referral %(id)s: %(name)s done.") % {"id": pk, "name": name})

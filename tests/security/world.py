@@ -70,6 +70,7 @@ def _side(tag: str, district, offence) -> SimpleNamespace:
     )
     s.court.stations.add(s.station)
     s.suburb = SuburbFactory(code=f"suburb-{tag}", name=f"Suburb {tag}", station=s.station)
+    s.offence = offence
     s.incident = cws.incident_create(
         actor=None,
         occurred_at=timezone.now() - datetime.timedelta(days=200),
@@ -189,6 +190,13 @@ def build_world() -> SimpleNamespace:
     b.meeting = cwt.meeting_create(actor=None, date=days_ago(-14), members=[w.committee_b])
     a.notification = Notification.objects.filter(user=u["court_watcher"]).first()
     b.notification = Notification.objects.filter(user=w.watcher_b).first()
+    try:  # API tokens (knox), one per watcher: own and other scope for the token endpoints
+        from knox.models import get_token_model
+
+        a.token, _ = get_token_model().objects.create(user=u["court_watcher"])
+        b.token, _ = get_token_model().objects.create(user=w.watcher_b)
+    except ImportError:
+        pass
     for side in (a, b):
         for obj in ("referral", "review", "brief", "prosecution", "police_case"):
             getattr(side, obj).refresh_from_db()
