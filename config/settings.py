@@ -27,12 +27,12 @@ env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
 # The test runner needs no setup either. pytest-django imports these settings before any conftest.py runs,
-# so its defaults are given here; whatever the caller sets (DEBUG=false and its own keys) wins. The test
-# client speaks plain HTTP, and the rate limits are test-friendly (one test lowers them to prove a 429).
+# so its defaults are given here (and inherited by the processes a test starts); whatever the caller sets
+# (DEBUG=false and its own keys) wins. The test client speaks plain HTTP (no HTTPS redirect), and the rate
+# limits are test-friendly (the tests proving a 429 lower them).
 TESTING = "pytest" in sys.modules
 if TESTING:
     os.environ.setdefault("DEBUG", "true")
-    os.environ.setdefault("SECURE_SSL_REDIRECT", "false")
 
 DEBUG = env.bool("DEBUG", default=False)
 
@@ -101,11 +101,11 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "casework.middleware.NoStoreMiddleware",  # outermost after auth: every answer to a signed-in user
     "casework.middleware.SessionLimitsMiddleware",  # idle and absolute limits, before the user is trusted
     "django_otp.middleware.OTPMiddleware",
     "casework.accounts.middleware.TwoFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
-    "casework.middleware.NoStoreMiddleware",  # docs/security.md, "Settings and hardening"
     "casework.middleware.PageThrottleMiddleware",  # docs/security.md, "Throttling"
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",  # last: turns a lockout into the "locked out" page
@@ -204,7 +204,7 @@ DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="casetrail@localhost")
 SITE_URL = env("SITE_URL", default="http://127.0.0.1:8000")
 
 # ---- Hardening (docs/security.md, "Settings and hardening"). Outside DEBUG: HTTPS only, secure cookies.
-SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG and not TESTING)
 # Behind a TLS-terminating proxy that sets it: SECURE_PROXY_SSL_HEADER=HTTP_X_FORWARDED_PROTO,https
 _proxy_ssl_header = env.list("SECURE_PROXY_SSL_HEADER", default=[])
 if _proxy_ssl_header:
