@@ -15,6 +15,9 @@ from rest_framework.throttling import SimpleRateThrottle
 
 # Token issue and other credential exchanges. Views may also say ``throttle_scope = "auth"`` themselves.
 _AUTH = re.compile(r"^/api/(v\d+/)?auth/")
+# Sign-in forms: per address, so one place cannot spray passwords over many usernames (django-axes locks
+# one username from one address; docs/security.md "Accounts").
+_LOGIN_PAGES = re.compile(r"^/(accounts|admin)/login/$")
 _INTAKE_API = re.compile(r"^/api/(v\d+/)?intake/")
 _INTAKE_PAGES = re.compile(r"^/intake/(new|csv)/$")
 _REPORTS = re.compile(r"^/(api/(v\d+/)?(reports|dashboard)|reports)/")
@@ -29,6 +32,8 @@ def scope_of(request, view=None) -> str | None:
     path = request.path_info
     if _AUTH.match(path):
         return "auth"
+    if _LOGIN_PAGES.match(path) and request.method == "POST":
+        return "login"
     if _INTAKE_API.match(path) or (_INTAKE_PAGES.match(path) and request.method == "POST"):
         return "intake"
     if path.endswith(".csv") or request.GET.get("format") == "csv" or _EXPORT_PAGES.match(path):

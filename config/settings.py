@@ -268,6 +268,7 @@ THROTTLE_RATES = {
     "address": _rate("address", "3000/minute"),  # everything from one address, API and pages
     "auth": _rate("auth", "10/minute"),  # token issue: per user (or address)
     "auth_address": _rate("auth_address", "30/minute"),  # token issue: per address, whichever account
+    "login": _rate("login", "30/minute"),  # sign-in form posts: per address (lockout is django-axes)
     "intake": _rate("intake", "1200/minute"),  # HL7/FHIR/CSV intake: per sending credential
     "exports": _rate("exports", "30/minute"),  # CSV downloads and extracts: per user
     "reports": _rate("reports", "300/minute"),  # report pages and report API: per user

@@ -481,3 +481,14 @@ def test_report_api_csv_counts_as_an_export(fresh_limits, api, make_user):
 def test_a_malformed_rate_refuses_to_start_naming_it():
     result = manage("check", env={**production_env(), "THROTTLE_RATE_EXPORTS": "lots"})
     assert result.returncode != 0 and "THROTTLE_RATE_EXPORTS" in result.stderr
+
+
+def test_sign_in_posts_from_one_address_are_limited_whichever_username(db, fresh_limits, client):
+    with _rates(login="3/minute"):
+        codes = [
+            client.post("/accounts/login/", {"username": f"nurse{i}", "password": "Winter2025!"}).status_code
+            for i in range(4)
+        ]
+        page = client.get("/accounts/login/")
+    assert codes == [200, 200, 200, 429]
+    assert page.status_code == 200  # the form itself still shows
