@@ -284,7 +284,12 @@ def may_transition(user, obj, name: str) -> bool:
     if is_admin(user):
         return True
     if isinstance(obj, PoliceCase):
-        if has_role(user, SAPS_LIAISON) and user_has_grant(user, obj.station):
+        # A docket is SAPS's to move, except the prosecutor's decisions on it (nolle prosequi).
+        if (
+            name not in NPA_POLICE_CASE_TRANSITIONS
+            and has_role(user, SAPS_LIAISON)
+            and user_has_grant(user, obj.station)
+        ):
             return True
         return (
             name in NPA_POLICE_CASE_TRANSITIONS

@@ -240,7 +240,8 @@ def hl7_body(w, s):
 CREATE_INCIDENT = api("-", admin="AB", health_capture="AB", saps_liaison="A", npa_liaison="A")
 OPEN_DOCKET = api("-", admin="AB", saps_liaison="A")
 ENROL = api("-", admin="AB", npa_liaison="A")
-DECIDE_DOCKET = api("-", admin="AB", saps_liaison="A", npa_liaison="A")
+# The prosecutor's decisions on a referred docket (return, decline): NPA of a serving court only.
+DECIDE_DOCKET = api("-", admin="AB", npa_liaison="A")
 MOVE_PROSECUTION = api("-", admin="AB", npa_liaison="A", court_watcher="A")
 SEND_REFERRAL = api("-", admin="AB", health_capture="A")
 ASSIGN_BRIEF = api("-", admin="AB", court_watch_supervisor="AB")

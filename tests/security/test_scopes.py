@@ -260,3 +260,23 @@ def test_reference_data_stays_editable_in_the_admin_and_courts_list_the_stations
     page = client.get(f"/admin/casework/court/{w.a.court.pk}/change/")
     assert page.status_code == 200 and 'name="stations"' in page.content.decode()
     assert client.get("/admin/casework/suburb/add/").status_code == 200
+
+
+def test_a_saps_liaison_moves_its_dockets_but_leaves_the_prosecutors_decisions_to_the_npa(w, api):
+    saps = w.users["saps_liaison"]
+    case = w.a.police_case
+    for name in ("return_for_investigation", "decline_to_prosecute"):
+        r = api(saps).post(
+            f"/api/v1/police-cases/{case.pk}/transitions/{name}/",
+            {"version": case.version, "reason": "no"},
+            format="json",
+        )
+        assert r.status_code == 403
+    assert PoliceCase.objects.get(pk=case.pk).state == "referred_to_npa"
+    opened = w.a.enrolled_case
+    r = api(saps).post(
+        f"/api/v1/police-cases/{opened.pk}/transitions/investigate/",
+        {"version": opened.version},
+        format="json",
+    )
+    assert r.status_code == 200
