@@ -33,13 +33,14 @@ from tests.factories import CourtFactory, FacilityFactory, IncidentFactory, Poli
 
 BASE_DIR = Path(settings.BASE_DIR)
 KEYS = ("SECRET_KEY", "IDENTITY_ENCRYPTION_KEY", "PSEUDONYM_KEY")
-# What this process may have been given that a production start must not inherit.
-NOT_INHERITED = {*KEYS, "DEBUG", "SECURE_SSL_REDIRECT", "SECURE_HSTS_SECONDS", "SECURE_PROXY_SSL_HEADER"}
+# Only these are inherited: this process may carry DEBUG, keys or test switches (DJANGO_ALLOW_ASYNC_UNSAFE
+# from the browser tests) that a deployment would not have.
+INHERITED = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "VIRTUAL_ENV")
 
 
 def production_env(**overrides) -> dict:
     """A deployment's environment: DEBUG off, three keys of its own, a real host name."""
-    env = {k: v for k, v in os.environ.items() if k not in NOT_INHERITED and not k.startswith("THROTTLE_")}
+    env = {k: os.environ[k] for k in INHERITED if k in os.environ}
     env.update(
         DEBUG="false",
         SECRET_KEY="deployment-secret-" + "k3y" * 20,
