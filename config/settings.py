@@ -191,13 +191,13 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = BASE_DIR / "staticfiles"
-# WhiteNoise serves /static/ from gunicorn, compressed. It also finds files where they live, so pages are
-# styled before (or without) collectstatic; after it the compressed copies in STATIC_ROOT are served.
+# WhiteNoise serves /static/ from gunicorn: after collectstatic the compressed copies in STATIC_ROOT; before
+# it (or without it) the files where they live, so pages are styled either way.
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
-WHITENOISE_USE_FINDERS = True
+WHITENOISE_USE_FINDERS = DEBUG or not STATIC_ROOT.is_dir()
 
 EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="casetrail@localhost")
