@@ -69,12 +69,22 @@ def shown(admission, *, full: bool, prior_visits: int | None = None) -> SimpleNa
 
 
 _QUOTED = re.compile(r"'[^']*'")
+# Quoted after these words is about the sender, not the patient (a facility code, a sending system's
+# name, shown in the Sender column anyway): kept.
+_SENDER_WORDS = ("facility code ", "facility ", "system ", "submit for ")
 
 
 def reason_without_values(text: str) -> str:
-    """Rejection reasons name the field and the rule, never the value. Reasons stored before that
-    rule quoted the offending value in single quotes ('2001-13-45' is not a date…): shown masked."""
-    return _QUOTED.sub("'…'", text or "")
+    """Rejection reasons name the field and the rule, never the patient's value. Reasons stored before
+    that rule quoted the offending value in single quotes ('2001-13-45' is not a date…): shown masked.
+    Facility codes and sending-system names (the sender's, not the patient's) stay."""
+    text = text or ""
+
+    def mask(match):
+        before = text[: match.start()].lower()
+        return match.group(0) if before.endswith(_SENDER_WORDS) else "'…'"
+
+    return _QUOTED.sub(mask, text)
 
 
 def report_without_values(report: dict) -> dict:

@@ -361,9 +361,7 @@ def _decide_hl7(
     facility = _FACILITY_CACHE.get(header.sender) if offline else _facility(header.sender)
     if facility is None:
         return reject(
-            IntakeError(
-                "MSH-4", "Unknown facility code (not in the reference data).", ack="AR", hl7_code="204"
-            )
+            IntakeError("MSH-4", f"Unknown facility code '{header.sender}'.", ack="AR", hl7_code="204")
         )
     if sender is not None and not sender.may_send_for(facility.code):
         return reject(_not_your_facility("MSH-4", sender, facility.code), facility, forbidden=True)
@@ -515,9 +513,7 @@ def inbound_receive_fhir(
     if facility is None:
         return reject(
             IntakeError(
-                "Organization.identifier.value",
-                "Unknown facility code (not in the reference data).",
-                ack="AR",
+                "Organization.identifier.value", f"Unknown facility code '{rec.facility_code}'.", ack="AR"
             ),
             sender_code=rec.facility_code,
         )
@@ -595,12 +591,12 @@ def inbound_receive_csv(*, text: str, actor, filename: str = "") -> Answer:
                 {
                     "row": rec.row,
                     "field": "facility",
-                    "problem": "Unknown facility code (not in the reference data).",
+                    "problem": f"Unknown facility code '{rec.facility_code}'.",
                 }
             )
         elif not permissions.may_submit_for(actor, fac):
             problems.append(
-                {"row": rec.row, "field": "facility", "problem": "You may not submit for this facility."}
+                {"row": rec.row, "field": "facility", "problem": f"You may not submit for '{fac.code}'."}
             )
         else:
             kept.append(rec)
@@ -716,7 +712,7 @@ class _Lookups:
             self.facilities[code] = Facility.objects.filter(code=code).first()
         fac = self.facilities[code]
         if fac is None:
-            raise IntakeError("facility", "Unknown facility code (not in the reference data).", ack="AR")
+            raise IntakeError("facility", f"Unknown facility code '{code}'.", ack="AR")
         return fac
 
     def suburb(self, text: str) -> Suburb | None:
@@ -1545,14 +1541,14 @@ def dead_letter_replay(*, message: InboundMessage, actor, raw: str | None = None
             sender, control, mtype = header.sender, header.control_id, header.message_type
             facility = Facility.objects.filter(code=header.sender).first()
             if facility is None:
-                raise IntakeError("MSH-4", "Unknown facility code (not in the reference data).", ack="AR")
+                raise IntakeError("MSH-4", f"Unknown facility code '{header.sender}'.", ack="AR")
         elif message.channel == Channel.FHIR:
             control, rec = parse_fhir(text)
             sender = rec.facility_code
             facility = Facility.objects.filter(code=rec.facility_code).first()
             if facility is None:
                 raise IntakeError(
-                    "Organization.identifier.value", "Unknown facility code (not in the reference data)."
+                    "Organization.identifier.value", f"Unknown facility code '{rec.facility_code}'."
                 )
             control = control or "sha256:" + hashlib.sha256(text.encode()).hexdigest()
         elif message.channel == Channel.FORM:

@@ -299,3 +299,15 @@ def test_every_view_of_a_raw_message_by_an_admin_is_audited(api, client, admin_u
     assert "Doe^Jo" in client.get(f"/intake/dead-letters/{message.pk}/").content.decode()
     reads = IdentityRead.objects.filter(message=message, reader=admin_user)
     assert reads.count() == 2
+
+
+def test_masking_keeps_the_senders_facility_code_and_hides_the_patients_value():
+    from referrals.minimise import reason_without_values
+
+    assert (
+        reason_without_values("MSH-4: Unknown facility code 'nowhere'.")
+        == "MSH-4: Unknown facility code 'nowhere'."
+    )
+    kept = "MSH-4: Sending system 'HECTIS' may not send for facility 'tygerberg'."
+    assert reason_without_values(kept) == kept
+    assert reason_without_values("PID-7: '20011345' is not a real date.") == "PID-7: '…' is not a real date."
