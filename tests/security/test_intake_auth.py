@@ -336,6 +336,8 @@ def test_plain_mllp_is_refused_unless_explicitly_enabled(db):
         call_command("mllp_listen", "--plain", "--plain-sender", "hectis-a", "--port", str(free_port()))
     with pytest.raises(CommandError, match="--plain-sender"):
         call_command("mllp_listen", "--plain", "--plain-allow", "127.0.0.1", "--port", str(free_port()))
+    with pytest.raises(CommandError, match="not an allow-list"):
+        call_command("mllp_listen", "--plain", "--plain-allow", "0.0.0.0/0", "--plain-sender", "x")
     with pytest.raises(ValueError, match="plain MLLP explicitly enabled"):
         MllpServer("127.0.0.1", free_port())
 
@@ -357,6 +359,22 @@ def test_plain_mllp_from_an_allowed_address_is_the_configured_sender_and_still_s
     assert wait_for(lambda: Admission.objects.filter(facility=facility_a).count() == 1)
     assert InboundMessage.objects.get(control_id="P1").sending_system == sender_a
     assert not Admission.objects.filter(facility=facility_b).exists()
+
+
+@on_the_listener
+def test_the_listener_sees_a_change_of_the_registry_without_a_restart(
+    listen, sender_a, facility_a, facility_b
+):
+    port = listen(
+        "--plain", "--plain-allow", "127.0.0.1", "--plain-sender", "hectis-a", "--refresh-seconds", "0.5"
+    )
+    assert msa(exchange(port, adt(control="R1", facility=facility_b.code)))[1] == "AR"
+    services.sending_system_set_facilities(system=sender_a, facilities=[facility_a, facility_b])
+    time.sleep(2)
+    assert msa(exchange(port, adt(control="R2", facility=facility_b.code)))[1] == "AA"
+    services.sending_system_update(system=sender_a, active=False)
+    time.sleep(2)
+    assert exchange(port, adt(control="R3")) is None  # deactivated: closed with no answer
 
 
 def test_the_allow_list_decision_covers_networks_and_ipv4_mapped_addresses():

@@ -11,7 +11,7 @@ import sys
 from django.core.management.base import BaseCommand, CommandError
 
 from referrals import permissions
-from referrals.mllp import MllpServer, tls_context
+from referrals.mllp import REFRESH_SECONDS, MllpServer, tls_context
 
 
 def _die_with_parent() -> None:
@@ -37,6 +37,12 @@ class Command(BaseCommand):
             "--processes", type=int, default=1, help="listener processes sharing the port (SO_REUSEPORT)"
         )
         parser.add_argument("--reuse-port", action="store_true", help=argparse.SUPPRESS)
+        parser.add_argument(
+            "--refresh-seconds",
+            type=float,
+            default=REFRESH_SECONDS,
+            help="how often the registered senders and their facilities are read again",
+        )
         parser.add_argument(
             "--cert", default=env("MLLP_TLS_CERT", ""), help="server certificate (PEM) [MLLP_TLS_CERT]"
         )
@@ -66,14 +72,14 @@ class Command(BaseCommand):
             help="the registered sending system every plain connection is [MLLP_PLAIN_SENDER]",
         )
 
-    def handle(self, *args, host, port, writers, processes, reuse_port, **options):
+    def handle(self, *args, host, port, writers, processes, reuse_port, refresh_seconds, **options):
         logging.basicConfig(level=logging.INFO)
         tls, allow, mode = self._security(options)
         children = []
         if processes > 1:
             reuse_port = True
             argv = [sys.executable, sys.argv[0], "mllp_listen", "--host", host, "--port", str(port)]
-            argv += ["--writers", str(writers), "--reuse-port"]
+            argv += ["--writers", str(writers), "--reuse-port", "--refresh-seconds", str(refresh_seconds)]
             for name in ("cert", "key", "ca", "crl", "plain_allow", "plain_sender"):
                 if options[name]:
                     argv += [f"--{name.replace('_', '-')}", options[name]]
@@ -88,6 +94,7 @@ class Command(BaseCommand):
             tls=tls,
             plain_allow=allow,
             plain_sender=options["plain_sender"],
+            refresh_seconds=refresh_seconds,
         )
         self.stdout.write(f"MLLP listening on {host}:{port} ({processes} process(es), {mode})", ending="\n")
         self.stdout.flush()
@@ -112,6 +119,8 @@ class Command(BaseCommand):
                 raise CommandError(f"--plain-allow: {e}") from e
             if not allow:
                 raise CommandError("--plain needs --plain-allow (MLLP_PLAIN_ALLOW): who may connect.")
+            if any(net.prefixlen == 0 for net in allow):
+                raise CommandError("--plain-allow: every address is not an allow-list; use TLS instead.")
             if not options["plain_sender"]:
                 raise CommandError("--plain needs --plain-sender (MLLP_PLAIN_SENDER): who they send as.")
             shown = ", ".join(str(n) for n in allow)
