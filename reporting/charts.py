@@ -1,7 +1,9 @@
 # ruff: noqa: E501  (SQL, SVG markup and a cohort table read better unwrapped)
 """Server-side SVG charts: no JavaScript, no CDN, they print. Every chart sits beside its table and CSV.
 
-A suppressed value (``None``) draws no bar and is labelled "<5"; the SVG scales to its container.
+A suppressed value (``None``) draws no bar and is labelled "<5"; a text value (``"x"``, a count withheld
+so that a small one cannot be worked out) draws no bar and is printed as it is. The SVG scales to its
+container.
 """
 
 from django.utils.html import escape
@@ -14,9 +16,15 @@ MUTED = "#5b6770"
 def _fmt(v) -> str:
     if v is None:
         return "<5"
+    if isinstance(v, str):
+        return v
     if isinstance(v, float):
         return f"{v:.0%}" if v <= 1 else f"{v:,.1f}"
     return f"{v:,}"
+
+
+def _drawn(v) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool)
 
 
 def bar_chart(items: list[tuple[str, int | float | None]], *, name: str, title: str, percent: bool = False):
@@ -24,12 +32,12 @@ def bar_chart(items: list[tuple[str, int | float | None]], *, name: str, title: 
     items = list(items)
     bar_h, gap, label_w, width = 18, 6, 230, 600
     height = max(1, len(items)) * (bar_h + gap) + 10
-    top = max([v for _, v in items if v is not None] + [1 if not percent else 0.0001])
+    top = max([v for _, v in items if _drawn(v)] + [1 if not percent else 0.0001])
     parts = []
     for i, (label, value) in enumerate(items):
         y = 5 + i * (bar_h + gap)
-        w = 0 if value is None else (width - label_w - 70) * (value / top)
-        text = _fmt(value) if not percent or value is None else f"{value:.0%}"
+        w = (width - label_w - 70) * (value / top) if _drawn(value) else 0
+        text = f"{value:.0%}" if percent and _drawn(value) else _fmt(value)
         parts.append(
             f'<g class="bar"><title>{escape(label)}: {escape(text)}</title>'
             f'<text x="{label_w - 6}" y="{y + 13}" text-anchor="end" font-size="12" fill="{MUTED}">'
@@ -50,14 +58,14 @@ def column_chart(items: list[tuple[str, int | None]], *, name: str, title: str):
     width, height, left, bottom = 640, 220, 40, 30
     n = max(1, len(items))
     step = (width - left - 10) / n
-    top = max([v for _, v in items if v is not None] + [1])
+    top = max([v for _, v in items if _drawn(v)] + [1])
     every = max(1, -(-n // 8))  # at most about eight labels
     parts = [
         f'<text x="{left - 4}" y="14" text-anchor="end" font-size="11" fill="{MUTED}">{top:,}</text>',
         f'<line x1="{left}" y1="{height - bottom}" x2="{width - 10}" y2="{height - bottom}" stroke="{MUTED}"></line>',
     ]
     for i, (label, value) in enumerate(items):
-        h = 0 if value is None else (height - bottom - 10) * (value / top)
+        h = (height - bottom - 10) * (value / top) if _drawn(value) else 0
         x = left + i * step
         parts.append(
             f'<g class="bar"><title>{escape(label)}: {escape(_fmt(value))}</title>'
@@ -80,7 +88,7 @@ def heat_map(cells: dict[str, int | None], *, name: str, title: str, weekdays: l
     """Hour (columns) × weekday (rows); ``cells`` keyed "weekday-hour" (1 = Monday)."""
     cw, ch, left, topm = 24, 22, 40, 18
     width, height = left + 24 * cw + 4, topm + 7 * ch + 4
-    top = max([v for v in cells.values() if v is not None] + [1])
+    top = max([v for v in cells.values() if _drawn(v)] + [1])
     parts = []
     for h in range(0, 24, 3):
         parts.append(
@@ -93,7 +101,7 @@ def heat_map(cells: dict[str, int | None], *, name: str, title: str, weekdays: l
         )
         for h in range(24):
             v = cells.get(f"{d}-{h:02d}", 0)
-            alpha = 0.06 if not v else 0.15 + 0.85 * (v / top)
+            alpha = 0.15 + 0.85 * (v / top) if _drawn(v) and v else 0.06
             parts.append(
                 f'<rect class="cell" x="{left + h * cw}" y="{y}" width="{cw - 1}" height="{ch - 1}" '
                 f'fill="{INK}" fill-opacity="{alpha:.2f}"><title>{weekdays[d - 1]} {h:02d}:00: {escape(_fmt(v))}</title></rect>'

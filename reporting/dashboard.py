@@ -51,7 +51,18 @@ from . import definitions
 from .models import AdmissionRollup, FunnelReason, FunnelRollup, RollupStamp
 from .params import SAST, DashboardFilters, Period, ReportInputError
 from .rollups import WEEK_KIND, _gang_expression, day_runs
-from .suppression import finish_row, suppress_count
+from .suppression import (
+    SMALL,
+    TOTAL,
+    Table,
+    apply,
+    cross_table,
+    is_small,
+    series_table,
+    suppress_count,
+    suppress_grouped,
+    with_rates,
+)
 
 AGE_BANDS = ["0-14", "15-24", "25-34", "35-44", "45-54", "55-64", "65+", ""]
 SEXES = ["female", "male", "other", "unknown"]
@@ -320,31 +331,71 @@ def _label(group_by: str, key, labels: dict) -> str:
     return str(key)
 
 
+# The hour x weekday heat map and its margins, the hour and weekday charts, are withheld together.
+HOUR_FAMILY = ("hour", "weekday", "hour_weekday")
+
+
+def _counts(group_by: str, period: Period, filters: DashboardFilters) -> tuple[Counter, object, str]:
+    kind = _plan(group_by, filters)
+    if kind is None:
+        return _counts_live(group_by, period, filters), timezone.now(), "live"
+    counts = _counts_from_rollup(kind, group_by, period, filters)
+    stamp = RollupStamp.objects.filter(kind=kind).values_list("refreshed_at", flat=True).first()
+    return counts, stamp, f"rollup:{kind}"
+
+
+def _withheld(group_by: str, counts: Counter, keys: list, hour_weekday: Counter | None) -> tuple[dict, str]:
+    """{key: kind} of the bars to withhold, and the total's kind ("" when shown): the chart and its
+    total as one table; the hour and weekday charts as the margins of the hour x weekday table."""
+    if hour_weekday is None:
+        kinds = series_table({k: counts.get(k, 0) for k in keys}).suppress()
+        return {k[1]: kind for k, kind in kinds.items() if k != TOTAL}, kinds.get(TOTAL, "")
+    days, hours = list(range(1, 8)), list(range(24))
+    cells = {(d, h): hour_weekday.get(_hw_key(d, h), 0) for d in days for h in hours}
+    kinds = cross_table(cells, days, hours).suppress()
+    if group_by == "hour_weekday":
+        out = {_hw_key(*k[1]): kind for k, kind in kinds.items() if k[0] == "cell"}
+    else:
+        part = "column" if group_by == "hour" else "row"
+        out = {k[1]: kind for k, kind in kinds.items() if k[0] == part}
+    return out, kinds.get(TOTAL, "")
+
+
 def admissions_by(period: Period, group_by: str, filters: DashboardFilters, *, suppress: bool) -> dict:
     """``{"rows": [{"key", "count", "label"}], "total", "as_of", "source"}``; keys are codes for
     facility / suburb, "YYYY-MM" / "YYYY-Www" / "YYYY-MM-DD" for time, 0-23 for hour, 1-7 (Mon) for
-    weekday, "weekday-hour" for the heat map."""
+    weekday, "weekday-hour" for the heat map. Suppressed, a withheld bar is ``None`` and names
+    ``count`` under ``suppressed`` (and under ``complementary`` when it is withheld only so that a
+    small one cannot be worked out); see ``reporting.suppression``."""
     if group_by not in GROUP_BY:
         raise ReportInputError({"group_by": f"'{group_by}' is not one of: {', '.join(GROUP_BY)}."})
-    kind = _plan(group_by, filters)
-    if kind is None:
-        counts, as_of, source = _counts_live(group_by, period, filters), timezone.now(), "live"
+    hour_weekday = None
+    if suppress and group_by in HOUR_FAMILY:
+        # One table for the three charts, so each withholds what the others do.
+        hour_weekday, as_of, source = _counts("hour_weekday", period, filters)
+        counts = Counter()
+        for key, n in hour_weekday.items():
+            day, hour = (int(x) for x in key.split("-"))
+            counts[hour if group_by == "hour" else day if group_by == "weekday" else key] += n
     else:
-        counts = _counts_from_rollup(kind, group_by, period, filters)
-        stamp = RollupStamp.objects.filter(kind=kind).values_list("refreshed_at", flat=True).first()
-        as_of, source = stamp, f"rollup:{kind}"
+        counts, as_of, source = _counts(group_by, period, filters)
     labels = _labels(group_by)
+    keys = _ordered_keys(group_by, period, counts)
+    keys += [k for k in counts if k not in set(keys)]  # every counted key is a bar: the total is their sum
+    kinds, total_kind = _withheld(group_by, counts, keys, hour_weekday) if suppress else ({}, "")
     rows = []
-    for key in _ordered_keys(group_by, period, counts):
-        n = counts.get(key, 0)
+    for key in keys:
         out_key = labels.get(key, (key,))[0] if group_by in ("facility", "suburb") and key else key
-        row = {"key": out_key if out_key != "" else None, "count": suppress_count(n, suppress)}
-        if row["count"] is None and n:
-            row["suppressed"] = ["count"]
+        row = apply(
+            {"key": out_key if out_key != "" else None, "count": counts.get(key, 0)},
+            ["count"],
+            kinds,
+            lambda f, key=key: key,
+        )
         row["label"] = _label(group_by, key, labels)
         rows.append(row)
-    total = sum(counts.values())
-    return {"rows": rows, "total": suppress_count(total, suppress), "as_of": as_of, "source": source}
+    total = None if total_kind else sum(counts.values())
+    return {"rows": rows, "total": total, "as_of": as_of, "source": source}
 
 
 def feed_completeness(period: Period) -> list[dict]:
@@ -647,6 +698,20 @@ def _day_runs(days) -> list[tuple[datetime, datetime]]:
     return [(Period(a, b).start, Period(a, b).end) for a, b in day_runs(days)]
 
 
+def _attrition_kinds(counts: Counter) -> dict:
+    """Each step is the next one plus its drop; admissions are the dashboard's total (public)."""
+    t = Table()
+    for step in FUNNEL:
+        t.count(("count", step), counts[step], public=step == "admissions")
+    steps = FUNNEL[1:]
+    if any(counts[b] > counts[a] for a, b in zip(steps, steps[1:], strict=False)):
+        return t.suppress()  # not a funnel (cannot happen): small counts only
+    for a, b in zip(steps, steps[1:], strict=False):
+        t.count(("drop", b), counts[a] - counts[b])
+        t.identity(("count", a), [("count", b), ("drop", b)])
+    return t.suppress()
+
+
 def attrition(period: Period, *, suppress: bool) -> dict:
     """The funnel of the incidents (and admissions) of the period: from the per-day ``FunnelRollup``
     and ``FunnelReason`` rows, and live for any day of the period not computed yet."""
@@ -677,14 +742,16 @@ def attrition(period: Period, *, suppress: bool) -> dict:
                 .values_list("kind", "reason", "n")
             }
         )
+    kinds = _attrition_kinds(counts) if suppress else {}
     rows, previous = [], None
     for step in FUNNEL:
         n = counts[step]
         drop = None if previous is None or step == "incidents" else previous - n
-        row = {"group": step, "count": suppress_count(n, suppress), "drop": suppress_count(drop, suppress)}
-        withheld = [f for f, raw in (("count", n), ("drop", drop)) if row[f] is None and raw]
-        if withheld:
-            row["suppressed"] = withheld
+        row = apply(
+            {"group": step, "count": n, "drop": drop}, ["count", "drop"], kinds, lambda f, s=step: (f, s)
+        )
+        if suppress and "drop" not in row.get("suppressed", []) and is_small(drop):
+            row = apply(row, ["drop"], {"drop": SMALL}, lambda f: f)  # a negative drop: no identity
         row["label"] = str(definitions.ATTRITION[step])
         rows.append(row)
         previous = n
@@ -760,6 +827,27 @@ def _unknown_live(start: datetime, end: datetime, group_by: str, now: datetime) 
     return groups
 
 
+def _unknown_kinds(raw: dict, raw_total: dict) -> dict:
+    """Per window: eligible = unknown + known (known is not shown), each column summing to the total
+    row. The windows are withheld each on its own (eligible after 30 days <= after 7 is not used)."""
+    fields = {}
+    for n in UNKNOWN_DAYS:
+        fields.update({f"eligible_{n}d": None, f"unknown_{n}d": None, f"known_{n}d": None})
+
+    def with_known(r):
+        out = dict(r)
+        for n in UNKNOWN_DAYS:
+            out[f"known_{n}d"] = r[f"eligible_{n}d"] - r[f"unknown_{n}d"]
+        return {f: out[f] for f in fields}
+
+    return suppress_grouped(
+        {k: with_known(r) for k, r in raw.items()},
+        with_known(raw_total),
+        row_identities=[(f"eligible_{n}d", [f"unknown_{n}d", f"known_{n}d"]) for n in UNKNOWN_DAYS],
+        unpublished={f"known_{n}d" for n in UNKNOWN_DAYS},
+    )
+
+
 def unknown_to_police(period: Period, group_by: str, *, suppress: bool, now: datetime | None = None) -> dict:
     """From the per-day ``unknown_<group_by>`` rollups; live for the days not computed yet and for the
     three days on which a window's eligibility cut-off (arrival at or before now - n days) falls."""
@@ -799,18 +887,19 @@ def unknown_to_police(period: Period, group_by: str, *, suppress: bool, now: dat
         "mechanism": {k: str(v) for k, v in Mechanism.choices},
     }[group_by]
     rates = {f"unknown_share_{n}d": (f"unknown_{n}d", f"eligible_{n}d") for n in UNKNOWN_DAYS}
+    raw = {key: {f: c[f] for f in counts} for key, c in groups.items()}
+    # The groups partition the admissions, so the total is their sum (one query, not two).
+    raw_total = {f: sum(r[f] for r in raw.values()) for f in counts}
+    kinds = _unknown_kinds(raw, raw_total) if suppress else {}
     rows = []
-    raw_total = dict.fromkeys(counts, 0)
-    for key, c in groups.items():
-        r = {f: c[f] for n in UNKNOWN_DAYS for f in (f"eligible_{n}d", f"unknown_{n}d")}
-        for f in counts:
-            raw_total[f] += r[f]
-        row = finish_row({"group": key, **r}, counts=counts, rates=rates, suppress=suppress)
+    for key, r in raw.items():
+        row = apply({"group": key, **r}, counts, kinds, lambda f, key=key: (key, f))
+        row = with_rates(row, r, rates, suppress=suppress)
         row["label"] = labels.get(key, key or "Unknown")
         rows.append(row)
     rows.sort(key=lambda r: str(r["label"]))
-    # The groups partition the admissions, so the total is their sum (one query, not two).
-    total = finish_row({"group": None, **raw_total}, counts=counts, rates=rates, suppress=suppress)
+    total = apply({"group": None, **raw_total}, counts, kinds, lambda f: (TOTAL, f))
+    total = with_rates(total, raw_total, rates, suppress=suppress)
     total["label"] = "Total"
     return {"definitions": definitions.UNKNOWN_TO_POLICE, "rows": rows, "total": total}
 

@@ -8,6 +8,19 @@ GANG_RULE = _(
     "(EC clinician, SAPS, NPA charge or committee)."
 )
 
+SUPPRESSION = _(
+    "Small cells are suppressed for managers (and by default for everyone): a count of 1-4 is '<5' "
+    "(null in the API and CSV, listed under 'suppressed'). So that no withheld count can be worked out "
+    "from a total, its siblings or another grouping of the period, more are withheld: under a total of "
+    "1-4 every part is '<5', zeros too; wherever a withheld count could be worked out (a total minus the "
+    "shown parts, verdicts minus convictions, a column total minus the other rows, the hour x weekday "
+    "margins), the smallest shown counts (5 or more) that leave it open are withheld too, shown as 'x' "
+    "(listed under 'suppressed' and 'complementary'); when no such count exists, the counts around it are "
+    "withheld as 'x', any value. Totals that every grouping shows stay shown. A rate is withheld when its "
+    "numerator or denominator is withheld or its denominator is under 5. Zero is shown. Analysts and "
+    "admins may ask for ?unsuppressed=1; managers never get unsuppressed figures."
+)
+
 CONVICTION_RATE = {
     "period": _(
         "Prosecutions whose finalised-on date (SAST) falls in the period, both ends inclusive. A "
@@ -34,14 +47,11 @@ CONVICTION_RATE = {
     "station": _("The SAPS station that opened the docket."),
     "offence": _("The docket's offence category."),
     "month": _("The SAST calendar month of the finalised-on date."),
-    "suppression": _(
-        "For managers (and by default for everyone else) a count of 1-4 is shown as '<5' (null in "
-        "the API and CSV, listed under 'suppressed'); a rate whose denominator is under 5, or whose "
-        "numerator is suppressed, is withheld. Analysts and admins may ask for ?unsuppressed=1."
-    ),
+    "suppression": SUPPRESSION,
 }
 
 REMOVALS = {
+    "suppression": SUPPRESSION,
     "period": _(
         "Every removal from the roll (withdraw, provisional withdrawal, strike-off) that took effect in "
         "the period, from the transition log; a matter removed twice counts twice, and a removal counts "
@@ -62,6 +72,7 @@ REMOVALS = {
 }
 
 RE_ENROLMENT = {
+    "suppression": SUPPRESSION,
     "period": _("Prosecutions re-enrolled (transition log 're_enrol') in the period."),
     "after_review": _("Re-enrolments that name the committee's withdrawal review that asked for them."),
     "current_state": _("Where those matters stand now."),
@@ -70,6 +81,7 @@ RE_ENROLMENT = {
 }
 
 ATTRITION = {
+    "suppression": SUPPRESSION,
     "cohort": _("Incidents that occurred in the period (SAST); admissions that arrived in the period."),
     "admissions": _("EC violence admissions that arrived in the period."),
     "incidents": _("Incidents that occurred in the period."),
@@ -86,6 +98,7 @@ ATTRITION = {
 }
 
 UNKNOWN_TO_POLICE = {
+    "suppression": SUPPRESSION,
     "admissions": _("EC violence admissions that arrived in the period."),
     "unknown_after_n_days": _(
         "Share of admissions with no docket linked to their incident opened within N days of arrival "
@@ -96,6 +109,7 @@ UNKNOWN_TO_POLICE = {
 
 DASHBOARD = {
     "admissions": _("EC violence admissions by arrival time (SAST)."),
+    "suppression": SUPPRESSION,
     "age_band": _("Age at arrival: 0-14, 15-24, 25-34, 35-44, 45-54, 55-64, 65+, unknown."),
     "gang_related": GANG_RULE,
     "freshness": _("Each chart reads a rollup refreshed within seconds of a change; 'as of' says when."),

@@ -7,7 +7,9 @@ The only access rules of ``reporting``; they stand on ``casework.permissions``.
   supervisor plans court-watching on them). Every other role gets 403.
 - Small cells are suppressed for everyone by default: a count of 1–4 is "<5" on the page and
   ``null`` in the API and CSV (the row lists it under ``suppressed``); a rate whose denominator is
-  under 5, or whose numerator is suppressed, is withheld (``null``).
+  under 5, or whose numerator is suppressed, is withheld (``null``). More counts are withheld so that
+  none of those can be worked out from a total or its neighbours (complementary suppression,
+  ``reporting.suppression``); the same for every role that gets suppressed figures.
 - Only ``vpu_analyst`` and ``admin`` may ask for unsuppressed figures (``?unsuppressed=1``).
   A ``manager`` always gets aggregates only, suppressed.
 - A figure links to the list of prosecutions it counts for users whose ``visible_prosecutions`` is

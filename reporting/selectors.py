@@ -44,7 +44,7 @@ from . import definitions
 from .models import OutcomeRollup, ProsecutionFacts, RemovalFacts, RemovalRollup
 from .params import SAST, Period, ReportInputError
 from .rollups import day_runs
-from .suppression import finish_row, suppress_count
+from .suppression import TOTAL, Table, apply, suppress_count, suppress_grouped, with_rates
 
 S = Prosecution.State
 
@@ -65,6 +65,11 @@ RATES = {
     "conviction_rate": ("convictions", "verdicts"),
     "outcome_conviction_rate": ("convictions", "finalised"),
 }
+# The additive identities of a row (and of the total row), which suppression must respect.
+ROW_IDENTITIES = [
+    ("verdicts", ["convictions", "acquittals"]),
+    ("finalised", ["verdicts", "withdrawn", "provisionally_withdrawn", "struck_off", "diverted"]),
+]
 ROW_FIELDS = ["group", *COUNT_FIELDS, *RATES]
 
 # group_by → (annotation, reference model for labels or None)
@@ -200,18 +205,18 @@ def conviction_rate(period: Period, group_by: str, *, suppress: bool) -> dict:
         for key, states in outcome_counts(period, group_by).items()
     ]
     labels = group_labels(group_by)
+    raw = {r.pop("grp"): r for r in grouped}
+    # Every prosecution falls in exactly one group, so the total is the sum of the raw groups.
+    raw_total = {f: sum(r[f] for r in raw.values()) for f in COUNT_FIELDS}
+    kinds = suppress_grouped(raw, raw_total, row_identities=ROW_IDENTITIES) if suppress else {}
     rows = []
-    raw_total = dict.fromkeys(COUNT_FIELDS, 0)
-    for r in grouped:
-        key = r.pop("grp")
-        for f in COUNT_FIELDS:
-            raw_total[f] += r[f]
-        row = {"group": key, **r}
-        rows.append(finish_row(row, counts=COUNT_FIELDS, rates=RATES, suppress=suppress))
+    for key, r in raw.items():
+        row = apply({"group": key, **r}, COUNT_FIELDS, kinds, lambda f, key=key: (key, f))
+        rows.append(with_rates(row, r, RATES, suppress=suppress))
         rows[-1]["label"] = str(labels.get(key, key if key is not None else "Unknown"))
     rows.sort(key=lambda r: (r["group"] is None, str(r["group"]) if group_by == "month" else r["label"]))
-    # Every prosecution falls in exactly one group, so the total is the sum of the raw groups.
-    total = finish_row({"group": None, **raw_total}, counts=COUNT_FIELDS, rates=RATES, suppress=suppress)
+    total = apply({"group": None, **raw_total}, COUNT_FIELDS, kinds, lambda f: (TOTAL, f))
+    total = with_rates(total, raw_total, RATES, suppress=suppress)
     total["label"] = "Total"
     return {"definitions": definitions.CONVICTION_RATE, "rows": rows, "total": total}
 
@@ -401,6 +406,47 @@ def removal_groups_live(period: Period) -> list[tuple]:
         return cur.fetchall()
 
 
+def _removal_kinds(by_reason, total_removals: int, police_total: int, splits: dict) -> dict:
+    """What to withhold in the removals report: the reasons (removals = withdrawn + provisionally
+    withdrawn + struck off; the police-attributable ones sum to the police total, the others to the
+    rest, which is not shown) and each split (yes + no = the total; police-attributable <= removals),
+    all around the same total row, decided on its own first."""
+
+    def total_row(t: Table, public: bool):
+        t.count((TOTAL, "removals"), total_removals, public=public)
+        t.count((TOTAL, "police_attributable"), police_total, public=public)
+        t.unpublished((TOTAL, "other"), total_removals - police_total)
+        t.identity((TOTAL, "removals"), [(TOTAL, "police_attributable"), (TOTAL, "other")])
+
+    alone = Table()
+    total_row(alone, public=False)
+    preset = alone.suppress()
+    reasons = Table()
+    total_row(reasons, public=True)
+    for reason, c in by_reason.items():
+        for f in REMOVAL_COUNTS:
+            reasons.count((reason, f), c[f])
+        reasons.identity((reason, "removals"), [(reason, f) for f in REMOVAL_COUNTS[1:]])
+    for side, police in (("police_attributable", True), ("other", False)):
+        members = [r for r in by_reason if (r in POLICE_ATTRIBUTABLE_REASONS) == police]
+        reasons.identity((TOTAL, side), [(r, "removals") for r in members])
+    kinds = reasons.suppress(preset)
+    for split, groups in splits.items():
+        t = Table()
+        t.count((TOTAL, "removals"), total_removals, public=True)
+        t.count((TOTAL, "police_attributable"), police_total, public=True)
+        for yes in (True, False):
+            g = groups[yes]
+            t.count((split, yes, "removals"), g["removals"])
+            t.count((split, yes, "police_attributable"), g["police_attributable"])
+            t.unpublished((split, yes, "other"), g["removals"] - g["police_attributable"])
+            t.identity((split, yes, "removals"), [(split, yes, "police_attributable"), (split, yes, "other")])
+        for f in ("removals", "police_attributable"):
+            t.identity((TOTAL, f), [(split, True, f), (split, False, f)])
+        kinds.update(t.suppress(preset))
+    return kinds
+
+
 def removals(period: Period, *, suppress: bool, top: int = 3) -> dict:
     by_reason = defaultdict(Counter)
     stations = defaultdict(Counter)
@@ -426,46 +472,41 @@ def removals(period: Period, *, suppress: bool, top: int = 3) -> dict:
             splits[split][bool(yes)]["police_attributable"] += n if police else 0
     labels = dict(RemovalReason.choices)
     total_removals = sum(c["removals"] for c in by_reason.values())
+    police_total = sum(c["removals"] for r, c in by_reason.items() if r in POLICE_ATTRIBUTABLE_REASONS)
+    kinds = _removal_kinds(by_reason, total_removals, police_total, splits) if suppress else {}
+    share = {"share": ("removals", "all_removals")}
     rows = []
     for reason, c in sorted(by_reason.items(), key=lambda kv: (-kv[1]["removals"], kv[0])):
-        row = {"group": reason, **{k: c[k] for k in REMOVAL_COUNTS}, "all_removals": total_removals}
-        row = finish_row(
-            row, counts=REMOVAL_COUNTS, rates={"share": ("removals", "all_removals")}, suppress=suppress
-        )
+        raw = {"group": reason, **{k: c[k] for k in REMOVAL_COUNTS}, "all_removals": total_removals}
+        row = apply(raw, REMOVAL_COUNTS, kinds, lambda f, reason=reason: (reason, f))
+        row["all_removals"] = None if (TOTAL, "removals") in kinds else total_removals
+        row = with_rates(row, raw, share, suppress=suppress)
         del row["all_removals"]
         row["label"] = str(labels.get(reason, reason))
         row["police_attributable"] = reason in POLICE_ATTRIBUTABLE_REASONS
-        row["top_stations"] = [
-            {"name": n, "removals": suppress_count(k, suppress)} for n, k in stations[reason].most_common(top)
-        ]
-        row["top_courts"] = [
-            {"name": n, "removals": suppress_count(k, suppress)} for n, k in courts[reason].most_common(top)
-        ]
+        # A top list only bounds the reason's removals; withheld with them when they are withheld.
+        hidden = row["removals"] is None
+        for name, counter in (("top_stations", stations), ("top_courts", courts)):
+            row[name] = [
+                {"name": n, "removals": None if hidden and suppress else suppress_count(k, suppress)}
+                for n, k in counter[reason].most_common(top)
+            ]
         rows.append(row)
-    police_total = sum(c["removals"] for r, c in by_reason.items() if r in POLICE_ATTRIBUTABLE_REASONS)
-    total = finish_row(
-        {"group": None, "removals": total_removals, "police_attributable": police_total},
-        counts=["removals", "police_attributable"],
-        rates={"police_attributable_share": ("police_attributable", "removals")},
-        suppress=suppress,
-    )
+    police = {"police_attributable_share": ("police_attributable", "removals")}
+    raw_total = {"group": None, "removals": total_removals, "police_attributable": police_total}
+    total = apply(raw_total, ["removals", "police_attributable"], kinds, lambda f: (TOTAL, f))
+    total = with_rates(total, raw_total, police, suppress=suppress)
     split_rows = {}
     for split, groups in splits.items():
-        split_rows[split] = [
-            {
-                **finish_row(
-                    {
-                        "group": yes,
-                        "removals": groups[yes]["removals"],
-                        "police_attributable": groups[yes]["police_attributable"],
-                    },
-                    counts=["removals", "police_attributable"],
-                    rates={"police_attributable_share": ("police_attributable", "removals")},
-                    suppress=suppress,
-                ),
+        split_rows[split] = []
+        for yes in (True, False):
+            raw = {
+                "group": yes,
+                "removals": groups[yes]["removals"],
+                "police_attributable": groups[yes]["police_attributable"],
             }
-            for yes in (True, False)
-        ]
+            row = apply(raw, ["removals", "police_attributable"], kinds, lambda f, s=split, y=yes: (s, y, f))
+            split_rows[split].append(with_rates(row, raw, police, suppress=suppress))
     return {"definitions": definitions.REMOVALS, "rows": rows, "total": total, "splits": split_rows}
 
 
@@ -479,6 +520,10 @@ RE_ENROL_COUNTS = [
     "removed_again",
     "diverted",
     "verdicts",
+]
+RE_ENROL_IDENTITIES = [
+    ("verdicts", ["convictions", "acquittals"]),
+    ("matters", ["open", "verdicts", "removed_again", "diverted"]),
 ]
 
 
@@ -501,11 +546,10 @@ def re_enrolment(period: Period, *, suppress: bool) -> dict:
             after_review.add(pk)
     every = set(states)
 
-    def tally(ids, group):
+    def counts(ids) -> tuple[dict, Counter]:
         st = Counter(states[i] for i in ids)
         conv = st[S.CONVICTED] + st[S.SENTENCED]
         row = {
-            "group": group,
             "matters": len(ids),
             "open": sum(n for s, n in st.items() if s not in Prosecution.FINALISED_STATES),
             "convictions": conv,
@@ -514,14 +558,26 @@ def re_enrolment(period: Period, *, suppress: bool) -> dict:
             "diverted": st[S.DIVERTED],
             "verdicts": conv + st[S.ACQUITTED],
         }
-        out = finish_row(
-            row,
-            counts=RE_ENROL_COUNTS,
-            rates={"conviction_rate": ("convictions", "verdicts")},
-            suppress=suppress,
+        return row, st
+
+    groups = {"after_review": counts(after_review), "other": counts(every - after_review)}
+    raw_total, total_states = counts(every)
+    kinds = {}
+    if suppress:
+        kinds = suppress_grouped(
+            {g: r for g, (r, _) in groups.items()}, raw_total, row_identities=RE_ENROL_IDENTITIES
         )
-        out["current_state"] = {s: suppress_count(n, suppress) for s, n in sorted(st.items())}
+
+    def tally(group, raw, st, key):
+        out = apply({"group": group, **raw}, RE_ENROL_COUNTS, kinds, key)
+        out = with_rates(out, raw, {"conviction_rate": ("convictions", "verdicts")}, suppress=suppress)
+        # Where the matters stand now splits the counts above finer than their identities can follow:
+        # withheld whole when suppressed (the counts above carry the answer).
+        out["current_state"] = {s: None if suppress else n for s, n in sorted(st.items())}
+        if suppress and st:
+            out["suppressed"] = out.get("suppressed", []) + ["current_state"]
         return out
 
-    rows = [tally(after_review, "after_review"), tally(every - after_review, "other")]
-    return {"definitions": definitions.RE_ENROLMENT, "rows": rows, "total": tally(every, None)}
+    rows = [tally(g, r, st, lambda f, g=g: (g, f)) for g, (r, st) in groups.items()]
+    total = tally(None, raw_total, total_states, lambda f: (TOTAL, f))
+    return {"definitions": definitions.RE_ENROLMENT, "rows": rows, "total": total}

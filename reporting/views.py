@@ -16,6 +16,7 @@ from casework.models import District, Facility, Mechanism, Station
 from . import charts, dashboard, exports, permissions, selectors, services
 from .models import Subscription
 from .params import ReportInputError, parse_choice, parse_dashboard_filters, parse_period, wants_unsuppressed
+from .suppression import shown
 
 
 def report_view(fn):
@@ -83,7 +84,7 @@ def _cells(row, group_by, base_query, drill):
                 "measure": field,
             }
             href = f"{reverse('reporting:conviction-drill-down')}?{urlencode(q)}"
-        cells.append({"field": field, "value": value, "href": href})
+        cells.append({"field": field, "value": shown(row, field), "href": href})
     return cells
 
 
@@ -153,7 +154,9 @@ def removals(request):
     period = parse_period(request.GET)
     report = selectors.removals(period, suppress=_suppress(request))
     chart = charts.bar_chart(
-        [(r["label"], r["removals"]) for r in report["rows"]], name="removals", title=_("Removals by reason")
+        [(r["label"], shown(r, "removals")) for r in report["rows"]],
+        name="removals",
+        title=_("Removals by reason"),
     )
     return render(
         request,
@@ -188,7 +191,7 @@ def attrition(request):
     period = parse_period(request.GET)
     report = dashboard.attrition(period, suppress=_suppress(request))
     chart = charts.bar_chart(
-        [(r["group"].replace("_", " "), r["count"]) for r in report["rows"]],
+        [(r["group"].replace("_", " "), shown(r, "count")) for r in report["rows"]],
         name="attrition",
         title=_("Attrition funnel"),
     )
@@ -220,8 +223,8 @@ def unknown_to_police(request):
         out = []
         for n in dashboard.UNKNOWN_DAYS:
             out += [
-                {"value": r[f"eligible_{n}d"]},
-                {"value": r[f"unknown_{n}d"]},
+                {"value": shown(r, f"eligible_{n}d")},
+                {"value": shown(r, f"unknown_{n}d")},
                 {"value": r[f"unknown_share_{n}d"], "rate": True},
             ]
         return out
@@ -271,24 +274,26 @@ def dashboard_page(request):
         rows = result["rows"][:15] if group_by == "suburb" else result["rows"]
         if kind == "column":
             svg = charts.column_chart(
-                [(r["label"], r["count"]) for r in rows], name=group_by, title=str(title)
+                [(r["label"], shown(r, "count")) for r in rows], name=group_by, title=str(title)
             )
         elif kind == "heat":
             svg = charts.heat_map(
-                {r["key"]: r["count"] for r in rows},
+                {r["key"]: shown(r, "count") for r in rows},
                 name=group_by,
                 title=str(title),
                 weekdays=dashboard.WEEKDAYS,
             )
         else:
-            svg = charts.bar_chart([(r["label"], r["count"]) for r in rows], name=group_by, title=str(title))
+            svg = charts.bar_chart(
+                [(r["label"], shown(r, "count")) for r in rows], name=group_by, title=str(title)
+            )
         csv_q = urlencode({**ctx["query"], "group_by": group_by, "format": "csv"})
         tiles.append(
             {
                 "group_by": group_by,
                 "title": title,
                 "svg": svg,
-                "rows": rows if kind != "heat" else [r for r in rows if r["count"]],
+                "rows": rows if kind != "heat" else [r for r in rows if r["count"] != 0],
                 "total": result["total"],
                 "as_of": result["as_of"],
                 "source": result["source"],

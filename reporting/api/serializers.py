@@ -22,6 +22,11 @@ class ConvictionRateRowOutput(serializers.Serializer):
     suppressed = serializers.ListField(
         child=serializers.CharField(), required=False, help_text="fields withheld (small cells)"
     )
+    complementary = serializers.ListField(
+        child=serializers.CharField(),
+        required=False,
+        help_text="of those, the ones withheld only so that a small cell cannot be worked out (x)",
+    )
 
 
 class ConvictionRateOutput(serializers.Serializer):
@@ -34,6 +39,7 @@ class DashboardRowOutput(serializers.Serializer):
     key = serializers.JSONField()
     count = serializers.IntegerField(allow_null=True)
     suppressed = serializers.ListField(child=serializers.CharField(), required=False)
+    complementary = serializers.ListField(child=serializers.CharField(), required=False)
 
 
 class DashboardOutput(serializers.Serializer):

@@ -12,6 +12,14 @@ def figure(value):
 
 
 @register.filter
+def figure_of(row, field):
+    """A count of a row: "<5" when withheld as small, "x" when withheld to protect a small one."""
+    from reporting.suppression import shown
+
+    return figure(shown(row, field))
+
+
+@register.filter
 def pct(value):
     """A rate 0-1: withheld or undefined (None) shows as an em dash."""
     if value is None:

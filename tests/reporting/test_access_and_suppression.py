@@ -67,15 +67,17 @@ def test_every_reporting_role_reads_every_report_page_and_endpoint(db, make_user
 
 
 # Court A in March: convictions 2, acquittals 1, verdicts 3, diverted 1, finalised 4 (all 1-4: suppressed);
-# rates over 3 and 4: withheld. Total: convictions 3, acquittals 1, verdicts 4, withdrawn 1,
+# rates over 3 and 4: withheld. Finalised is under 5, so its zero parts are "<5" too (withdrawn,
+# provisionally withdrawn: else "the rest are zero" tells); struck off stays 0, as its column total is a
+# shown 0. Total: convictions 3, acquittals 1, verdicts 4, withdrawn 1,
 # provisionally withdrawn 1, diverted 1 (suppressed), finalised 7 (shown), struck off 0 (zero is shown);
 # conviction rate over 4: withheld; outcome conviction rate 3/7: its numerator is suppressed, withheld.
 SUPPRESSED_A = {
     "convictions": None,
     "acquittals": None,
     "verdicts": None,
-    "withdrawn": 0,
-    "provisionally_withdrawn": 0,
+    "withdrawn": None,
+    "provisionally_withdrawn": None,
     "struck_off": 0,
     "diverted": None,
     "finalised": None,
@@ -139,6 +141,8 @@ def test_suppression_in_the_api(cohort, make_user, api, role, asks, suppressed):
                 "convictions",
                 "acquittals",
                 "verdicts",
+                "withdrawn",
+                "provisionally_withdrawn",
                 "diverted",
                 "finalised",
                 "conviction_rate",
