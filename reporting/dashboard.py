@@ -698,18 +698,18 @@ def _day_runs(days) -> list[tuple[datetime, datetime]]:
     return [(Period(a, b).start, Period(a, b).end) for a, b in day_runs(days)]
 
 
-def _attrition_kinds(counts: Counter) -> dict:
+def attrition_table(counts: Counter) -> Table:
     """Each step is the next one plus its drop; admissions are the dashboard's total (public)."""
     t = Table()
     for step in FUNNEL:
         t.count(("count", step), counts[step], public=step == "admissions")
     steps = FUNNEL[1:]
     if any(counts[b] > counts[a] for a, b in zip(steps, steps[1:], strict=False)):
-        return t.suppress()  # not a funnel (cannot happen): small counts only
+        return t  # not a funnel (cannot happen): small counts only
     for a, b in zip(steps, steps[1:], strict=False):
         t.count(("drop", b), counts[a] - counts[b])
         t.identity(("count", a), [("count", b), ("drop", b)])
-    return t.suppress()
+    return t
 
 
 def attrition(period: Period, *, suppress: bool) -> dict:
@@ -742,7 +742,7 @@ def attrition(period: Period, *, suppress: bool) -> dict:
                 .values_list("kind", "reason", "n")
             }
         )
-    kinds = _attrition_kinds(counts) if suppress else {}
+    kinds = attrition_table(counts).suppress() if suppress else {}
     rows, previous = [], None
     for step in FUNNEL:
         n = counts[step]

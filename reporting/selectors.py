@@ -406,23 +406,23 @@ def removal_groups_live(period: Period) -> list[tuple]:
         return cur.fetchall()
 
 
-def _removal_kinds(by_reason, total_removals: int, police_total: int, splits: dict) -> dict:
-    """What to withhold in the removals report: the reasons (removals = withdrawn + provisionally
-    withdrawn + struck off; the police-attributable ones sum to the police total, the others to the
-    rest, which is not shown) and each split (yes + no = the total; police-attributable <= removals),
-    all around the same total row, decided on its own first."""
+def removal_tables(by_reason, total_removals: int, police_total: int, splits: dict) -> tuple:
+    """The removals report as tables for suppression: the total row alone, then the reasons
+    (removals = withdrawn + provisionally withdrawn + struck off; the police-attributable ones sum to
+    the police total, the others to the rest, which is not shown) and each split (yes + no = the total;
+    police-attributable <= removals), all around that total row (which only this report shows, so it may
+    be withheld to protect them)."""
 
-    def total_row(t: Table, public: bool):
-        t.count((TOTAL, "removals"), total_removals, public=public)
-        t.count((TOTAL, "police_attributable"), police_total, public=public)
+    def total_row(t: Table):
+        t.count((TOTAL, "removals"), total_removals)
+        t.count((TOTAL, "police_attributable"), police_total)
         t.unpublished((TOTAL, "other"), total_removals - police_total)
         t.identity((TOTAL, "removals"), [(TOTAL, "police_attributable"), (TOTAL, "other")])
 
     alone = Table()
-    total_row(alone, public=False)
-    preset = alone.suppress()
+    total_row(alone)
     reasons = Table()
-    total_row(reasons, public=True)
+    total_row(reasons)
     for reason, c in by_reason.items():
         for f in REMOVAL_COUNTS:
             reasons.count((reason, f), c[f])
@@ -430,11 +430,11 @@ def _removal_kinds(by_reason, total_removals: int, police_total: int, splits: di
     for side, police in (("police_attributable", True), ("other", False)):
         members = [r for r in by_reason if (r in POLICE_ATTRIBUTABLE_REASONS) == police]
         reasons.identity((TOTAL, side), [(r, "removals") for r in members])
-    kinds = reasons.suppress(preset)
+    tables = [reasons]
     for split, groups in splits.items():
         t = Table()
-        t.count((TOTAL, "removals"), total_removals, public=True)
-        t.count((TOTAL, "police_attributable"), police_total, public=True)
+        t.count((TOTAL, "removals"), total_removals)
+        t.count((TOTAL, "police_attributable"), police_total)
         for yes in (True, False):
             g = groups[yes]
             t.count((split, yes, "removals"), g["removals"])
@@ -443,7 +443,28 @@ def _removal_kinds(by_reason, total_removals: int, police_total: int, splits: di
             t.identity((split, yes, "removals"), [(split, yes, "police_attributable"), (split, yes, "other")])
         for f in ("removals", "police_attributable"):
             t.identity((TOTAL, f), [(split, True, f), (split, False, f)])
-        kinds.update(t.suppress(preset))
+        tables.append(t)
+    return alone, tables
+
+
+def _removal_kinds(*args) -> dict:
+    """The tables share the total row, which the report shows once: a total one table withholds is
+    withheld in all, a count one table pins is shown in all, until nothing changes (each round only
+    withholds more or shows what is known, so it ends)."""
+    alone, tables = removal_tables(*args)
+    kinds, known = alone.suppress(), set()
+    for _ in range(20):
+        before = dict(kinds)
+        for t in tables:
+            t.public = known & set(t.values)
+            preset = {k: v for k, v in kinds.items() if k in t.values}
+            got = t.suppress(preset)
+            kinds.update(got)
+            for k in set(preset) - set(got):  # pinned here, so known to a reader: shown everywhere
+                kinds.pop(k, None)
+                known.add(k)
+        if kinds == before:
+            break
     return kinds
 
 

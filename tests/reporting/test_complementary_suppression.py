@@ -188,6 +188,75 @@ def test_no_outcome_count_can_be_worked_out_from_the_row_identities_and_the_tota
     assert {k: v for k, v in kinds.items() if k[0] == s.TOTAL} == alone.suppress()
 
 
+@SETTINGS
+@given(st.lists(st.integers(0, 12), min_size=6, max_size=6), st.integers(0, 12), st.integers(0, 40))
+def test_no_step_or_drop_of_the_attrition_funnel_can_be_worked_out(drops, convicted, admissions):
+    from collections import Counter
+
+    from reporting import dashboard
+
+    # incidents, referred, ..., convicted: each step is the next plus its drop
+    n = convicted + sum(drops)
+    counts = Counter({"admissions": admissions, "incidents": n})
+    for step, drop in zip(dashboard.FUNNEL[2:], drops, strict=True):
+        n -= drop
+        counts[step] = n
+    table = dashboard.attrition_table(counts)
+    kinds = table.suppress()
+    assert shown_small(table, kinds) == []
+    assert disclosed(table, kinds) == []
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(st.integers(0, 12), st.integers(0, 12)), min_size=1, max_size=3))
+def test_no_count_of_unknown_to_police_can_be_worked_out(groups):
+    """One window: eligible = unknown + known (not shown), columns summing to the total row."""
+    rows = {f"g{i}": {"eligible": u + k, "unknown": u, "known": k} for i, (u, k) in enumerate(groups)}
+    total = {f: sum(r[f] for r in rows.values()) for f in ("eligible", "unknown", "known")}
+    spec = {"row_identities": [("eligible", ["unknown", "known"])], "unpublished": {"known"}}
+    kinds = s.suppress_grouped(rows, total, **spec)
+    table = s.grouped_table(rows, total, **spec)
+    assert shown_small(table, kinds) == []
+    assert disclosed(table, kinds) == []
+
+
+removal_reason = st.fixed_dictionaries(
+    {
+        f: st.one_of(st.integers(0, 4), st.integers(0, 9))
+        for f in ("withdrawn", "provisionally_withdrawn", "struck_off")
+    }
+)
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(removal_reason, min_size=1, max_size=3), st.data())
+def test_no_count_of_the_removals_report_can_be_worked_out(reasons, data):
+    from casework.models import POLICE_ATTRIBUTABLE_REASONS
+    from reporting import selectors
+
+    police = sorted(POLICE_ATTRIBUTABLE_REASONS)[:2]
+    names = [police[0], "other_reason", police[1]][: len(reasons)]
+    by_reason = {n: {**r, "removals": sum(r.values())} for n, r in zip(names, reasons, strict=False)}
+    total = sum(c["removals"] for c in by_reason.values())
+    police_total = sum(c["removals"] for n, c in by_reason.items() if n in POLICE_ATTRIBUTABLE_REASONS)
+    splits = {}
+    for split in ("gender_based", "gang_related"):
+        yes_removals = data.draw(st.integers(0, total))
+        yes_police = data.draw(
+            st.integers(max(0, police_total - (total - yes_removals)), min(police_total, yes_removals))
+        )
+        splits[split] = {
+            True: {"removals": yes_removals, "police_attributable": yes_police},
+            False: {"removals": total - yes_removals, "police_attributable": police_total - yes_police},
+        }
+    alone, tables = selectors.removal_tables(by_reason, total, police_total, splits)
+    kinds = selectors._removal_kinds(by_reason, total, police_total, splits)
+    for table in (alone, *tables):
+        mine = {k: v for k, v in kinds.items() if k in table.values}
+        assert shown_small(table, mine) == []
+        assert disclosed(table, mine) == []
+
+
 # ------------------------------------------------------------------ hand-written tables
 
 
