@@ -212,6 +212,25 @@ def refer_body(w, s):
     return {"admission": s.admission.pk}
 
 
+def capture_body(w, s):
+    """The one-screen capture for a facility of scope A or B (an EC clerk holds A only)."""
+    return {
+        "facility": s.facility.code,
+        "visit_number": f"MATRIX-{s.tag}",
+        "arrival_at": "2025-04-19 22:10",
+        "mechanism": "sharp",
+        "patient_id": "F123",
+        "patient_id_type": "MR",
+        "sex": "female",
+        "role": "victim",
+        "suburb": s.suburb.code,
+    }
+
+
+def subscription_body(w, s):
+    return {"report": "conviction_rate", "frequency": "monthly", "group_by": "court"}
+
+
 def bad_login_body(w, s):
     return {"username": w.users["court_watcher"].username, "password": "not the password"}
 
@@ -447,8 +466,22 @@ PAGE_ROUTES = {
     "intake/subject-access/": [Case("GET", page(403, admin=200))],
     "intake/retention/": [Case("GET", page(403, admin=200))],
     # hospital data
-    "intake/new/": [Case("GET", page(403, admin=200, health_capture=200))],
-    "intake/csv/": [Case("GET", page(403, admin=200, health_capture=200, integration=200))],
+    "intake/new/": [
+        Case("GET", page(403, admin=200, health_capture=200)),
+        # A clerk captures for its own facility; for another the form refuses the facility
+        # (a form error, not a 403) and nothing is stored.
+        Case(
+            "POST",
+            page("-", admin="AB", health_capture="A"),
+            body=capture_body,
+            json=False,
+            refused=(200, 400, 403),
+        ),
+    ],
+    "intake/csv/": [
+        Case("GET", page(403, admin=200, health_capture=200, integration=200)),
+        Case("POST", page("-", admin="AB", health_capture="AB", integration="AB"), body={}, json=False),
+    ],
     "intake/csv/template.csv": [Case("GET", page(200))],
     "intake/admissions/": [
         Case(
@@ -474,7 +507,10 @@ PAGE_ROUTES = {
         )
     ],
     "intake/dead-letters/": [Case("GET", page(403, admin=200))],
-    "intake/dead-letters/<pk>/": [Case("GET", page(403, admin="AB"), obj="message")],
+    "intake/dead-letters/<pk>/": [
+        Case("GET", page(403, admin="AB"), obj="message"),
+        Case("POST", page("-", admin="AB"), obj="message", body={"raw": ""}, json=False),
+    ],
     # court watching
     "courtwatch/": [
         Case(
@@ -554,7 +590,15 @@ PAGE_ROUTES = {
         )
     ],
     "reports/extract/": [Case("GET", page(403, admin=200, vpu_analyst=200))],
-    "reports/subscriptions/": [Case("GET", page(403, admin=200, vpu_analyst=200, manager=200))],
+    "reports/subscriptions/": [
+        Case("GET", page(403, admin=200, vpu_analyst=200, manager=200)),
+        Case(
+            "POST",
+            page("-", admin="AB", vpu_analyst="AB", manager="AB"),
+            body=subscription_body,
+            json=False,
+        ),
+    ],
 }
 
 ROUTES = {**API_ROUTES, **PAGE_ROUTES}

@@ -20,6 +20,7 @@ from rest_framework.test import APIClient
 from casework.models import Incident, PoliceCase, Prosecution, TransitionLog
 from courtwatch.models import Brief, CommitteeMeeting, Feedback, Hearing, Notification, WithdrawalReview
 from referrals.models import Admission, InboundMessage, Referral
+from reporting.models import Subscription
 
 from . import matrix
 from .world import build_world, sign_in
@@ -133,6 +134,7 @@ _COUNTED = (
     Feedback,
     WithdrawalReview,
     CommitteeMeeting,
+    Subscription,
 )
 _VERSIONED = (PoliceCase, Prosecution, Referral, Brief, WithdrawalReview)
 
@@ -352,8 +354,9 @@ def test_the_matrix_says_how_many_cases_it_checked(request):
         pytest.skip("the matrix did not run in this session (deselected)")
     line = f"permission matrix: {CHECKED['cases']} cases checked (roles x URLs x scopes A/B)"
     reporter = request.config.pluginmanager.get_plugin("terminalreporter")
-    if reporter is not None:
-        reporter.ensure_newline()
-        reporter.write_line(line)
-    else:
+    capture = request.config.pluginmanager.get_plugin("capturemanager")
+    if reporter is None or capture is None:
         print(line)
+        return
+    with capture.global_and_fixture_disabled():  # to the terminal, not into the captured output
+        reporter.write("\n" + line + "\n")
