@@ -57,8 +57,6 @@ if not DEBUG:
             _problems.append(f"{_name} is not set")
         elif REFUSED_KEY_VALUES & {_value, *(part.strip() for part in _value.split(","))}:
             _problems.append(f"{_name} is the public development value")
-    if len(set(_keys.values())) < len(_keys) and not _problems:
-        _problems.append("SECRET_KEY, IDENTITY_ENCRYPTION_KEY and PSEUDONYM_KEY must be three different keys")
     if _problems:
         raise ImproperlyConfigured(
             "Refusing to start with DEBUG off: "
