@@ -281,10 +281,10 @@ class _Network:
         """The shown counts (each at least 5, none excluded) whose withholding lets ``key`` move: the
         smallest total, by Dijkstra over withheld counts (free) and candidates (cost = their value)."""
         best = None
-        for a, b in self._moves(key):
-            found = self._dijkstra(b, a, key, excluded)
-            if found is not None and (best is None or found[0] < best[0]):
-                best = found
+        for a, b in self._moves(key):  # one way that works is enough (the other costs a second search)
+            best = self._dijkstra(b, a, key, excluded)
+            if best is not None:
+                break
         if best is not None:
             self.known_free.add(key)
             self.known_free.update(best[1])
@@ -293,7 +293,7 @@ class _Network:
     def _dijkstra(self, start, goal, skip, excluded):
         if not hasattr(self, "_candidates"):  # a shown count's moves as a complement, by node
             self._candidates = defaultdict(list)
-            for k, v in self.values.items():
+            for k, v in sorted(self.values.items(), key=lambda kv: kv[1]):
                 if v >= 5:
                     for a, b in self._moves(k, COMPLEMENTARY):
                         self._candidates[a].append((k, b))
