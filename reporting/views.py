@@ -74,9 +74,8 @@ MEASURE_LABELS = {
 def _cells(row, group_by, base_query, drill):
     cells = []
     for field in selectors.COUNT_FIELDS:
-        value = row[field]
         href = None
-        if drill and value:
+        if drill and row[field]:  # a withheld figure ("<5" or "x") opens no list
             q = {
                 **base_query,
                 "group_by": group_by,
