@@ -42,6 +42,8 @@ format: setup
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+# Development only, like run: DEBUG on unless the caller says otherwise.
+worker beat: export DEBUG ?= true
 worker: setup
 	$(BIN)/celery -A config worker -l info
 
