@@ -102,7 +102,9 @@ def test_the_same_file_twice_is_stored_once_and_answers_the_first_report(
 def test_a_file_with_no_good_row_is_422_and_kept_as_rejected(api, clerk):
     response = upload(api(clerk), csv_text([good(1, sex="X")]))
     assert response.status_code == 422
-    assert response.json()["problems"] == [{"row": 2, "field": "sex", "problem": "The value is not F, M, O or U."}]
+    assert response.json()["problems"] == [
+        {"row": 2, "field": "sex", "problem": "The value is not F, M, O or U."}
+    ]
     assert InboundMessage.objects.get().status == "rejected"
     assert Admission.objects.count() == 0
 
