@@ -45,25 +45,20 @@ def _own_key(name: str) -> str:
 SECRET_KEY = _own_key("SECRET_KEY")
 IDENTITY_ENCRYPTION_KEY = _own_key("IDENTITY_ENCRYPTION_KEY")  # one or more Fernet keys, newest first
 PSEUDONYM_KEY = _own_key("PSEUDONYM_KEY")
+# Outside DEBUG each key must be the deployment's own. Every way the app starts (manage.py, the WSGI
+# application, a Celery worker or beat) refuses to while this lists a problem (config/startup.py).
+# Importing the settings alone does not refuse, so a tool that only reads the models still loads.
+KEY_PROBLEMS: list[str] = []
 if not DEBUG:
-    _keys = {
-        "SECRET_KEY": SECRET_KEY,
-        "IDENTITY_ENCRYPTION_KEY": IDENTITY_ENCRYPTION_KEY,
-        "PSEUDONYM_KEY": PSEUDONYM_KEY,
-    }
-    _problems = []
-    for _name, _value in _keys.items():
+    for _name, _value in (
+        ("SECRET_KEY", SECRET_KEY),
+        ("IDENTITY_ENCRYPTION_KEY", IDENTITY_ENCRYPTION_KEY),
+        ("PSEUDONYM_KEY", PSEUDONYM_KEY),
+    ):
         if not _value:
-            _problems.append(f"{_name} is not set")
+            KEY_PROBLEMS.append(f"{_name} is not set")
         elif REFUSED_KEY_VALUES & {_value, *(part.strip() for part in _value.split(","))}:
-            _problems.append(f"{_name} is the public development value")
-    if _problems:
-        raise ImproperlyConfigured(
-            "Refusing to start with DEBUG off: "
-            + "; ".join(_problems)
-            + ". Give each its own secret value (docs/security.md); "
-            "for development set DEBUG=true, as make run does."
-        )
+            KEY_PROBLEMS.append(f"{_name} is the public development value")
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
 
 INSTALLED_APPS = [

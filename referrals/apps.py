@@ -9,9 +9,8 @@ class ReferralsConfig(AppConfig):
     def ready(self):
         from casework import permissions as cw
 
-        from . import crypto, permissions
+        from . import permissions
 
-        crypto.check_keys()
         cw.register_scope("incident", permissions.incidents_of_my_admissions)
         # The same incidents show their time to the minute (the rest to the hour): docs/security.md.
         cw.register_scope("incident_identity", permissions.incidents_of_my_admissions)

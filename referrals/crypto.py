@@ -3,9 +3,9 @@
 Keys come from the environment through settings: ``IDENTITY_ENCRYPTION_KEY`` (one or more
 comma-separated Fernet keys, newest first: MultiFernet decrypts with any and encrypts with the
 first, so keys rotate) and ``PSEUDONYM_KEY`` (the HMAC key). Neither is ever derived from another
-key. Under DEBUG the settings fill in fixed, public development values; outside DEBUG the settings
-refuse to start without the deployment's own, and ``check_keys`` (called from
-``ReferralsConfig.ready``) checks again and proves the Fernet keys well-formed at start-up.
+key. Under DEBUG the settings fill in fixed, public development values; outside DEBUG every process
+refuses to start without the deployment's own (``config/startup.py``), which also calls ``check_keys``
+to prove the Fernet keys well-formed at start-up.
 """
 
 import hashlib
@@ -85,6 +85,8 @@ def pseudonym(identifier: str, *, authority: str = "") -> str:
     if not norm:
         return ""
     material = f"{authority.upper()}|{norm}" if authority else norm
+    if not settings.PSEUDONYM_KEY:  # never an HMAC under an empty key, however the process was started
+        raise ImproperlyConfigured("Set PSEUDONYM_KEY: patients are linked by a keyed pseudonym.")
     return hmac.new(settings.PSEUDONYM_KEY.encode(), material.encode(), hashlib.sha256).hexdigest()
 
 

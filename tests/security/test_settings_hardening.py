@@ -81,7 +81,7 @@ def test_a_production_start_without_its_own_key_refuses_naming_the_variable(miss
     result = manage("check", env=production_env(**{missing: None}))
     assert result.returncode != 0
     assert f"{missing} is not set" in result.stderr
-    assert "ImproperlyConfigured" in result.stderr
+    assert "Refusing to start with DEBUG off" in result.stderr
 
 
 @pytest.mark.parametrize("key", KEYS)
@@ -102,6 +102,36 @@ def test_an_old_identity_key_next_to_the_development_key_is_refused_too():
     key_list = f"{own},{settings.DEV_KEYS['IDENTITY_ENCRYPTION_KEY']}"
     result = manage("check", env=production_env(IDENTITY_ENCRYPTION_KEY=key_list))
     assert "IDENTITY_ENCRYPTION_KEY is the public development value" in result.stderr
+
+
+def run(command, *, env) -> subprocess.CompletedProcess:
+    return subprocess.run(command, cwd=BASE_DIR, env=env, capture_output=True, text=True, timeout=60)
+
+
+def test_gunicorn_refuses_to_serve_without_the_deployments_keys():
+    gunicorn = str(Path(sys.executable).with_name("gunicorn"))
+    result = run([gunicorn, "config.wsgi", "--bind", "127.0.0.1:0"], env=production_env(PSEUDONYM_KEY=None))
+    assert result.returncode != 0
+    assert "PSEUDONYM_KEY is not set" in result.stderr
+
+
+def test_a_celery_worker_refuses_to_start_without_the_deployments_keys():
+    celery = str(Path(sys.executable).with_name("celery"))
+    result = run([celery, "-A", "config", "worker"], env=production_env(IDENTITY_ENCRYPTION_KEY=None))
+    assert result.returncode != 0
+    assert "IDENTITY_ENCRYPTION_KEY is not set" in result.stderr + result.stdout
+
+
+def test_a_tool_that_only_reads_the_models_loads_without_keys_but_cannot_sign_or_link():
+    """The contract check imports the models; nothing it could do with an empty key is allowed."""
+    script = (
+        "import django; django.setup()\n"
+        "from django.apps import apps; print(len(apps.get_models()) > 0)\n"
+        "from referrals import crypto\n"
+        "try:\n    crypto.pseudonym('8001015009087')\nexcept Exception as e:\n    print(type(e).__name__)\n"
+    )
+    result = run([sys.executable, "-c", script], env=production_env(**dict.fromkeys(KEYS)))
+    assert result.stdout.split() == ["True", "ImproperlyConfigured"], result.stderr
 
 
 def test_under_debug_the_identity_key_is_not_derived_from_the_secret_key(settings):
