@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from casework.models import Facility, Incident, Suburb
+from casework.models import Facility, Incident
 from referrals import services
 from referrals.models import Admission, IdentityRead, InboundMessage, Referral
 from tests.referrals.helpers import adt, bundle, err, msa
@@ -17,16 +17,6 @@ pytestmark = pytest.mark.django_db
 # 23:47 the evening before yesterday, SAST: minutes that the hour must hide.
 ARRIVAL = timezone.localtime().replace(hour=23, minute=47, second=12, microsecond=0) - timedelta(days=2)
 INJURY = ARRIVAL - timedelta(minutes=38)  # 23:09
-
-
-@pytest.fixture
-def facility():
-    return Facility.objects.get(code="tygerberg")
-
-
-@pytest.fixture
-def suburb():
-    return Suburb.objects.select_related("station").order_by("code").first()
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.utils import timezone
 
-from casework.models import Facility, Incident, Prosecution, Suburb
+from casework.models import Facility, Incident, Prosecution
 from referrals import retention, services
 from referrals.crypto import pseudonym
 from referrals.models import Admission, IdentityRead, InboundMessage, PatientIdentity
@@ -21,16 +21,6 @@ pytestmark = pytest.mark.django_db
 
 NOW = timezone.now()
 YEAR = timedelta(days=365)
-
-
-@pytest.fixture
-def facility():
-    return Facility.objects.get(code="tygerberg")
-
-
-@pytest.fixture
-def suburb():
-    return Suburb.objects.select_related("station").order_by("code").first()
 
 
 @pytest.fixture

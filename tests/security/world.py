@@ -17,7 +17,7 @@ from casework.models import Court, PoliceCase
 from courtwatch import services as cwt
 from courtwatch.models import Brief, Notification, WithdrawalReview
 from referrals import permissions as rp
-from referrals.models import Admission, InboundMessage, Referral
+from referrals.models import Admission, InboundMessage, Referral, SendingSystem
 from tests.factories import (
     CourtFactory,
     DistrictFactory,
@@ -28,23 +28,6 @@ from tests.factories import (
     UserFactory,
     set_state,
 )
-
-# The group of a sending system's account (named ``integration`` since issue 10).
-INTEGRATION_GROUP = getattr(rp, "INTEGRATION", None) or getattr(rp, "INTAKE_INTEGRATION", "integration")
-
-ROLES = [
-    "health_capture",
-    "vpu_analyst",
-    "saps_liaison",
-    "npa_liaison",
-    "court_watcher",
-    "court_watch_supervisor",
-    "committee_member",
-    "manager",
-    "admin",
-    "integration",
-    "anonymous",
-]
 
 
 def days_ago(n: int) -> datetime.date:
@@ -155,11 +138,8 @@ def build_world() -> SimpleNamespace:
     u["committee_member"] = make_user("role-committee", cw.COMMITTEE_MEMBER)
     u["manager"] = make_user("role-manager", cw.MANAGER)
     u["admin"] = make_user("role-admin", cw.ADMIN, is_staff=True, is_superuser=True)
-    u["integration"] = make_user("role-integration", INTEGRATION_GROUP, grants=[a.facility])
-    from referrals import models as referral_models
-
-    if hasattr(referral_models, "SendingSystem"):  # a registered sending system (issue 10 item 1)
-        referral_models.SendingSystem.objects.create(name="Sender A", account=u["integration"])
+    u["integration"] = make_user("role-integration", rp.INTEGRATION, grants=[a.facility])
+    SendingSystem.objects.create(name="Sender A", account=u["integration"])
     u["anonymous"] = None
     w.watcher_b = make_user("other-court-watcher", cw.COURT_WATCHER)
     w.committee_b = make_user("other-committee", cw.COMMITTEE_MEMBER)
