@@ -77,11 +77,24 @@ class _SettingsRateThrottle(SimpleRateThrottle):
 
 
 class UserThrottle(_SettingsRateThrottle):
-    """The general limit: per signed-in user (``user``), or per address for anonymous requests (``anon``)."""
+    """The general limit: per signed-in user (``user``), or per address for anonymous requests (``anon``).
+
+    A sending system's intake meets its own limit (``intake``) instead: it is a machine sending a feed, and
+    a person's per-minute limit would refuse a hospital's ordinary backlog."""
 
     def scope_for(self, request, view):
+        if scope_of(request, view) == "intake":
+            return None
         user = getattr(request, "user", None)
         return "user" if user is not None and user.is_authenticated else "anon"
+
+
+class BurstThrottle(UserThrottle):
+    """The same, per second (``burst``): a script firing a hundred requests at once is refused within the
+    second, not only once a minute's allowance is spent."""
+
+    def scope_for(self, request, view):
+        return "burst" if super().scope_for(request, view) else None
 
 
 class AddressThrottle(_SettingsRateThrottle):

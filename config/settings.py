@@ -258,6 +258,7 @@ def _rate(scope: str, default: str) -> str | None:
 THROTTLE_RATES = {
     "anon": _rate("anon", "60/minute"),  # API, not signed in: per address
     "user": _rate("user", "600/minute"),  # API, signed in: per user
+    "burst": _rate("burst", "20/second"),  # API: per user (or address), within one second
     "address": _rate("address", "3000/minute"),  # everything from one address, API and pages
     "auth": _rate("auth", "10/minute"),  # token issue: per user (or address)
     "auth_address": _rate("auth_address", "30/minute"),  # token issue: per address, whichever account
@@ -270,6 +271,7 @@ THROTTLE_RATES = {
 REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_CLASSES": [
         "casework.throttling.UserThrottle",
+        "casework.throttling.BurstThrottle",
         "casework.throttling.AddressThrottle",
         "casework.throttling.ScopedThrottle",
         "casework.throttling.AddressScopedThrottle",

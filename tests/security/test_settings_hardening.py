@@ -437,6 +437,28 @@ def test_too_many_api_requests_get_a_clear_429_with_retry_after(fresh_limits, ap
     assert body["detail"].startswith("Too many requests: try again in ") and body["retry_after"] >= 1
 
 
+def test_a_hundred_api_requests_at_once_are_refused_after_the_burst_limit(fresh_limits, api, clerk):
+    """Finding 9: 100 API requests in half a second were all answered. The burst limit counts them on its
+    own (the per-minute limit off here); its window is stretched to a minute so a slow machine cannot
+    spread the hundred over several windows."""
+    client = api(clerk)
+    with _rates(user=None, burst="20/minute"):
+        codes = [client.get("/api/v1/incidents/").status_code for _ in range(100)]
+    assert codes == [200] * 20 + [429] * 80
+
+
+def test_a_sending_systems_feed_meets_the_intake_limit_not_a_persons(fresh_limits, api, make_sender):
+    sender = make_sender("Feed", facilities=[FacilityFactory()])
+    with _rates(user="2/minute", burst="2/second", intake="100/minute"):
+        codes = [
+            api(sender.account)
+            .post("/api/v1/intake/hl7/", "MSH|", content_type="application/hl7-v2")
+            .status_code
+            for _ in range(5)
+        ]
+    assert 429 not in codes
+
+
 def test_one_user_over_the_limit_does_not_stop_another(fresh_limits, api, clerk, make_user):
     other = make_user(roles.HEALTH_CAPTURE, grants=[FacilityFactory()])
     with _rates(user="2/minute"):
