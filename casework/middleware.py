@@ -1,13 +1,18 @@
 """Request-wide safety nets (docs/security.md, "Settings and hardening" and "Throttling").
 
+- ``SecurityMiddleware``: Django's (HSTS, HTTPS redirect, nosniff …), but a client on this very host talking
+  plain HTTP to an app that declares no TLS proxy is served instead of redirected.
 - ``SessionLimitsMiddleware``: a signed-in session ends after ``SESSION_IDLE_SECONDS`` without a request and
   ``SESSION_ABSOLUTE_SECONDS`` after sign-in, whatever the activity.
 - ``NoStoreMiddleware``: no browser or proxy keeps a copy of an answer that may carry identity.
 - ``PageThrottleMiddleware``: the API's rate limits for the pages that export, report or take intake.
 """
 
+import ipaddress
+
 from django.conf import settings
 from django.contrib.auth import logout
+from django.middleware.security import SecurityMiddleware as DjangoSecurityMiddleware
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
@@ -20,6 +25,25 @@ LAST_SEEN_AT = "casetrail_last_seen_at"
 
 def _is_api(request) -> bool:
     return request.path_info.startswith("/api/")
+
+
+def _from_this_host(request) -> bool:
+    try:
+        return ipaddress.ip_address(request.META.get("REMOTE_ADDR", "")).is_loopback
+    except ValueError:
+        return False
+
+
+class SecurityMiddleware(DjangoSecurityMiddleware):
+    """Plain HTTP from the loopback, with no TLS proxy declared, is a local client (a health check, an
+    operator's curl, a proxy on this host that does not say the scheme): redirecting it to an HTTPS port
+    nobody listens on would only break it, and no network sees that traffic. Every other plain request is
+    redirected, and where a proxy is declared (SECURE_PROXY_SSL_HEADER) its word decides, as in Django."""
+
+    def process_request(self, request):
+        if not settings.SECURE_PROXY_SSL_HEADER and _from_this_host(request):
+            return None
+        return super().process_request(request)
 
 
 class SessionLimitsMiddleware:

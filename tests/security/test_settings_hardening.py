@@ -214,6 +214,34 @@ def test_a_deployment_redirects_plain_http_to_https(deployed):
     assert response.getheader("Location") == "https://example.org/accounts/login/"
 
 
+@pytest.mark.parametrize(
+    ("address", "redirected"), [("10.20.30.40", True), ("127.0.0.1", False), ("::1", False)]
+)
+def test_plain_http_is_redirected_unless_it_comes_from_this_host_with_no_proxy_declared(
+    rf, address, redirected
+):
+    from casework.middleware import SecurityMiddleware
+
+    request = rf.get("/accounts/login/", REMOTE_ADDR=address, HTTP_HOST="example.org")
+    with override_settings(
+        SECURE_SSL_REDIRECT=True, SECURE_PROXY_SSL_HEADER=None, ALLOWED_HOSTS=["example.org"]
+    ):
+        answer = SecurityMiddleware(lambda r: None).process_request(request)
+    assert (answer is not None and answer["Location"] == "https://example.org/accounts/login/") == redirected
+
+
+def test_with_a_proxy_declared_plain_http_from_this_host_is_redirected_too(rf):
+    from casework.middleware import SecurityMiddleware
+
+    request = rf.get("/accounts/login/", REMOTE_ADDR="127.0.0.1", HTTP_HOST="example.org")
+    proxy = ("HTTP_X_FORWARDED_PROTO", "https")
+    with override_settings(
+        SECURE_SSL_REDIRECT=True, SECURE_PROXY_SSL_HEADER=proxy, ALLOWED_HOSTS=["example.org"]
+    ):
+        answer = SecurityMiddleware(lambda r: None).process_request(request)
+    assert answer.status_code == 301
+
+
 def test_a_deployment_serves_static_files_itself(deployed):
     response, body = deployed("/static/casetrail/casetrail.css")
     assert response.status == 200 and ".topbar" in body
