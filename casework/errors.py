@@ -27,6 +27,17 @@ class StaleVersion(DomainError):
         )
 
 
+class AlreadyRecorded(StaleVersion):
+    """The same record was already made: a resend, a double submit or a concurrent twin (HTTP 409).
+
+    A StaleVersion, so every entry point answers it the same way (409 and the current version).
+    """
+
+    def __init__(self, message: str, current: int):
+        self.current, self.given = current, None
+        DomainError.__init__(self, message)
+
+
 class InvalidInput(DomainError):
     """A missing or invalid field (HTTP 422 on a transition, 400 on a create; a form error on the web)."""
 

@@ -16,7 +16,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from casework import services as cws
-from casework.errors import InvalidInput, NotAllowed, PermissionDenied, StaleVersion
+from casework.errors import AlreadyRecorded, InvalidInput, NotAllowed, PermissionDenied, StaleVersion
 from casework.models import (
     Accused,
     Court,
@@ -248,7 +248,8 @@ def hearing_record(
 
     Raises PermissionDenied (not this user's brief), InvalidInput (a field, named), NotAllowed
     (outcome impossible from the prosecution's state; ``allowed`` lists the valid outcomes),
-    StaleVersion (``version`` given and the prosecution changed meanwhile).
+    StaleVersion (``version`` given and the prosecution changed meanwhile), AlreadyRecorded (no
+    ``version`` and the same date, type and outcome already recorded on the brief: a resend or a twin).
     """
     if prosecution is None:
         raise InvalidInput({"prosecution": "This field is required."})
@@ -267,6 +268,20 @@ def hearing_record(
         # Prosecution first, then brief: the order casework's transitions (and our reactions) lock in.
         p = Prosecution.objects.select_for_update().select_related("court").get(pk=prosecution.pk)
         brief = Brief.objects.select_for_update().get(pk=brief.pk)
+        # The version before any state or field check: a loser of a race hears "someone else changed
+        # it" (409), not "this outcome is not allowed" (400) from the winner's new state.
+        if version is not None and version != p.version:
+            raise StaleVersion(current=p.version, given=version)
+        if version is None:
+            # Without a version the lock alone would let ten identical submissions all pass (a postponement
+            # is a self-loop); an identical hearing already on the brief is taken as this one, sent again.
+            twin = brief.hearings.filter(date=date, type=type, outcome=outcome).first()
+            if twin is not None:
+                raise AlreadyRecorded(
+                    f"This hearing ({date}, {type}, {outcome}) is already recorded (hearing {twin.pk}). "
+                    "To record another, send the prosecution's current version.",
+                    current=p.version,
+                )
         today = timezone.localdate()
         if date > today:
             raise InvalidInput(
