@@ -2,7 +2,8 @@
 
 ``make test`` exports DATABASE_URL (PostgreSQL) and TEST_REDIS_URL when those servers answer.
 Tests marked ``postgres`` / ``redis`` / ``browser`` are skipped, with the reason printed, when their
-part is missing, except under CI=true, where a missing part fails the run instead.
+part is missing, except under CI=true, where such a test fails, and so does any other skip or xfail
+not marked ``ci_may_skip`` (tests/ci_gate.py).
 """
 
 import os
@@ -18,6 +19,7 @@ from rest_framework.test import APIClient
 
 from casework import permissions
 
+from . import ci_gate
 from .factories import UserFactory
 
 ON_POSTGRES = settings.DATABASES["default"]["ENGINE"].endswith("postgresql")
@@ -28,27 +30,18 @@ IN_CI = os.environ.get("CI", "").lower() == "true"
 # Tests sign users in by force; a slow password hash would only cost time.
 settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
-MISSING = {
-    "postgres": (not ON_POSTGRES, "PostgreSQL is not configured (DATABASE_URL)"),
-    "redis": (not REDIS_URL, "Redis did not answer (TEST_REDIS_URL unset)"),
-    "browser": (not CHROMIUM, "Debian's chromium is not installed"),
-}
-
-
-def pytest_collection_modifyitems(config, items):
-    for item in items:
-        for marker, (missing, why) in MISSING.items():
-            if marker in item.keywords and missing:
-                if IN_CI:
-                    item.add_marker(pytest.mark.xfail(reason=f"CI=true but {why}", strict=True, run=False))
-                    item.add_marker(pytest.mark.usefixtures("_fail_in_ci"))
-                else:
-                    item.add_marker(pytest.mark.skip(reason=why))
-
-
-@pytest.fixture
-def _fail_in_ci(request):
-    pytest.fail("CI=true: a test needs a part that is missing here")
+# Skip a test whose part is missing; under CI=true fail it, and fail the run on any skip or xfail left
+# (tests/ci_gate.py: the hooks are imported here so pytest finds them in this conftest).
+ci_gate.MISSING.update(ci_gate.parts(on_postgres=ON_POSTGRES, redis_url=REDIS_URL))
+from .ci_gate import (  # noqa: E402, F401
+    pytest_collection_modifyitems,
+    pytest_configure,
+    pytest_runtest_logreport,
+    pytest_runtest_setup,
+    pytest_sessionfinish,
+    pytest_sessionstart,
+    pytest_terminal_summary,
+)
 
 
 @pytest.fixture
