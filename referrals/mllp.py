@@ -11,7 +11,16 @@ and an idle one still answers a lone message at once. Whatever needs a read (an 
 a visit with no assault code, a rejected copy of a known id, a duplicate) and every message on
 SQLite takes the synchronous path (``services.inbound_receive_hl7_batch``) in a worker thread.
 A connection that sends garbage outside a frame is answered per frame that can be found; bytes
-before a 0x0B are skipped.
+before a 0x0B are skipped. A new 0x0B before the end block ends the broken frame: it is answered AE
+(stored as rejected, raw kept) and the next message is read on its own.
+
+Every answer echoes MSH-10 in MSA-2 when it can be read and carries an ERR with an HL7 table 0357
+code; AR with 207 is the only "resend later" (see ``services.RESEND_LATER``).
+
+Bounded (issue 11): a connection with no byte for ``idle_seconds`` is closed, a frame not ended
+``frame_seconds`` after its start block is dropped unanswered (nothing stored) and the connection
+closed, a frame over ``MAX_MESSAGE`` is refused, and beyond ``max_connections`` a new connection is
+closed at once, so the listener holds at most ``max_connections`` × ``MAX_MESSAGE`` of frames.
 
 Who may send (issue 10): every connection is a registered sending system. Over TLS (the default,
 mutual TLS as IHE ATNA's secure node expects) the client certificate must be signed by our CA and
@@ -24,6 +33,7 @@ rejected). The senders and their facilities are held in memory (loaded at start,
 """
 
 import asyncio
+import contextlib
 import hashlib
 import logging
 import ssl
@@ -43,6 +53,10 @@ MAX_MESSAGE = 1_000_000  # bytes; a larger frame is refused (AR) rather than buf
 MAX_BATCH = 500  # messages in one INSERT
 REFRESH_SECONDS = 30  # how often the senders and their facilities are read again
 HANDSHAKE_SECONDS = 10  # a TLS client that does not finish its handshake by then is dropped
+IDLE_SECONDS = 60  # a connection with no byte for this long is closed
+FRAME_SECONDS = 60  # a frame not ended this long after its start block is dropped (a half-sent frame)
+MAX_CONNECTIONS = 200  # connections served at once; more are closed at once
+READ_CHUNK = 65536
 
 
 def frame(message: str | bytes) -> bytes:
@@ -50,7 +64,9 @@ def frame(message: str | bytes) -> bytes:
     return SB + data + EB + CR
 
 
-RECEIVER_ERROR = frame("MSH|^~\\&|CASETRAIL|WCG||||||ACK|ERR|P|2.5\rMSA|AR||Receiver error: resend later.\r")
+def resend_later(raw: str | bytes) -> bytes:
+    """AR 207 "resend later" for a message that could not be stored (MSA-2 = its MSH-10)."""
+    return frame(services.inbound_refusal_ack(raw, services.RESEND_LATER))
 
 
 def tls_context(cert: str, key: str, ca: str, crl: str = "") -> ssl.SSLContext:
@@ -91,8 +107,21 @@ def _receive(raws: list[bytes], sender: permissions.Sender) -> list[bytes]:
         answers = services.inbound_receive_hl7_batch(raws, channel=Channel.HL7_MLLP, sender=sender)
     except Exception:  # never leave a sender without an answer; nothing of the batch was stored
         log.exception("MLLP: storing %s message(s) failed", len(raws))
-        return [RECEIVER_ERROR] * len(raws)
+        return [resend_later(raw) for raw in raws]
     return [frame(answer.body) for answer in answers]
+
+
+def _refuse_broken(raw: bytes, sender: permissions.Sender) -> bytes:
+    """A frame cut short by the next start block (a worker thread): kept as rejected, answered AE."""
+    close_old_connections()
+    try:
+        answer = services.inbound_refuse_hl7(
+            raw, services.BROKEN_FRAME, channel=Channel.HL7_MLLP, sender=sender
+        )
+    except Exception:
+        log.exception("MLLP: storing a broken frame failed")
+        return resend_later(raw)
+    return frame(answer.body)
 
 
 def _prepare() -> dict:
@@ -105,6 +134,22 @@ def _prepare() -> dict:
     params.pop("cursor_factory", None)  # Django's is synchronous; psycopg's default binds on the server
     params.pop("prepare_threshold", None)  # psycopg's default: the few statement shapes we send get prepared
     return params
+
+
+class _Watch:
+    """A connection's reading state, checked by the listener's watchdog."""
+
+    __slots__ = ("writer", "waiting", "started", "why")
+
+    def __init__(self, writer: asyncio.StreamWriter):
+        self.writer = writer
+        self.waiting: float | None = None  # loop time since which we wait for its bytes (None: busy)
+        self.started: float | None = None  # loop time of the start block of its unfinished frame
+        self.why = ""
+
+    def close(self, why: str) -> None:
+        self.why = why
+        self.writer.close()  # the pending read sees the end of the stream
 
 
 class MllpServer:
@@ -122,6 +167,9 @@ class MllpServer:
         plain_allow: list | None = None,
         plain_sender: str = "",
         refresh_seconds: float = REFRESH_SECONDS,
+        idle_seconds: float = IDLE_SECONDS,
+        frame_seconds: float = FRAME_SECONDS,
+        max_connections: int = MAX_CONNECTIONS,
     ):
         if tls is None and not (plain_allow and plain_sender):
             raise ValueError(
@@ -131,6 +179,9 @@ class MllpServer:
         self.host, self.port, self.reuse_port = host, port, reuse_port
         self.tls, self.plain_allow, self.plain_sender = tls, plain_allow or [], plain_sender
         self.refresh_seconds = refresh_seconds
+        self.idle_seconds, self.frame_seconds = idle_seconds, frame_seconds
+        self.max_connections, self.open = max_connections, 0  # senders' connections being served
+        self.watched: set[_Watch] = set()  # their reading state, for the watchdog
         self.directory = permissions.SenderDirectory({}, {}, {}, {})
         # Two writers let one batch be prepared while the other waits for its commit.
         self.writers = writers
@@ -151,7 +202,7 @@ class MllpServer:
             return (await loop.run_in_executor(self.executor, _receive, [raw], sender))[0]
         except Exception:  # a bug in deciding must not cost the sender its answer
             log.exception("MLLP: deciding a message failed")
-            return RECEIVER_ERROR
+            return resend_later(raw)
         if row is None:
             return frame(answer.body)
         done = loop.create_future()
@@ -173,9 +224,9 @@ class MllpServer:
             services.inbound_inserted(rows, await cur.fetchall(), skip_duplicates=True)
         except Exception:
             log.exception("MLLP: storing %s message(s) failed", len(batch))
-            for _row, _answer, done, _sender in batch:  # one statement: none of them was stored
+            for row, _answer, done, _sender in batch:  # one statement: none of them was stored
                 if not done.done():
-                    done.set_result(RECEIVER_ERROR)
+                    done.set_result(resend_later(row.raw or b""))
             if conn.broken or conn.closed:
                 try:
                     conn = await self._connect()
@@ -183,8 +234,8 @@ class MllpServer:
                     log.exception("MLLP: reconnecting failed")
                     self.connections -= 1
                     if not self.connections:  # nobody left to write what waits: ask for a resend
-                        for _row, _answer, waiting, _sender in self.waiting:
-                            waiting.set_result(RECEIVER_ERROR)
+                        for row, _answer, waiting, _sender in self.waiting:
+                            waiting.set_result(resend_later(row.raw or b""))
                         self.waiting = []
                     return
             self.free.append(conn)
@@ -221,35 +272,110 @@ class MllpServer:
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         peer = writer.get_extra_info("peername")
+        if self.open >= self.max_connections:  # memory stays bounded: no answer, closed at once
+            log.warning("MLLP %s: %s connections open already, closed", peer, self.open)
+            writer.close()
+            return
         sender = self.authenticate(writer)
         if sender is None:  # no answer at all: an unknown caller learns nothing
             log.warning("MLLP %s: not a registered sender (certificate or address), closed", peer)
             writer.close()
             return
+        self.open += 1
+        buffer = bytearray()
+        watch = _Watch(writer)
+        self.watched.add(watch)
         try:
             while True:
-                try:
-                    await reader.readuntil(SB)  # skip anything before the start block
-                    data = await reader.readuntil(EB + CR)
-                except asyncio.IncompleteReadError:
-                    break  # the sender closed the connection
-                except asyncio.LimitOverrunError:
+                kind, data = await self._next_frame(reader, buffer, watch)
+                if kind == "closed":
+                    if watch.why:
+                        log.info("MLLP %s: %s, closed", peer, watch.why)
+                    break
+                if kind == "too large":
                     log.warning("MLLP %s: frame over the size limit, closing", peer)
-                    writer.write(
-                        frame("MSH|^~\\&|CASETRAIL|WCG||||||ACK|ERR|P|2.5\rMSA|AR||Message too large.\r")
-                    )
+                    writer.write(frame(services.inbound_refusal_ack(data, services.TOO_LARGE)))
                     await writer.drain()
+                    # Closing with the rest unread would reset the connection and could cost the
+                    # sender the answer: drop what still comes, briefly.
+                    with contextlib.suppress(TimeoutError):
+                        async with asyncio.timeout(2):
+                            while await reader.read(READ_CHUNK):
+                                pass
                     break
                 sender = self.directory.get(sender.id)  # as registered now (refreshed)
                 if sender is None:
                     log.warning("MLLP %s: the sender is no longer registered, closing", peer)
                     break
-                writer.write(await self.store(data[:-2], sender))
+                if kind == "broken":
+                    loop = asyncio.get_running_loop()
+                    writer.write(await loop.run_in_executor(self.executor, _refuse_broken, data, sender))
+                else:
+                    writer.write(await self.store(data, sender))
                 await writer.drain()
         except (ConnectionResetError, BrokenPipeError):
             pass
+        except Exception:  # a bug here must not take the listener down; this sender resends
+            log.exception("MLLP %s: serving the connection failed", peer)
         finally:
+            self.open -= 1
+            self.watched.discard(watch)
             writer.close()
+
+    async def _next_frame(
+        self, reader: asyncio.StreamReader, buffer: bytearray, watch: "_Watch"
+    ) -> tuple[str, bytes]:
+        """The next frame of this connection, read into ``buffer`` (what follows it stays there):
+        ("message", its content), ("broken", the content of a frame cut by the next start block),
+        ("too large", its first bytes), or ("closed", b"") — by the sender, or by the watchdog
+        (``watch.why``: idle, half-sent)."""
+        loop = asyncio.get_running_loop()
+        started = None  # loop time of this frame's start block
+        searched = 1  # where the search for an end or the next start resumes
+        while True:
+            if started is None:
+                at = buffer.find(SB)
+                if at < 0:
+                    buffer.clear()  # anything before a start block is skipped
+                else:
+                    del buffer[:at]
+                    started, searched = loop.time(), 1
+            if started is not None:
+                end = buffer.find(EB + CR, searched)
+                again = buffer.find(SB, searched)
+                if min([len(buffer)] + [at for at in (end, again) if at >= 0]) > MAX_MESSAGE + 1:
+                    return "too large", bytes(buffer[1:4097])
+                if again >= 0 and (end < 0 or again < end):
+                    data = bytes(buffer[1:again])
+                    del buffer[:again]
+                    return "broken", data
+                if end >= 0:
+                    data = bytes(buffer[1:end])
+                    del buffer[: end + 2]
+                    return "message", data
+                searched = max(1, len(buffer) - 1)  # an end block may be split across reads
+            # The time limits are the watchdog's (a timer per read cost 30 µs a message).
+            watch.waiting, watch.started = loop.time(), started
+            chunk = await reader.read(READ_CHUNK)
+            watch.waiting = None
+            if not chunk:
+                return "closed", b""  # a frame cut by the close was never answered: nothing stored
+            buffer += chunk
+
+    async def _watchdog(self) -> None:
+        """Close the connections past their time limits: no byte for ``idle_seconds`` while waiting
+        for one, or a frame not ended ``frame_seconds`` after its start block."""
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(min(1.0, self.idle_seconds / 4, self.frame_seconds / 4))
+            now = loop.time()
+            for watch in list(self.watched):
+                if watch.waiting is None or watch.why:
+                    continue  # storing or answering: not the sender's time
+                if watch.started is not None and now - watch.started > self.frame_seconds:
+                    watch.close("a frame half-sent for too long (nothing stored)")
+                elif now - watch.waiting > self.idle_seconds:
+                    watch.close(f"no byte for {self.idle_seconds:g} s")
 
     async def _refresh(self) -> None:
         """Read the senders and their facilities again every ``refresh_seconds`` (a registry change
@@ -275,12 +401,13 @@ class MllpServer:
             self.handle,
             self.host,
             self.port,
-            limit=MAX_MESSAGE,
+            limit=READ_CHUNK,  # the stream's own buffer; frames are gathered (and capped) by _next_frame
             reuse_port=self.reuse_port or None,
             ssl=self.tls,
             ssl_handshake_timeout=HANDSHAKE_SECONDS if self.tls else None,
         )
         self.refresher = loop.create_task(self._refresh())
+        self.watchdog = loop.create_task(self._watchdog())
         log.info(
             "MLLP listening on %s:%s (%s)",
             self.host,

@@ -458,6 +458,51 @@ def inbound_receive_hl7_batch(
     return answers
 
 
+# What the MLLP listener answers when it cannot take a message at all (docs/intake.md, "ACK"): AR with
+# 207 is the only transient answer (resend later); every other AE/AR is a refusal to fix first.
+RESEND_LATER = IntakeError("", "Receiver error: resend later.", ack="AR", hl7_code="207")
+TOO_LARGE = IntakeError(
+    "", "Message too large: refused, not stored; send it shorter.", ack="AR", hl7_code="102"
+)
+BROKEN_FRAME = IntakeError(
+    "", "The frame had no end block (0x1C 0x0D) before the next start block: resend it.", hl7_code="100"
+)
+
+
+def inbound_refusal_ack(raw: str | bytes, error: IntakeError) -> str:
+    """The ACK refusing ``raw`` with ``error``: MSA-2 echoes its MSH-10 when its header can be read
+    (from its first 4 KB: a too-large or cut frame is refused without reading the rest)."""
+    try:
+        header = hl7_header(normalise_hl7(raw[:4096]).replace("\x00", ""))
+    except IntakeError:
+        header = Header()
+    return hl7_ack(header, error.ack, str(error), error=error)
+
+
+def inbound_refuse_hl7(
+    raw: str | bytes,
+    error: IntakeError,
+    *,
+    channel: str = Channel.HL7_MLLP,
+    sender: "permissions.Sender | None" = None,
+) -> Answer:
+    """Store a message refused before it could be decided (the listener: a frame cut short by the next
+    start block) as rejected, raw kept like every refusal, and answer ``error`` (MSA-2 echoed)."""
+    text = normalise_hl7(raw)
+    ack = inbound_refusal_ack(text, error)
+    try:
+        header = hl7_header(text.replace("\x00", ""))
+    except IntakeError:
+        header = Header()
+    row = _new_message(
+        channel=channel, sender=header.sender, control_id=header.control_id, raw=text,
+        status=Status.REJECTED, reason=str(error), ack=ack, message_type=header.message_type,
+        sending_system=sender,
+    )  # fmt: skip
+    row.save()
+    return Answer(error.ack, str(error), row, ack, error=error)
+
+
 def _ack_code(ack: str) -> str:
     for seg in ack.split("\r"):
         if seg.startswith("MSA|"):

@@ -11,7 +11,14 @@ import sys
 from django.core.management.base import BaseCommand, CommandError
 
 from referrals import permissions
-from referrals.mllp import REFRESH_SECONDS, MllpServer, tls_context
+from referrals.mllp import (
+    FRAME_SECONDS,
+    IDLE_SECONDS,
+    MAX_CONNECTIONS,
+    REFRESH_SECONDS,
+    MllpServer,
+    tls_context,
+)
 
 
 def _die_with_parent() -> None:
@@ -44,6 +51,25 @@ class Command(BaseCommand):
             help="how often the registered senders and their facilities are read again",
         )
         parser.add_argument(
+            "--idle-seconds",
+            type=float,
+            default=float(env("MLLP_IDLE_SECONDS", IDLE_SECONDS)),
+            help="a connection with no byte for this long is closed [MLLP_IDLE_SECONDS]",
+        )
+        parser.add_argument(
+            "--frame-seconds",
+            type=float,
+            default=float(env("MLLP_FRAME_SECONDS", FRAME_SECONDS)),
+            help="a frame not ended this long after its start block is dropped, unanswered "
+            "[MLLP_FRAME_SECONDS]",
+        )
+        parser.add_argument(
+            "--max-connections",
+            type=int,
+            default=int(env("MLLP_MAX_CONNECTIONS", MAX_CONNECTIONS)),
+            help="connections served at once per process; more are closed at once [MLLP_MAX_CONNECTIONS]",
+        )
+        parser.add_argument(
             "--cert", default=env("MLLP_TLS_CERT", ""), help="server certificate (PEM) [MLLP_TLS_CERT]"
         )
         parser.add_argument("--key", default=env("MLLP_TLS_KEY", ""), help="its private key [MLLP_TLS_KEY]")
@@ -72,7 +98,24 @@ class Command(BaseCommand):
             help="the registered sending system every plain connection is [MLLP_PLAIN_SENDER]",
         )
 
-    def handle(self, *args, host, port, writers, processes, reuse_port, refresh_seconds, **options):
+    def handle(
+        self,
+        *args,
+        host,
+        port,
+        writers,
+        processes,
+        reuse_port,
+        refresh_seconds,
+        idle_seconds,
+        frame_seconds,
+        max_connections,
+        **options,
+    ):
+        if idle_seconds <= 0 or frame_seconds <= 0 or max_connections < 1:
+            raise CommandError(
+                "--idle-seconds and --frame-seconds must be above 0, --max-connections at least 1."
+            )
         logging.basicConfig(level=logging.INFO)
         tls, allow, mode = self._security(options)
         children = []
@@ -80,6 +123,8 @@ class Command(BaseCommand):
             reuse_port = True
             argv = [sys.executable, sys.argv[0], "mllp_listen", "--host", host, "--port", str(port)]
             argv += ["--writers", str(writers), "--reuse-port", "--refresh-seconds", str(refresh_seconds)]
+            argv += ["--idle-seconds", str(idle_seconds), "--frame-seconds", str(frame_seconds)]
+            argv += ["--max-connections", str(max_connections)]
             for name in ("cert", "key", "ca", "crl", "plain_allow", "plain_sender"):
                 if options[name]:
                     argv += [f"--{name.replace('_', '-')}", options[name]]
@@ -95,6 +140,9 @@ class Command(BaseCommand):
             plain_allow=allow,
             plain_sender=options["plain_sender"],
             refresh_seconds=refresh_seconds,
+            idle_seconds=idle_seconds,
+            frame_seconds=frame_seconds,
+            max_connections=max_connections,
         )
         self.stdout.write(f"MLLP listening on {host}:{port} ({processes} process(es), {mode})", ending="\n")
         self.stdout.flush()
