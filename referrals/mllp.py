@@ -348,7 +348,10 @@ class MllpServer:
                 if again >= 0 and (end < 0 or again < end):
                     data = bytes(buffer[1:again])
                     del buffer[:again]
-                    return "broken", data
+                    if data.strip():  # a stray start block with nothing after it is skipped
+                        return "broken", data
+                    searched = 1  # the frame's clock runs on: start blocks alone do not keep it open
+                    continue
                 if end >= 0:
                     data = bytes(buffer[1:end])
                     del buffer[: end + 2]

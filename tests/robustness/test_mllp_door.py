@@ -113,10 +113,11 @@ def test_an_unknown_facility_and_a_missing_field_are_told_apart_by_their_err_cod
 
 @on_the_listener
 def test_a_frame_without_its_end_block_is_answered_ae_and_the_next_message_is_read_on_its_own(door):
+    """(A stray start block with nothing after it is skipped, not answered.)"""
     port = door()
     broken = adt(control="CUT1", visit="VCUT", obx={"TRIAGE": "GREEN", "ROLE": "victim"}, codes=("X99.0",))
     good = adt(control="GOOD1", visit="VGOOD", obx={"TRIAGE": "RED", "ROLE": "perpetrator"}, codes=("X95.0",))
-    first, second = send(port, SB + broken.encode() + SB + good.encode() + END, answers=2)
+    first, second = send(port, SB + SB + broken.encode() + SB + good.encode() + END, answers=2)
     assert msa(first)[1:3] == ["AE", "CUT1"]
     assert "|100^" in err(first)
     assert msa(second)[1:3] == ["AA", "GOOD1"]
