@@ -3,6 +3,7 @@
 from django.db.models import Q, QuerySet
 
 from . import permissions
+from .inputs import ascii_int
 from .models import CAS_NUMBER_RE, Incident, PoliceCase, Prosecution
 
 
@@ -21,8 +22,8 @@ def _cas_filter(search: str) -> Q:
     if match:
         serial, month, year = (int(g) for g in match.groups())
         return Q(cas_serial=serial, cas_month=month, cas_year=year)
-    if search.isdigit():
-        return Q(cas_serial=int(search))
+    if ascii_int(search) is not None:
+        return Q(cas_serial=ascii_int(search))
     return Q(pk__in=[])
 
 

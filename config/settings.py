@@ -88,6 +88,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "casework.middleware.SecurityMiddleware",  # Django's, plain HTTP from this host served (docs/security.md)
     "whitenoise.middleware.WhiteNoiseMiddleware",  # static files, compressed, before anything slower
+    "casework.inputs.RefuseControlCharactersMiddleware",  # NUL in a path or parameter: 400 before any query
     "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -291,6 +292,12 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "casework.api.errors.exception_handler",
+    # JSON with a size and depth limit, no control characters, finite numbers (casework/inputs.py).
+    "DEFAULT_PARSER_CLASSES": [
+        "casework.inputs.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 SPECTACULAR_SETTINGS = {

@@ -13,6 +13,7 @@ from django.views.decorators.http import require_POST
 
 from casework import csvsafe
 from casework.errors import DomainError, InvalidInput
+from casework.inputs import ascii_int
 from casework.services import available_transitions
 
 from . import forms, minimise, permissions, selectors, services
@@ -135,8 +136,8 @@ def admission_list(request):
         request.user, facility=request.GET.get("facility", ""), mechanism=request.GET.get("mechanism", "")
     )
     before = request.GET.get("before", "")
-    if before.isdigit():
-        qs = qs.filter(pk__lt=int(before))
+    if ascii_int(before) is not None:
+        qs = qs.filter(pk__lt=ascii_int(before))
     if permissions.sees_repeat_visits(request.user):
         qs = selectors.with_prior_visits(qs)
     rows = list(qs.order_by("-id")[: PAGE + 1])

@@ -10,8 +10,13 @@ from zoneinfo import ZoneInfo
 
 from django.utils import timezone
 
+from casework.inputs import bounded_date
+
 SAST = ZoneInfo("Africa/Johannesburg")
 DEFAULT_DAYS = 365
+# Reports cover 1900-01-01 to today (SAST): nothing earlier is recorded, nothing later has happened, and
+# the bounds keep every period's arithmetic (an exclusive end a day later) inside Python's dates.
+FIRST_DATE = date(1900, 1, 1)
 
 
 class ReportInputError(Exception):
@@ -51,10 +56,16 @@ def _date(params, name: str) -> date | None:
     value = (params.get(name) or "").strip()
     if not value:
         return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise ReportInputError({name: f"'{value}' is not a date: use YYYY-MM-DD."}) from None
+    today = timezone.localdate()
+    parsed = bounded_date(value, FIRST_DATE, today)
+    if parsed is None:
+        try:
+            date.fromisoformat(value)
+        except ValueError:
+            raise ReportInputError({name: f"'{value}' is not a date: use YYYY-MM-DD."}) from None
+        bounds = f"{FIRST_DATE.isoformat()} to today ({today.isoformat()})"
+        raise ReportInputError({name: f"A date from {bounds}."})
+    return parsed
 
 
 def parse_period(params, *, default_days: int = DEFAULT_DAYS) -> Period:

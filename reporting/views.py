@@ -7,15 +7,24 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 
 from casework.errors import InvalidInput
+from casework.inputs import ascii_int
 from casework.models import District, Facility, Mechanism, Station
 
 from . import charts, dashboard, exports, permissions, selectors, services
 from .models import Subscription
-from .params import ReportInputError, parse_choice, parse_dashboard_filters, parse_period, wants_unsuppressed
+from .params import (
+    FIRST_DATE,
+    ReportInputError,
+    parse_choice,
+    parse_dashboard_filters,
+    parse_period,
+    wants_unsuppressed,
+)
 from .suppression import shown
 
 
@@ -332,7 +341,7 @@ def dashboard_csv(request):
 @report_view
 def hotspots(request):
     weeks = request.GET.get("weeks") or "4"
-    if not weeks.isdigit() or not 1 <= int(weeks) <= 52:
+    if not 1 <= (ascii_int(weeks) or 0) <= 52:
         raise ReportInputError({"weeks": "A whole number of weeks, 1 to 52."})
     report = dashboard.hotspots(weeks=int(weeks), suppress=_suppress(request))
     chart = charts.bar_chart(
@@ -357,7 +366,9 @@ def istv_extract(request):
     if not month:
         return render(request, "reporting/extract.html", {"facilities": Facility.objects.all()})
     try:
-        year, mon = (int(x) for x in month.split("-"))
+        year, mon = (ascii_int(x) for x in month.split("-"))
+        if year is None or mon is None or not FIRST_DATE.year <= year <= timezone.localdate().year:
+            raise ValueError
         if not 1 <= mon <= 12:
             raise ValueError
     except ValueError:
@@ -380,7 +391,8 @@ def subscriptions(request):
     if request.method == "POST":
         try:
             if request.POST.get("cancel"):
-                sub = get_object_or_404(Subscription, pk=request.POST["cancel"], user=request.user)
+                cancel = ascii_int(request.POST["cancel"]) or 0  # "abc" is no subscription: 404
+                sub = get_object_or_404(Subscription, pk=cancel, user=request.user)
                 services.subscription_cancel(actor=request.user, subscription=sub)
             else:
                 services.subscription_create(

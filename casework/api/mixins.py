@@ -15,6 +15,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from ..errors import InvalidInput, NotAllowed, PermissionDenied
+from ..inputs import ascii_int
 from ..models import TransitionLog
 from ..services import allowed_from_state, available_transitions
 
@@ -111,13 +112,15 @@ class TransitionsMixin:
             raise NotAllowed(name, obj.state, allowed_from_state(obj))
         if not type(self).may_transition(request.user, obj, name):
             raise PermissionDenied(f"You may not take '{name}' here.")
+        if not hasattr(request.data, "get"):  # [], null, 12, "x": a body that is not an object
+            raise InvalidInput({"non_field_errors": 'A JSON object is required: {"version": …, …}.'})
         version = request.data.get("version")
         if version in (None, ""):
             raise InvalidInput({"version": "This field is required: send the version you last read."})
-        try:
-            version = int(version)
-        except (TypeError, ValueError) as e:
-            raise InvalidInput({"version": "A whole number is required."}) from e
+        if not (isinstance(version, int) and not isinstance(version, bool)):
+            version = ascii_int(version)  # "3" from a form, never 3.5, 1e999, "²" or true
+        if version is None or not 0 <= version < 2**31:
+            raise InvalidInput({"version": "A whole number is required."})
         form = self.transition_forms[name](data=request.data)
         if not form.is_valid():
             raise InvalidInput({k: [str(m) for m in v] for k, v in form.errors.items()})

@@ -3,6 +3,7 @@ from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.response import Response
 
 from .. import forms, permissions, selectors, services
+from ..inputs import ascii_int
 from ..models import Court, Facility, Offence, Station, Suburb
 from .mixins import TransitionsMixin
 from .serializers import (
@@ -24,9 +25,9 @@ def int_param(request, name):
     value = request.query_params.get(name)
     if value in (None, ""):
         return None
-    if not value.isdigit():
+    if ascii_int(value) is None:
         raise serializers.ValidationError({name: "A whole number (an id) is required."})
-    return int(value)
+    return ascii_int(value)
 
 
 class ReferenceViewSet(viewsets.ReadOnlyModelViewSet):

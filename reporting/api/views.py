@@ -10,6 +10,8 @@ from rest_framework import renderers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from casework.inputs import ascii_int
+
 from .. import dashboard, exports, permissions, selectors
 from ..params import ReportInputError, parse_choice, parse_dashboard_filters, parse_period, wants_unsuppressed
 from .serializers import ConvictionRateOutput, DashboardOutput
@@ -229,7 +231,7 @@ class HotspotsView(ReportView):
     )
     def get(self, request):
         weeks = request.query_params.get("weeks") or "4"
-        if not weeks.isdigit() or not 1 <= int(weeks) <= 52:
+        if not 1 <= (ascii_int(weeks) or 0) <= 52:
             raise ReportInputError({"weeks": "A whole number of weeks, 1 to 52."})
         report = dashboard.hotspots(weeks=int(weeks), suppress=self.suppress)
         if self.wants_csv:
