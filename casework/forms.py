@@ -7,6 +7,7 @@ so a field required on the phone is required over the API too.
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from . import plausible
 from .models import Court, PostponementReason, RemovalReason
 
 
@@ -15,7 +16,7 @@ class DateInput(forms.DateInput):
 
 
 class TransitionForm(forms.Form):
-    note = forms.CharField(label=_("Note"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    note = plausible.form_note(label=_("Note"), required=False)
 
 
 class ReasonTextForm(TransitionForm):
@@ -28,20 +29,20 @@ class OptionalReasonTextForm(TransitionForm):
 
 class RemandForm(TransitionForm):
     reason = forms.ChoiceField(label=_("Postponement reason"), choices=PostponementReason.choices)
-    next_date = forms.DateField(label=_("Next date"), widget=DateInput)
+    next_date = plausible.form_future_date(label=_("Next date"), widget=DateInput)
 
 
 class TransferForm(TransitionForm):
     court = forms.ModelChoiceField(label=_("New court"), queryset=Court.objects.all(), to_field_name="code")
-    next_date = forms.DateField(label=_("Next date"), widget=DateInput, required=False)
+    next_date = plausible.form_future_date(label=_("Next date"), widget=DateInput, required=False)
 
 
 class NextDateForm(TransitionForm):
-    next_date = forms.DateField(label=_("Next date"), widget=DateInput, required=False)
+    next_date = plausible.form_future_date(label=_("Next date"), widget=DateInput, required=False)
 
 
 class SentenceForm(TransitionForm):
-    sentence = forms.CharField(label=_("Sentence"), widget=forms.Textarea(attrs={"rows": 2}))
+    sentence = plausible.form_text(label=_("Sentence"), widget=forms.Textarea(attrs={"rows": 2}))
 
 
 class RemovalForm(TransitionForm):
@@ -55,7 +56,7 @@ class DivertForm(TransitionForm):
 class ReEnrolForm(TransitionForm):
     reason = forms.CharField(label=_("Reason"), max_length=60)
     review = forms.IntegerField(label=_("Withdrawal review"), required=False, min_value=1)
-    next_date = forms.DateField(label=_("Next date"), widget=DateInput, required=False)
+    next_date = plausible.form_future_date(label=_("Next date"), widget=DateInput, required=False)
 
 
 PROSECUTION_FORMS: dict[str, type[TransitionForm]] = {

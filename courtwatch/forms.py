@@ -6,6 +6,7 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from casework import plausible
 from casework.forms import DateInput, TransitionForm
 from casework.models import Court, PostponementReason, RemovalReason
 
@@ -31,8 +32,8 @@ class ScheduleForm(TransitionForm):
 
 class DecideForm(TransitionForm):
     decision = forms.ChoiceField(label=_("Decision"), choices=WithdrawalReview.Decision.choices)
-    rationale = forms.CharField(label=_("Rationale"), widget=forms.Textarea(attrs={"rows": 3}))
-    members_present = forms.ModelMultipleChoiceField(
+    rationale = plausible.form_text(label=_("Rationale"), widget=forms.Textarea(attrs={"rows": 3}))
+    members_present = plausible.BoundedMultipleChoiceField(
         label=_("Members present"),
         queryset=perms.committee_members(),
         to_field_name="username",
@@ -77,17 +78,19 @@ OPTIONAL_FIELDS = sorted({f for fields in OUTCOME_FIELDS.values() for f in field
 class HearingForm(forms.Form):
     """The phone form: only the outcomes valid now are offered (``outcomes``)."""
 
-    date = forms.DateField(label=_("Hearing date"), widget=DateInput, initial=timezone.localdate)
+    date = plausible.form_future_date(label=_("Hearing date"), widget=DateInput, initial=timezone.localdate)
     type = forms.ChoiceField(label=_("Hearing type"), choices=Hearing.Type.choices)
     outcome = forms.ChoiceField(label=_("Outcome"), choices=Hearing.Outcome.choices)
     reason = forms.ChoiceField(label=_("Reason"), choices=REASON_CHOICES, required=False)
-    next_date = forms.DateField(label=_("Next date"), widget=DateInput, required=False)
+    next_date = plausible.form_future_date(label=_("Next date"), widget=DateInput, required=False)
     new_court = forms.ModelChoiceField(
         label=_("New court (transfer)"), queryset=Court.objects.all(), to_field_name="code", required=False
     )
-    sentence = forms.CharField(label=_("Sentence"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    sentence = plausible.form_text(
+        label=_("Sentence"), required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
     programme = forms.CharField(label=_("Diversion programme"), required=False, max_length=200)
-    note = forms.CharField(label=_("Notes"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    note = plausible.form_note(label=_("Notes"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
     version = forms.IntegerField(widget=forms.HiddenInput, required=False)
 
     def __init__(self, *args, outcomes=None, **kwargs):
@@ -101,11 +104,11 @@ class FeedbackForm(forms.Form):
     category = forms.ChoiceField(label=_("Observation"), choices=Feedback.Category.choices)
     recipient = forms.ChoiceField(label=_("To"), choices=Feedback.Recipient.choices)
     recipient_detail = forms.CharField(label=_("Station / office / person"), required=False, max_length=200)
-    text = forms.CharField(label=_("What was observed"), widget=forms.Textarea(attrs={"rows": 3}))
+    text = plausible.form_text(label=_("What was observed"), widget=forms.Textarea(attrs={"rows": 3}))
 
 
 class FeedbackResponseForm(forms.Form):
-    response = forms.CharField(label=_("Response"), widget=forms.Textarea(attrs={"rows": 2}))
+    response = plausible.form_text(label=_("Response"), widget=forms.Textarea(attrs={"rows": 2}))
 
 
 class BulkAssignForm(forms.Form):
@@ -114,8 +117,8 @@ class BulkAssignForm(forms.Form):
 
 
 class MeetingForm(forms.Form):
-    date = forms.DateField(label=_("Date"), widget=DateInput)
-    members = forms.ModelMultipleChoiceField(
+    date = plausible.form_future_date(label=_("Date"), widget=DateInput)
+    members = plausible.BoundedMultipleChoiceField(
         label=_("Members"),
         queryset=get_user_model().objects.none(),
         to_field_name="username",

@@ -4,6 +4,7 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from casework import plausible
 from casework.forms import OptionalReasonTextForm, TransitionForm
 from casework.models import Facility, Mechanism, PlaceType, PoliceCase, Suburb
 
@@ -76,7 +77,9 @@ class CaptureForm(forms.Form):
         label=_("Facility"), queryset=Facility.objects.none(), to_field_name="code"
     )
     visit_number = forms.CharField(label=_("Visit / folder visit number"), max_length=60)
-    arrival_at = forms.DateTimeField(label=_("Arrival"), widget=DateTimeInput, initial=timezone.now)
+    arrival_at = forms.DateTimeField(
+        label=_("Arrival"), widget=DateTimeInput, initial=timezone.now, validators=[plausible.past_fact]
+    )
     mechanism = forms.ChoiceField(label=_("Mechanism"), choices=Mechanism.choices)
     icd10_codes = forms.CharField(
         label=_("ICD-10 codes (optional)"),
@@ -90,11 +93,16 @@ class CaptureForm(forms.Form):
     )
     name = forms.CharField(label=_("Name (optional)"), max_length=200, required=False)
     age_years = forms.IntegerField(label=_("Age (years)"), min_value=0, max_value=120, required=False)
-    date_of_birth = forms.DateField(label=_("or date of birth"), required=False, widget=DateInput)
+    date_of_birth = plausible.form_past_date(label=_("or date of birth"), required=False, widget=DateInput)
     sex = forms.ChoiceField(label=_("Sex"), choices=Sex.choices, initial=Sex.UNKNOWN)
     role = forms.ChoiceField(label=_("Role"), choices=Role.choices, initial=Role.VICTIM)
     triage = forms.ChoiceField(label=_("Triage"), choices=[("", "—"), *Triage.choices], required=False)
-    injury_at = forms.DateTimeField(label=_("Injury time (optional)"), required=False, widget=DateTimeInput)
+    injury_at = forms.DateTimeField(
+        label=_("Injury time (optional)"),
+        required=False,
+        widget=DateTimeInput,
+        validators=[plausible.past_fact],
+    )
     place_type = forms.ChoiceField(label=_("Place"), choices=[("", "—"), *PlaceType.choices], required=False)
     suburb = forms.ModelChoiceField(
         label=_("Suburb where it happened"),

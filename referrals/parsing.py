@@ -809,15 +809,24 @@ def read_csv(text: str) -> tuple[list[Record], list[dict]]:
     reader.fieldnames = header
     good, problems = [], []
     zone = timezone.get_current_timezone()  # looked up once per file, not twice per row
-    with paused_gc():
-        for n, row in enumerate(reader, start=2):
-            if None in row:
-                problems.append({"row": n, "field": "", "problem": "The row has more cells than the header."})
-                continue
-            try:
-                good.append(record_from_row(row, n, zone=zone))
-            except IntakeError as e:
-                problems.append({"row": n, "field": e.where, "problem": e.problem})
+    try:
+        with paused_gc():
+            for n, row in enumerate(reader, start=2):
+                if None in row:
+                    problems.append(
+                        {"row": n, "field": "", "problem": "The row has more cells than the header."}
+                    )
+                    continue
+                try:
+                    good.append(record_from_row(row, n, zone=zone))
+                except IntakeError as e:
+                    problems.append({"row": n, "field": e.where, "problem": e.problem})
+    except csv.Error as e:
+        # A cell over the csv module's limit (131,072 characters) or broken quoting: the rows from here on
+        # cannot be told apart, so the whole file is refused (kept raw, as every rejected message is).
+        return [], [
+            {"row": reader.line_num, "field": "csv", "problem": f"The file cannot be read here: {e}."}
+        ]
     return good, problems
 
 

@@ -2,7 +2,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from .. import permissions
+from .. import permissions, plausible
 from ..models import (
     Accused,
     Court,
@@ -72,14 +72,14 @@ class OffenceOutput(serializers.ModelSerializer):
 
 
 class IncidentInput(serializers.Serializer):
-    occurred_at = serializers.DateTimeField()
+    occurred_at = plausible.api_past_datetime()
     suburb = code_field(Suburb.objects.all())
     mechanism = serializers.ChoiceField(choices=Incident._meta.get_field("mechanism").choices)
     place_type = serializers.ChoiceField(
         choices=Incident._meta.get_field("place_type").choices, required=False, allow_blank=True
     )
     gang_related = serializers.BooleanField(default=False)
-    gang_basis = serializers.CharField(required=False, allow_blank=True, default="")
+    gang_basis = plausible.api_text(required=False, allow_blank=True, default="")
     fatal = serializers.BooleanField(default=False)
 
 
@@ -130,8 +130,8 @@ class PoliceCaseInput(serializers.Serializer):
     station = code_field(Station.objects.all())
     cas_number = serializers.CharField(max_length=20)
     offence = code_field(Offence.objects.all())
-    opened_on = serializers.DateField()
-    incidents = VisibleIncidents(many=True, required=False)
+    opened_on = plausible.api_past_date()
+    incidents = plausible.api_many(VisibleIncidents(), limit=plausible.INCIDENTS_MAX, required=False)
 
 
 class PoliceCaseOutput(serializers.ModelSerializer):
@@ -168,15 +168,15 @@ class VisiblePoliceCases(serializers.PrimaryKeyRelatedField):
 
 
 class AccusedInput(serializers.Serializer):
-    name = serializers.CharField(max_length=200)
+    name = serializers.CharField(max_length=plausible.column_max(Accused, "name"))
 
 
 class ProsecutionInput(serializers.Serializer):
     police_case = VisiblePoliceCases()
     court = code_field(Court.objects.all())
     case_number = serializers.CharField(max_length=40)
-    enrolled_on = serializers.DateField()
-    accused = AccusedInput(many=True, allow_empty=False)
+    enrolled_on = plausible.api_past_date()
+    accused = AccusedInput(many=True, allow_empty=False, max_length=plausible.LIST_MAX)
 
 
 class AccusedOutput(serializers.ModelSerializer):

@@ -4,6 +4,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from casework import permissions as cw
+from casework import plausible
 from casework.models import Court
 
 from .. import permissions as perms
@@ -64,16 +65,20 @@ class BulkAssignInput(serializers.Serializer):
 
 class HearingInput(serializers.Serializer):
     prosecution = VisibleProsecutions()
-    date = serializers.DateField()
+    date = plausible.api_future_date()
     type = serializers.ChoiceField(choices=Hearing.Type.choices)
     outcome = serializers.ChoiceField(choices=Hearing.Outcome.choices)
-    reason = serializers.CharField(required=False, allow_blank=True, default="")
-    next_date = serializers.DateField(required=False, allow_null=True, default=None)
-    note = serializers.CharField(required=False, allow_blank=True, default="")
+    reason = plausible.api_text(
+        plausible.column_max(Hearing, "reason"), required=False, allow_blank=True, default=""
+    )
+    next_date = plausible.api_future_date(required=False, allow_null=True, default=None)
+    note = plausible.api_note(required=False, allow_blank=True, default="")
     court = code_field(required=False, allow_null=True, default=None)
     new_court = code_field(required=False, allow_null=True, default=None)
-    sentence = serializers.CharField(required=False, allow_blank=True, default="")
-    programme = serializers.CharField(required=False, allow_blank=True, default="")
+    sentence = plausible.api_text(required=False, allow_blank=True, default="")
+    programme = plausible.api_text(
+        plausible.column_max(Hearing, "programme"), required=False, allow_blank=True, default=""
+    )
     officer = serializers.SlugRelatedField(
         slug_field="username", queryset=perms.court_watchers(), required=False, allow_null=True, default=None
     )
@@ -119,13 +124,15 @@ class FeedbackInput(serializers.Serializer):
     brief = VisibleBriefs()
     category = serializers.ChoiceField(choices=Feedback.Category.choices)
     recipient = serializers.ChoiceField(choices=Feedback.Recipient.choices)
-    recipient_detail = serializers.CharField(required=False, allow_blank=True, default="")
-    text = serializers.CharField()
+    recipient_detail = plausible.api_text(
+        plausible.column_max(Feedback, "recipient_detail"), required=False, allow_blank=True, default=""
+    )
+    text = plausible.api_text()
 
 
 class FeedbackResponseInput(serializers.Serializer):
-    response = serializers.CharField()
-    responded_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
+    response = plausible.api_text()
+    responded_at = plausible.api_past_datetime(required=False, allow_null=True, default=None)
 
 
 class FeedbackOutput(serializers.ModelSerializer):
@@ -187,11 +194,11 @@ class ReviewOutput(serializers.ModelSerializer):
 
 
 class MeetingInput(serializers.Serializer):
-    date = serializers.DateField()
-    members = serializers.SlugRelatedField(
-        slug_field="username",
-        queryset=get_user_model().objects.filter(is_active=True),
-        many=True,
+    date = plausible.api_future_date()
+    members = plausible.api_many(
+        serializers.SlugRelatedField(
+            slug_field="username", queryset=get_user_model().objects.filter(is_active=True)
+        ),
         allow_empty=False,
     )
 
