@@ -32,9 +32,9 @@ def latest_future() -> datetime.date:
 
 
 def _as_date(value) -> datetime.date:
-    if isinstance(value, datetime.datetime):
-        return timezone.localtime(value).date() if timezone.is_aware(value) else value.date()
-    return value
+    # The time's own calendar date, not converted: a year-1 or year-9999 time would overflow converting,
+    # and a day either way does not matter against bounds a century or two years away.
+    return value.date() if isinstance(value, datetime.datetime) else value
 
 
 def _not_before_1900(value) -> None:
@@ -56,10 +56,13 @@ def past_fact(value) -> None:
     _not_before_1900(value)
     if value is None:
         return
-    if isinstance(value, datetime.datetime):
+    today = timezone.localdate()
+    if _as_date(value) > today + datetime.timedelta(days=1):
+        future = True  # decided on the date: comparing a year-9999 time with now could overflow
+    elif isinstance(value, datetime.datetime):
         future = value > timezone.now() + CLOCK_SKEW if timezone.is_aware(value) else False
     else:
-        future = value > timezone.localdate()
+        future = value > today
     if future:
         raise ValidationError(_("The date is in the future."), code="implausible")
 

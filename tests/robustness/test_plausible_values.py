@@ -294,3 +294,44 @@ def test_a_csv_cell_over_131072_characters_is_refused_not_a_server_error(api, ma
     assert "csv" in str(r.json())
     assert not StagedRow.objects.exists()
     assert InboundMessage.objects.get().status == "rejected"
+
+
+# ------------------------------------------------------------------ the capture form
+
+
+@pytest.mark.parametrize("moment", ["0001-01-01T00:00", "1899-05-05T10:00", "9999-12-31T23:59"])
+def test_the_capture_form_refuses_an_arrival_or_injury_outside_1900_to_now(moment):
+    from casework.models import Facility
+    from referrals.forms import CaptureForm
+
+    form = CaptureForm(
+        {
+            "facility": "tygerberg",
+            "visit_number": "V1",
+            "arrival_at": moment,
+            "injury_at": moment,
+            "date_of_birth": "0001-01-01",
+            "mechanism": "firearm",
+            "patient_id": "1",
+            "patient_id_type": "MR",
+            "sex": "M",
+            "role": "victim",
+        },
+        facilities=Facility.objects.all(),
+    )
+    assert not form.is_valid()
+    assert {"arrival_at", "injury_at", "date_of_birth"} <= set(form.errors)
+
+
+@pytest.mark.parametrize("hours", [-12, 2, 14])
+@pytest.mark.parametrize("year", [1, 9999])
+def test_a_time_in_year_1_or_9999_in_any_offset_is_refused_not_an_overflow(year, hours):
+    from django.core.exceptions import ValidationError
+
+    from casework import plausible
+
+    zone = datetime.timezone(datetime.timedelta(hours=hours))
+    moment = datetime.datetime(year, 1 if year == 1 else 12, 1 if year == 1 else 31, tzinfo=zone)
+    for check in (plausible.past_fact, plausible.future_facing):
+        with pytest.raises(ValidationError):
+            check(moment)
