@@ -222,6 +222,25 @@ def normalise_hl7(raw: str | bytes) -> str:
     return raw.replace("\r\n", "\r").replace("\n", "\r")
 
 
+# A control character other than the segment end and tab (NUL above all: PostgreSQL refuses it in text).
+_HL7_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def escape_controls(text: str) -> tuple[str, IntakeError | None]:
+    """The message with each control character written as HL7's hex escape (``\\X00\\``), so its raw
+    can be kept, and the error naming the first field that held one (AE, 0357 code 102), or None."""
+    match = _HL7_CONTROL.search(text)
+    if match is None:
+        return text, None
+    segment = text[: match.start()].rsplit("\r", 1)[-1]
+    name, separator, rest = segment.partition("|")
+    name = _HL7_CONTROL.sub("", name)[:3] or "MSH"
+    # MSH-1 is the field separator itself, so MSH's fields count one further than other segments'.
+    where = f"{name}-{rest.count('|') + (2 if name == 'MSH' else 1)}" if separator else name
+    escaped = _HL7_CONTROL.sub(lambda m: f"\\X{ord(m.group()):02X}\\", text)
+    return escaped, IntakeError(where, "Control characters (such as NUL) are not allowed.", hl7_code="102")
+
+
 @dataclass
 class Header:
     """What the ACK needs from MSH, read without trusting the rest of the message."""

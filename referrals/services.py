@@ -51,6 +51,7 @@ from .parsing import (
     Header,
     IntakeError,
     Record,
+    escape_controls,
     hl7_ack,
     hl7_header,
     hl7_precheck,
@@ -325,7 +326,7 @@ def _decide_hl7(
     duplicate. ``offline`` (the listener's event loop): read nothing, raise NeedsDatabase instead —
     the common message (known facility, an assault code, valid) never needs to. ``sender``: the
     registered sending system; MSH-4 must be one of its facilities, else AR (stored as rejected)."""
-    text = normalise_hl7(raw)
+    text, control = escape_controls(normalise_hl7(raw))  # a NUL is refused below, its raw kept escaped
     try:
         header = hl7_header(text)
     except IntakeError as e:
@@ -354,6 +355,8 @@ def _decide_hl7(
         )  # fmt: skip
         return row, Answer(e.ack, str(e), row, ack, error=e, forbidden=forbidden), header
 
+    if control is not None:
+        return reject(control)
     try:
         header, probe = hl7_precheck(text)
     except IntakeError as e:

@@ -283,3 +283,41 @@ def test_cancelling_subscription_abc_is_a_404_and_nothing_is_cancelled(client, m
     for cancel in ("abc", "²", "1e999"):
         assert client.post("/reports/subscriptions/", {"cancel": cancel}).status_code == 404
     assert Subscription.objects.get(user=manager).active
+
+
+# ------------------------------------------------------------------ HL7 over HTTP
+
+
+def test_an_hl7_control_id_with_a_nul_over_http_is_answered_ae_naming_msh_10_and_kept_escaped(
+    api, make_sender
+):
+    from casework.models import Facility
+    from referrals.models import InboundMessage
+    from tests.referrals.helpers import adt, err, msa
+
+    sender = make_sender(facilities=[Facility.objects.get(code="tygerberg")])
+    raw = adt(control="MSG\x000001")
+    r = api(sender.account).post("/api/v1/intake/hl7/", data=raw, content_type="application/hl7-v2")
+    assert r.status_code == 422
+    ack = r.content.decode()
+    assert msa(ack)[1] == "AE"
+    assert "MSH-10" in err(ack)
+    kept = InboundMessage.objects.get()
+    assert kept.status == "rejected"
+    assert kept.control_id == "MSG\\X00\\0001"
+    assert "MSG\\X00\\0001" in kept.raw
+
+
+def test_a_nul_in_the_visit_number_is_answered_ae_naming_pv1_19_and_nothing_is_processed(api, make_sender):
+    from casework.models import Facility
+    from referrals.models import Admission, InboundMessage
+    from tests.referrals.helpers import adt, err, msa
+
+    sender = make_sender(facilities=[Facility.objects.get(code="tygerberg")])
+    r = api(sender.account).post(
+        "/api/v1/intake/hl7/", data=adt(visit="V\x00001"), content_type="application/hl7-v2"
+    )
+    assert msa(r.content.decode())[1] == "AE"
+    assert "PV1-19" in err(r.content.decode())
+    assert InboundMessage.objects.get().status == "rejected"
+    assert Admission.objects.count() == 0
