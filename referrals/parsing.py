@@ -560,6 +560,29 @@ def _pydantic_path(raw: dict, loc: tuple) -> str:
     return out
 
 
+def escape_json_controls(text: str) -> str:
+    """A FHIR body with each raw control character written as its JSON escape, so it can be stored; the
+    parsed value still holds it and ``parse_fhir`` refuses it, naming the element."""
+    return _HL7_CONTROL.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+def _control_path(value, path: str, depth: int = 0) -> str:
+    """The first element (``Bundle.entry[0].resource.id``) whose text holds a control character, or ""."""
+    if depth > 64:
+        return path
+    if isinstance(value, str):
+        return path if _HL7_CONTROL.search(value) else ""
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    for key, item in items:
+        name = f"{path}[{key}]" if isinstance(key, int) else f"{path}.{key}"
+        if isinstance(key, str) and _HL7_CONTROL.search(key):
+            return path
+        found = _control_path(item, name, depth + 1)
+        if found:
+            return found
+    return ""
+
+
 def parse_fhir(body: str | bytes) -> tuple[str, Record]:
     """A Bundle to (bundle id for de-duplication, Record). Raises IntakeError naming the element."""
     from fhir.resources.R4B.bundle import Bundle
@@ -567,10 +590,15 @@ def parse_fhir(body: str | bytes) -> tuple[str, Record]:
 
     try:
         raw = json.loads(body)
+    except RecursionError:
+        raise IntakeError("Bundle", "The JSON is nested too deeply.") from None
     except (ValueError, UnicodeDecodeError) as e:
         raise IntakeError("Bundle", f"The body is not JSON (line {getattr(e, 'lineno', '?')}).") from e
     if not isinstance(raw, dict) or raw.get("resourceType") != "Bundle":
         raise IntakeError("Bundle.resourceType", "A FHIR Bundle is required.")
+    where = _control_path(raw, "Bundle")
+    if where:
+        raise IntakeError(where, "Control characters (such as NUL) are not allowed.")
     try:
         bundle = Bundle.model_validate(raw)
     except ValidationError as e:
@@ -828,12 +856,19 @@ def read_csv(text: str) -> tuple[list[Record], list[dict]]:
     reader.fieldnames = header
     good, problems = [], []
     zone = timezone.get_current_timezone()  # looked up once per file, not twice per row
+    controls = _HL7_CONTROL.search(text) is not None  # one scan of the file; rows are checked only then
     try:
         with paused_gc():
             for n, row in enumerate(reader, start=2):
                 if None in row:
                     problems.append(
                         {"row": n, "field": "", "problem": "The row has more cells than the header."}
+                    )
+                    continue
+                bad = controls and next((k for k, v in row.items() if v and _HL7_CONTROL.search(v)), None)
+                if bad:
+                    problems.append(
+                        {"row": n, "field": bad, "problem": "Control characters are not allowed."}
                     )
                     continue
                 try:

@@ -52,6 +52,7 @@ from .parsing import (
     IntakeError,
     Record,
     escape_controls,
+    escape_json_controls,
     hl7_ack,
     hl7_header,
     hl7_precheck,
@@ -534,6 +535,7 @@ def inbound_receive_fhir(
     ``Answer.forbidden`` (HTTP 403).
     """
     text = body.decode("utf-8", errors="replace") if isinstance(body, bytes) else body
+    text = escape_json_controls(text)  # a raw NUL kept as \u0000; parse_fhir refuses it, naming the element
     sender = _sender_of(actor, sender) if authorise else sender
 
     def reject(e: IntakeError, sender_code="", control="", facility=None, forbidden=False) -> Answer:

@@ -321,3 +321,48 @@ def test_a_nul_in_the_visit_number_is_answered_ae_naming_pv1_19_and_nothing_is_p
     assert "PV1-19" in err(r.content.decode())
     assert InboundMessage.objects.get().status == "rejected"
     assert Admission.objects.count() == 0
+
+
+def test_a_csv_cell_with_a_nul_is_listed_as_a_problem_not_a_500(api, make_user):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from casework.models import Facility
+    from referrals.models import Admission
+
+    clerk = make_user(roles.HEALTH_CAPTURE, grants=[Facility.objects.get(code="tygerberg")])
+    header = "facility,visit_number,arrival_at,icd10_codes,patient_id,patient_id_type,sex,age_years,suburb\n"
+    text = header + "tygerberg,CSV\x001,2025-06-01 10:00,S31.1 X99.4,9001015009087,NI,M,23,tafelsig\n"
+    r = api(clerk).post(
+        "/api/v1/intake/csv/",
+        {"file": SimpleUploadedFile("nul.csv", text.encode(), "text/csv")},
+        format="multipart",
+    )
+    assert r.status_code in (400, 422)
+    assert "visit_number" in r.content.decode()
+    assert Admission.objects.count() == 0
+
+
+def test_a_fhir_bundle_with_a_nul_in_a_string_is_refused_not_a_500(api, make_sender):
+    from casework.models import Facility
+    from referrals.models import Admission
+    from tests.referrals.helpers import as_json, bundle
+
+    sender = make_sender(facilities=[Facility.objects.get(code="tygerberg")])
+    body = as_json(bundle(visit="F\x000001"))
+    r = api(sender.account).post("/api/v1/intake/fhir/", data=body, content_type="application/fhir+json")
+    assert r.status_code in (400, 422)
+    assert Admission.objects.count() == 0
+
+
+def test_a_fhir_body_nested_thousands_deep_or_with_a_raw_nul_is_refused_not_a_500(api, make_sender):
+    from casework.models import Facility
+    from referrals.models import Admission
+
+    sender = make_sender(facilities=[Facility.objects.get(code="tygerberg")])
+    for body in (
+        '{"resourceType": "Bundle", "x": ' + "[" * 5000 + "]" * 5000 + "}",
+        '{"resourceType": "Bun\x00dle"}',
+    ):
+        r = api(sender.account).post("/api/v1/intake/fhir/", data=body, content_type="application/fhir+json")
+        assert r.status_code in (400, 422)
+    assert Admission.objects.count() == 0
