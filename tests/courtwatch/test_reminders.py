@@ -58,9 +58,13 @@ def outcome(result, timeout: float = 60):
 
 
 @pytest.fixture
-def worker(transactional_db):
+def worker(transactional_db, settings):
     """A real Celery worker thread over the test Redis, sharing the test database."""
     from celery.contrib.testing.worker import start_worker
+
+    # The run's settings are the development ones (pytest-django turns DEBUG off during a test); the
+    # worker's key gate (config/startup.py) refuses the development keys outside DEBUG, as it should.
+    settings.DEBUG = True
 
     def forget_connections():
         # The result backend is cached per thread and the broker pool per app: drop both so the
