@@ -320,7 +320,9 @@ SPECTACULAR_SETTINGS = {
 # Celery: no broker configured means tasks run in-process (the embedded default).
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="")
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
-CELERY_TASK_EAGER_PROPAGATES = False
+# In tests an eager task's error reaches the test (issue 11: it hid task errors); a deployment's
+# request still answers when an embedded task fails, the sweeper retrying the stored row.
+CELERY_TASK_EAGER_PROPAGATES = TESTING
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
