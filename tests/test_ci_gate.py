@@ -3,6 +3,10 @@
 import sys
 from pathlib import Path
 
+import pytest
+
+from config.celery import app
+
 pytest_plugins = ["pytester"]
 
 REPO = Path(__file__).resolve().parent.parent
@@ -86,3 +90,12 @@ def test_under_ci_any_skip_or_xfail_not_marked_as_allowed_fails_the_run_and_is_l
         ]
     )
     assert "test_allowed_to_skip:" not in result.stdout.str()
+
+
+def test_a_task_that_fails_in_a_test_raises_there_instead_of_being_swallowed():
+    @app.task(name="tests.ci_gate.explode", shared=False)
+    def explode():
+        raise ValueError("the task's own error")
+
+    with pytest.raises(ValueError, match="the task's own error"):
+        explode.apply()
