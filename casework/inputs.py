@@ -16,6 +16,7 @@ import re
 from datetime import date
 
 from django.http import HttpResponseBadRequest, JsonResponse
+from django.http.multipartparser import MultiPartParserError
 from django.template.loader import render_to_string
 from rest_framework import parsers
 from rest_framework.exceptions import ParseError, ValidationError
@@ -77,7 +78,11 @@ class RefuseControlCharactersMiddleware:
             if has_control(key) or any(has_control(v) for v in values):
                 errors[PARAM_CONTROL.sub("?", key)] = CONTROL_MESSAGE
         if request.method == "POST" and request.content_type in FORM_TYPES:
-            for key, values in request.POST.lists():
+            try:
+                fields = list(request.POST.lists())
+            except MultiPartParserError:
+                return _refused(request, {"body": "The form data cannot be read."})
+            for key, values in fields:
                 if has_control(key) or any(has_control(v, text=True) for v in values):
                     errors[PARAM_CONTROL.sub("?", key)] = CONTROL_MESSAGE
         if errors:

@@ -366,3 +366,14 @@ def test_a_fhir_body_nested_thousands_deep_or_with_a_raw_nul_is_refused_not_a_50
         r = api(sender.account).post("/api/v1/intake/fhir/", data=body, content_type="application/fhir+json")
         assert r.status_code in (400, 422)
     assert Admission.objects.count() == 0
+
+
+def test_a_broken_multipart_body_is_a_400_naming_the_body(api, make_user):
+    clerk = make_user(roles.HEALTH_CAPTURE)
+    r = api(clerk).generic(
+        "POST",
+        "/api/v1/intake/csv/",
+        b"--xyz\r\nContent-Disposition: form-data; name=\r\n\r\nbroken",
+        content_type="multipart/form-data; boundary=xyz",
+    )
+    assert r.status_code == 400
