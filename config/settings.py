@@ -88,8 +88,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "casework.middleware.SecurityMiddleware",  # Django's, plain HTTP from this host served (docs/security.md)
     "whitenoise.middleware.WhiteNoiseMiddleware",  # static files, compressed, before anything slower
-    "casework.inputs.RefuseControlCharactersMiddleware",  # NUL in a path or parameter: 400 before any query
     "csp.middleware.CSPMiddleware",
+    "casework.inputs.RefuseControlCharactersMiddleware",  # NUL in a path or parameter: 400 before any query
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
