@@ -79,6 +79,7 @@ def test_a_nul_in_a_page_filter_is_a_400_page_naming_the_parameter(client, npa):
     assert "text/html" in r["Content-Type"]
     page = r.content.decode()
     assert "<strong>state</strong>" in page and "Control characters" in page
+    assert "Content-Security-Policy" in r  # the same headers as every page
 
 
 def test_a_nul_in_a_page_path_is_a_400_page(client, npa):
