@@ -12,6 +12,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from rest_framework import serializers
 
 NOTE_MAX = 4_000  # a note on a transition or a hearing: a paragraph, not a document
@@ -119,6 +120,16 @@ class BoundedManyRelatedField(serializers.ManyRelatedField):
         if isinstance(data, list | tuple):
             max_items(self.limit)(data)
         return super().to_internal_value(data)
+
+
+class BoundedManyRelatedFieldSchema(OpenApiSerializerFieldExtension):
+    """The bound in the OpenAPI schema too (``maxItems``), so clients and the fuzzer know it."""
+
+    target_class = BoundedManyRelatedField
+
+    def map_serializer_field(self, auto_schema, direction):
+        schema = auto_schema._map_serializer_field(self.target, direction, bypass_extensions=True)
+        return {**schema, "maxItems": self.target.limit}
 
 
 def api_many(child: serializers.RelatedField, *, limit: int = LIST_MAX, **kwargs) -> BoundedManyRelatedField:
