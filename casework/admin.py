@@ -67,7 +67,7 @@ class OffenceAdmin(admin.ModelAdmin):
     list_display = ["code", "name"]
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class NoWrites:
     """Read-only in the admin: the record changes only through its services (and their log)."""
 
     def has_add_permission(self, request, obj=None):
@@ -80,18 +80,13 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
-class ReadOnlyInline(admin.TabularInline):
+class ReadOnlyAdmin(NoWrites, admin.ModelAdmin):
+    pass
+
+
+class ReadOnlyInline(NoWrites, admin.TabularInline):
     extra = 0
     can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class GangAssertionInline(ReadOnlyInline):
