@@ -5,13 +5,10 @@ State changes go through ``casework.services.apply_transition`` so they are lock
 (who 403, version 409, state 400), logged and reacted to like every other transition.
 """
 
-import logging
 import re
 from datetime import date, datetime, time, timedelta
 
-from django.conf import settings
-from django.core.mail import send_mail
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -29,8 +26,7 @@ from casework.models import (
 
 from . import permissions as perms
 from .models import Brief, CommitteeMeeting, Feedback, Hearing, Notification, WithdrawalReview
-
-logger = logging.getLogger(__name__)
+from .notifications import notify
 
 
 def always(user, obj, name) -> bool:
@@ -625,47 +621,3 @@ def meeting_create(*, actor, date: date, members: list) -> CommitteeMeeting:
     meeting = CommitteeMeeting.objects.create(date=date, created_by=actor)
     meeting.members.set(members)
     return meeting
-
-
-# -------------------------------------------------------------------- notifications
-
-
-def notify(user, kind: str, *, key: str, subject: str, body: str = "", url: str = "") -> Notification | None:
-    """Create the in-app notice once per (user, key) and e-mail it after commit; None if already sent."""
-    try:
-        with transaction.atomic():
-            n = Notification.objects.create(
-                user=user, kind=kind, key=key, subject=subject, body=body, url=url
-            )
-    except IntegrityError:
-        return None
-    transaction.on_commit(lambda: _email(n.pk))
-    return n
-
-
-def _email(notification_id: int) -> None:
-    claimed = Notification.objects.filter(pk=notification_id, emailed_at__isnull=True).update(
-        emailed_at=timezone.now()
-    )
-    if not claimed:
-        return
-    n = Notification.objects.select_related("user").get(pk=notification_id)
-    if not n.user.email:
-        return
-    link = f"\n\n{settings.SITE_URL}{n.url}" if n.url else ""
-    try:
-        send_mail(f"[Casetrail] {n.subject}", f"{n.body}{link}", None, [n.user.email])
-    except Exception:
-        # Un-claim so the next run of the reminder tasks retries the e-mail; the in-app notice stands.
-        Notification.objects.filter(pk=notification_id).update(emailed_at=None)
-        logger.exception("Could not e-mail notification %s", notification_id)
-
-
-@transaction.atomic
-def notification_mark_read(*, actor, notification: Notification) -> Notification:
-    if notification.user_id != actor.pk:
-        raise PermissionDenied("Not your notification.")
-    if notification.read_at is None:
-        notification.read_at = timezone.now()
-        notification.save(update_fields=["read_at"])
-    return notification

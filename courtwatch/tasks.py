@@ -1,17 +1,20 @@
 """Reminders: thin, idempotent Celery entry points (beat runs them daily; see config/settings.py).
 
-Each notice is claimed by its unique key (kind:object:date per user) before it is e-mailed, so a
-second run, a redelivery or a second worker sends nothing. Each task answers how many it sent.
+Each notice is created once by its unique key (kind:object:date per user), so a second run, a
+redelivery or a second worker sends nothing; its e-mail is a task of its own (``notifications``).
+Each task answers how many notices it created. Links are ``reverse()``d paths; the e-mail puts
+``settings.SITE_URL`` in front.
 """
 
 from datetime import date, datetime, time, timedelta
 
 from celery import shared_task
 from django.db import OperationalError
+from django.urls import reverse
 from django.utils import timezone
 
+from . import notifications, selectors
 from . import permissions as perms
-from . import selectors, services
 from .models import Brief, Notification, WithdrawalReview
 
 RETRY = {"acks_late": True, "autoretry_for": (OperationalError,), "retry_backoff": True, "max_retries": 8}
@@ -21,9 +24,8 @@ def _day(today: str | None) -> date:
     return date.fromisoformat(today) if today else timezone.localdate()
 
 
-def _retry_unsent_emails() -> None:
-    for pk in Notification.objects.filter(emailed_at__isnull=True).values_list("pk", flat=True)[:500]:
-        services._email(pk)
+def _brief_url(brief: Brief) -> str:
+    return reverse("courtwatch:brief-detail", args=[brief.pk])
 
 
 @shared_task(**RETRY)
@@ -37,16 +39,17 @@ def send_hearing_reminders(today: str | None = None) -> int:
     ).select_related("prosecution__court", "officer")
     sent = 0
     for b in briefs:
-        n = services.notify(
+        n = notifications.notify(
             b.officer,
             Notification.Kind.HEARING_REMINDER,
             key=f"hearing_reminder:brief:{b.pk}:{tomorrow.isoformat()}",
             subject=f"Hearing tomorrow: {b.prosecution.case_number} at {b.prosecution.court}",
             body=f"{b.prosecution} is expected on the roll on {tomorrow:%A %d %B %Y}.",
-            url=f"/courtwatch/briefs/{b.pk}/",
+            url=_brief_url(b),
         )
         sent += n is not None
-    _retry_unsent_emails()
+    # Notices whose e-mail ran out of retries get another go once a day.
+    notifications.notification_queue_unsent()
     return sent
 
 
@@ -61,8 +64,7 @@ def send_stale_brief_digest(today: str | None = None) -> int:
     if not stale and not unassigned:
         return 0
     lines = [
-        f"- {b.prosecution} (next date {b.next_appearance}, officer {b.officer or 'none'}): "
-        f"/courtwatch/briefs/{b.pk}/"
+        f"- {b.prosecution} (next date {b.next_appearance}, officer {b.officer or 'none'}): {_brief_url(b)}"
         for b in stale
     ]
     body = (
@@ -71,13 +73,13 @@ def send_stale_brief_digest(today: str | None = None) -> int:
     )
     sent = 0
     for user in perms.supervisors():
-        n = services.notify(
+        n = notifications.notify(
             user,
             Notification.Kind.STALE_DIGEST,
             key=f"stale_digest:user:{user.pk}:{day.isoformat()}",
             subject=f"Court watch: {len(stale)} stale, {unassigned} unassigned ({day})",
             body=body,
-            url="/courtwatch/supervisor/",
+            url=reverse("courtwatch:supervisor"),
         )
         sent += n is not None
     return sent
@@ -95,7 +97,7 @@ def send_overdue_review_notices(today: str | None = None) -> int:
     for review in overdue:
         overdue_on = timezone.localdate(review.overdue_on)
         for user in perms.committee_members():
-            n = services.notify(
+            n = notifications.notify(
                 user,
                 Notification.Kind.REVIEW_OVERDUE,
                 key=f"review_overdue:review:{review.pk}:{overdue_on.isoformat()}",
@@ -105,7 +107,7 @@ def send_overdue_review_notices(today: str | None = None) -> int:
                     "was flagged on "
                     f"{timezone.localdate(review.flagged_at)} and is still {review.state}."
                 ),
-                url=f"/courtwatch/reviews/{review.pk}/",
+                url=reverse("courtwatch:review-detail", args=[review.pk]),
             )
             sent += n is not None
     return sent

@@ -24,6 +24,7 @@ from casework.services import available_transitions
 from . import forms, selectors, services
 from . import permissions as perms
 from .models import Brief, WithdrawalReview
+from .notifications import notification_mark_read
 
 
 def _form_errors(form, exc) -> None:
@@ -479,5 +480,5 @@ def notifications(request):
 @require_POST
 def notification_read(request, pk):
     n = get_object_or_404(selectors.notification_list_for_user(request.user), pk=pk)
-    services.notification_mark_read(actor=request.user, notification=n)
+    notification_mark_read(actor=request.user, notification=n)
     return redirect(n.url or "courtwatch:notifications")

@@ -8,7 +8,7 @@ from rest_framework.response import Response
 from casework.api.mixins import TransitionsMixin
 from casework.api.views import CreateWithInputMixin, int_param
 
-from .. import forms, permissions, selectors, services
+from .. import forms, notifications, permissions, selectors, services
 from .serializers import (
     BriefOutput,
     BulkAssignInput,
@@ -166,5 +166,5 @@ class NotificationViewSet(viewsets.ReadOnlyModelViewSet):
     @extend_schema(request=None, responses={200: NotificationOutput})
     @action(detail=True, methods=["post"])
     def read(self, request, pk=None):
-        n = services.notification_mark_read(actor=request.user, notification=self.get_object())
+        n = notifications.notification_mark_read(actor=request.user, notification=self.get_object())
         return Response(NotificationOutput(n).data, status=status.HTTP_200_OK)

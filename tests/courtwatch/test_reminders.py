@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from casework import services as cws
 from config.celery import app
-from courtwatch import services, tasks
+from courtwatch import notifications, tasks
 from courtwatch.models import Brief, Notification, WithdrawalReview
 
 from ..conftest import REDIS_URL
@@ -57,6 +57,13 @@ def outcome(result, timeout: float = 60):
     return result.get(timeout=1)
 
 
+def wait_for_emails(count: int, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while len(mail.outbox) < count:
+        assert time.monotonic() < deadline, f"{len(mail.outbox)} of {count} e-mails sent in {timeout} s"
+        time.sleep(0.05)
+
+
 @pytest.fixture
 def worker(transactional_db, settings):
     """A real Celery worker thread over the test Redis, sharing the test database."""
@@ -91,8 +98,9 @@ def worker(transactional_db, settings):
 # the transactional tests that follow (and restores them before this one).
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_reminders_run_on_a_real_worker_and_a_second_run_sends_nothing(
-    worker, scene, officer, supervisor, members
+    scene, worker, officer, supervisor, members
 ):
+    # The scene is set up before the worker starts, so its "brief assigned" e-mails went in-process.
     mail.outbox.clear()
     Notification.objects.filter(kind="brief_assigned").update(emailed_at=timezone.now())
     today = timezone.localdate().isoformat()
@@ -106,6 +114,7 @@ def test_reminders_run_on_a_real_worker_and_a_second_run_sends_nothing(
     ]
     assert first == [1, 1, 3]
     assert notices() == expected_notices(scene, officer, supervisor, members)
+    wait_for_emails(5)  # each e-mail is a task of its own, queued after the notice was committed
     assert len(mail.outbox) == 5
     reminder = Notification.objects.get(kind="hearing_reminder")
     assert scene["tomorrow"].prosecution.case_number in reminder.subject
@@ -158,4 +167,4 @@ def test_the_notifications_page_lists_a_users_own_notices_only(client, db, scene
     client.force_login(officer)
     assert client.post(f"/courtwatch/notifications/{n.pk}/read/").status_code == 302
     assert Notification.objects.get(pk=n.pk).read_at is not None
-    assert services.notify(officer, "hearing_reminder", key=n.key, subject="again") is None
+    assert notifications.notify(officer, "hearing_reminder", key=n.key, subject="again") is None
