@@ -270,19 +270,16 @@ IDENTITY_KEYS = {"name": "", "identifiers": [], "date_of_birth": "", "contact": 
 
 
 def _identity_detail(key: str) -> property:
-    """``identity.name`` and co.: read from the one token, or from a row's per-field tokens of before."""
+    """``identity.name`` and co.: one key of the one encrypted token."""
 
     def get(self):
         if self.details is not None:
             return self.details.get(key, IDENTITY_KEYS[key])
-        return getattr(self, f"legacy_{key}") or IDENTITY_KEYS[key]
+        return IDENTITY_KEYS[key]
 
     def set(self, value):
-        if self.details is None:  # the first write moves a row of before into the one token
-            self.details = {k: getattr(self, k) for k in IDENTITY_KEYS}
-            self.legacy_name = self.legacy_date_of_birth = self.legacy_contact = ""
-            self.legacy_identifiers = None
-        self.details = {**self.details, key: value}
+        base = self.details if self.details is not None else dict(IDENTITY_KEYS)
+        self.details = {**base, key: value}
 
     return property(get, set)
 
@@ -292,18 +289,13 @@ class PatientIdentity(models.Model):
 
     ``details`` holds name, identifiers, date of birth and contact as one Fernet token: one
     encryption per patient instead of one per field (it was most of the cost of a CSV backfill).
-    Rows written before it keep one token per field (``legacy_*``, the old columns); they are
-    read from there until they are next written. Use ``identity.name`` etc. either way.
+    Rows of before, one token per field, were moved into it by migration 0005.
     """
 
     admission = models.OneToOneField(Admission, on_delete=models.CASCADE, related_name="identity")
     # {"name": …, "identifiers": [{"value": "0105125800081", "type": "NI", "authority": "ZAF"}, …],
     #  "date_of_birth": "2001-05-12", "contact": …}
     details = EncryptedJSONField(null=True, blank=True)
-    legacy_name = EncryptedTextField(blank=True, db_column="name")
-    legacy_identifiers = EncryptedJSONField(null=True, blank=True, db_column="identifiers")
-    legacy_date_of_birth = EncryptedTextField(blank=True, db_column="date_of_birth")
-    legacy_contact = EncryptedTextField(blank=True, db_column="contact")
     updated_at = models.DateTimeField(auto_now=True)
 
     name = _identity_detail("name")

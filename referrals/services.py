@@ -1285,8 +1285,8 @@ def _apply_staged(message: InboundMessage, lookups: _Lookups) -> tuple[int, Admi
                            'CSV', %(now)s, %(now)s
                     FROM src)
                 INSERT INTO {PatientIdentity._meta.db_table}
-                    (admission_id, details, name, identifiers, date_of_birth, contact, updated_at)
-                SELECT admission_id, details, '', NULL, '', '', %(now)s FROM src""",
+                    (admission_id, details, updated_at)
+                SELECT admission_id, details, %(now)s FROM src""",
             args,
         )
         count = cur.rowcount

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from casework import permissions as cw
 from referrals import services
-from referrals.crypto import encrypt, pseudonym
+from referrals.crypto import decrypt, pseudonym
 from referrals.models import Admission, IdentityRead, InboundMessage, PatientIdentity
 
 from .helpers import adt
@@ -36,38 +36,21 @@ def test_the_name_is_not_in_the_database_in_plain_text(admission):
     assert admission.identity.name == "Thandiwe Mokoena"  # the key opens it
 
 
-def test_identity_is_one_token_per_patient_and_rows_of_before_stay_readable(admission):
+def test_identity_is_one_token_per_patient(admission):
     with connection.cursor() as cur:
-        cur.execute("SELECT details, name, identifiers FROM referrals_patientidentity")
-        details, name, identifiers = cur.fetchone()
-        assert details and name == "" and identifiers is None  # one encryption, not one per field
-        # A row written before: one token per field, no details.
-        legacy = [
-            encrypt("Jo Doe"),
-            encrypt(json.dumps([{"value": "77120", "type": "MR"}])),
-            encrypt("2001-05-12"),
+        columns = [
+            c.name for c in connection.introspection.get_table_description(cur, "referrals_patientidentity")
         ]
-        cur.execute(
-            "UPDATE referrals_patientidentity"
-            " SET details = NULL, name = %s, identifiers = %s, date_of_birth = %s",
-            legacy,
-        )
+        cur.execute("SELECT details FROM referrals_patientidentity")
+        (details,) = cur.fetchone()
+    # One encryption per patient, not one per field.
+    assert sorted(columns) == ["admission_id", "details", "id", "updated_at"]
+    assert json.loads(decrypt(details))["name"] == "Thandiwe Mokoena"
     identity = PatientIdentity.objects.get()
-    assert (identity.name, identity.identifiers, identity.date_of_birth, identity.contact) == (
-        "Jo Doe",
-        [{"value": "77120", "type": "MR"}],
-        "2001-05-12",
-        "",
-    )
-    identity.contact = "021 555 0101"  # written again: moved into the one token, nothing lost
+    identity.contact = "021 555 0101"  # written again: the other fields kept
     identity.save()
     identity = PatientIdentity.objects.get()
-    assert (identity.name, identity.date_of_birth, identity.contact) == (
-        "Jo Doe",
-        "2001-05-12",
-        "021 555 0101",
-    )
-    assert identity.legacy_name == ""
+    assert (identity.name, identity.contact) == ("Thandiwe Mokoena", "021 555 0101")
 
 
 def test_the_admission_row_carries_a_pseudonym_and_no_identity(admission):
