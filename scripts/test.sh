@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The whole suite: lint, migrations check, contract check, pytest.
+# The whole suite: lint, import contracts, migrations check, contract check, pytest.
 # On PostgreSQL + Redis when they answer; otherwise SQLite with those tests skipped, said clearly.
 # Under CI=true a missing PostgreSQL or Redis fails the run instead.
 set -euo pipefail
@@ -23,6 +23,8 @@ else
 fi
 
 $BIN/ruff check .
+# The one-way rules between the apps (pyproject.toml [tool.importlinter]); cycles: tests/test_architecture.py.
+$BIN/lint-imports
 DATABASE_URL=sqlite:///:memory: $BIN/python manage.py makemigrations --check --dry-run >/dev/null || {
   echo "Model changes without a migration: run manage.py makemigrations" >&2; exit 1; }
 $BIN/python ../shared/tools/check_contract.py 2>/dev/null || {
