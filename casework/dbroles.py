@@ -167,6 +167,34 @@ def connected_as(alias: str, **overrides):
         connection.settings_dict.update(saved)
 
 
+def _hand_objects_to(owner: str) -> str:
+    """The psql lines that give every table, sequence, view and function of ``public`` to ``owner``."""
+    return f"""\
+-- A database made before the split (tables owned by a superuser): hand every object to the owner.
+-- Sequences of identity and serial columns follow their table.
+DO $$
+DECLARE obj record;
+BEGIN
+    FOR obj IN
+        SELECT CASE c.relkind WHEN 'S' THEN 'SEQUENCE' WHEN 'v' THEN 'VIEW'
+                              WHEN 'm' THEN 'MATERIALIZED VIEW' ELSE 'TABLE' END AS kind, c.relname
+        FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p', 'v', 'm', 'S')
+          AND NOT EXISTS (SELECT FROM pg_depend d WHERE d.classid = 'pg_class'::regclass
+                          AND d.objid = c.oid AND d.deptype IN ('a', 'i'))
+    LOOP
+        EXECUTE format('ALTER %s %I OWNER TO %I', obj.kind, obj.relname, '{owner}');
+    END LOOP;
+    FOR obj IN
+        SELECT p.oid::regprocedure AS fn FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+        WHERE n.nspname = 'public'
+    LOOP
+        EXECUTE format('ALTER FUNCTION %s OWNER TO %I', obj.fn, '{owner}');
+    END LOOP;
+END
+$$;"""
+
+
 def setup_sql(*, owner: str, runtime: str, database: str) -> str:
     """The psql script a superuser runs once to make both roles and the database (docs/security.md)."""
     o, r = plain_identifier(owner), plain_identifier(runtime)
@@ -204,29 +232,7 @@ GRANT CONNECT, TEMPORARY ON DATABASE {db} TO {o}, {r};
 ALTER SCHEMA public OWNER TO {o};
 REVOKE ALL ON SCHEMA public FROM PUBLIC;
 GRANT USAGE ON SCHEMA public TO {r};
--- A database made before the split (tables owned by a superuser): hand every object to the owner.
--- Sequences of identity and serial columns follow their table.
-DO $$
-DECLARE obj record;
-BEGIN
-    FOR obj IN
-        SELECT CASE c.relkind WHEN 'S' THEN 'SEQUENCE' WHEN 'v' THEN 'VIEW'
-                              WHEN 'm' THEN 'MATERIALIZED VIEW' ELSE 'TABLE' END AS kind, c.relname
-        FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-        WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p', 'v', 'm', 'S')
-          AND NOT EXISTS (SELECT FROM pg_depend d WHERE d.classid = 'pg_class'::regclass
-                          AND d.objid = c.oid AND d.deptype IN ('a', 'i'))
-    LOOP
-        EXECUTE format('ALTER %s %I OWNER TO %I', obj.kind, obj.relname, '{owner}');
-    END LOOP;
-    FOR obj IN
-        SELECT p.oid::regprocedure AS fn FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
-        WHERE n.nspname = 'public'
-    LOOP
-        EXECUTE format('ALTER FUNCTION %s OWNER TO %I', obj.fn, '{owner}');
-    END LOOP;
-END
-$$;
+{_hand_objects_to(owner)}
 -- Tables the owner makes from now on are readable and writable by the runtime role; migrate narrows
 -- the append-only ones (casework/dbroles.py).
 ALTER DEFAULT PRIVILEGES FOR ROLE {o} IN SCHEMA public GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO {r};

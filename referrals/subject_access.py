@@ -27,7 +27,7 @@ from . import models as m
 from . import permissions, services
 from .crypto import normalise_identifier, pseudonym
 from .models import Admission, Channel, IdentityRead, InboundMessage, PatientIdentity
-from .parsing import normalise_hl7
+from .parsing.hl7 import normalise_hl7
 
 AUDIT_PREFIX = "subject access request"
 
@@ -44,9 +44,8 @@ def _pseudonyms_of_identifiers(identifiers: list[dict], facility_code: str) -> s
     return out - {""}
 
 
-def find_patient(*, id_number: str = "", folder_number: str = "", facility: Facility | None = None):
-    """(pseudonyms, admissions) of the patient. Raises InvalidInput naming the missing field."""
-    id_number, folder_number = (id_number or "").strip(), (folder_number or "").strip()
+def _check_search(id_number: str, folder_number: str, facility: Facility | None) -> None:
+    """Raises InvalidInput naming the field a search lacks."""
     if not id_number and not folder_number:
         raise InvalidInput({"id_number": "Give an ID number, or a folder number and its facility."})
     if folder_number and facility is None:
@@ -55,26 +54,26 @@ def find_patient(*, id_number: str = "", folder_number: str = "", facility: Faci
         raise InvalidInput({"id_number": "The ID number has no letters or digits."})
     if folder_number and not normalise_identifier(folder_number):
         raise InvalidInput({"folder_number": "The folder number has no letters or digits."})
-    pseudonyms: set[str] = set()
-    if id_number:
-        pseudonyms.add(pseudonym(id_number))
-    found: dict[int, Admission] = {}
-    searched = set(pseudonyms)
-    if folder_number:
-        pseudonyms.add(pseudonym(folder_number, authority=facility.code))
-        searched = set(pseudonyms)
-        # A visit sent with the ID number as well carries the ID's pseudonym: look for the folder
-        # number among the identities of that facility (decrypted here, shown only if they match).
-        wanted = normalise_identifier(folder_number)
-        at_facility = PatientIdentity.objects.filter(admission__facility=facility).select_related("admission")
-        for identity in at_facility.iterator(chunk_size=2000):
-            if any(normalise_identifier(i.get("value", "")) == wanted for i in identity.identifiers or []):
-                found[identity.admission_id] = identity.admission
-                pseudonyms.add(identity.admission.pseudonym)
-    # Widen by the identifiers the found visits carry, until nothing new turns up.
+
+
+def _visits_with_folder_number(facility: Facility, folder_number: str) -> dict[int, Admission]:
+    """The facility's visits whose identity carries this folder number.
+
+    A visit sent with the ID number as well carries the ID's pseudonym: look for the folder number
+    among the identities of that facility (decrypted here, shown only if they match)."""
+    wanted = normalise_identifier(folder_number)
+    found = {}
+    at_facility = PatientIdentity.objects.filter(admission__facility=facility).select_related("admission")
+    for identity in at_facility.iterator(chunk_size=2000):
+        if any(normalise_identifier(i.get("value", "")) == wanted for i in identity.identifiers or []):
+            found[identity.admission_id] = identity.admission
+    return found
+
+
+def _widen(pseudonyms: set[str], found: dict[int, Admission]) -> None:
+    """Add the visits of the identifiers the found visits carry, until nothing new turns up."""
     for _round in range(3):
-        admissions = Admission.objects.filter(pseudonym__in=pseudonyms - {""})
-        for a in admissions:
+        for a in Admission.objects.filter(pseudonym__in=pseudonyms - {""}):
             found[a.pk] = a
         more = set()
         for identity in PatientIdentity.objects.filter(admission_id__in=found).select_related(
@@ -84,6 +83,22 @@ def find_patient(*, id_number: str = "", folder_number: str = "", facility: Faci
         if more <= pseudonyms:
             break
         pseudonyms |= more
+
+
+def find_patient(*, id_number: str = "", folder_number: str = "", facility: Facility | None = None):
+    """(pseudonyms, admissions) of the patient. Raises InvalidInput naming the missing field."""
+    id_number, folder_number = (id_number or "").strip(), (folder_number or "").strip()
+    _check_search(id_number, folder_number, facility)
+    pseudonyms: set[str] = set()
+    if id_number:
+        pseudonyms.add(pseudonym(id_number))
+    found: dict[int, Admission] = {}
+    if folder_number:
+        pseudonyms.add(pseudonym(folder_number, authority=facility.code))
+        found = _visits_with_folder_number(facility, folder_number)
+    searched = set(pseudonyms)
+    pseudonyms |= {a.pseudonym for a in found.values()}
+    _widen(pseudonyms, found)
     admissions = sorted(found.values(), key=lambda a: (a.arrival_at, a.pk))
     # The patient's pseudonyms are those their visits carry (the others computed matched nothing).
     held = sorted({a.pseudonym for a in admissions} - {""})
@@ -176,6 +191,148 @@ def _case(case: PoliceCase) -> dict:
     }
 
 
+def _identity(identity) -> dict | None:
+    if identity is None:
+        return None  # purged under the retention rule, or never sent
+    return {
+        "name": identity.name,
+        "identifiers": identity.identifiers,
+        "date_of_birth": identity.date_of_birth,
+        "contact": identity.contact,
+    }
+
+
+def _incident(incident) -> dict | None:
+    if not incident:
+        return None
+    return {
+        "id": incident.pk,
+        "occurred_at": _when(incident.occurred_at),
+        "suburb": incident.suburb.code,
+        "mechanism": incident.mechanism,
+        "place_type": incident.place_type,
+        "fatal": incident.fatal,
+        "gang_related": incident.gang_related,
+    }
+
+
+def _referral(referral) -> dict | None:
+    if not referral:
+        return None
+    return {
+        "id": referral.pk,
+        "station": referral.station.code,
+        "state": referral.state,
+        "created_at": _when(referral.created_at),
+        "decline_reason": referral.decline_reason,
+        "history": [
+            {"transition": t.transition, "to": t.to_state, "at": _when(t.at)}
+            for t in TransitionLog.for_object(referral)
+        ],
+    }
+
+
+def _admission_facts(a: Admission) -> dict:
+    return {
+        "id": a.pk,
+        "facility": a.facility.code,
+        "visit_number": a.visit_number,
+        "arrival_at": _when(a.arrival_at),
+        "injury_at": _when(a.injury_at),
+        "age_years": a.age_years,
+        "age_band": a.age_band,
+        "sex": a.sex,
+        "role": a.role,
+        "mechanism": a.mechanism,
+        "icd10_codes": a.icd10_codes,
+        "triage": a.triage,
+        "place_type": a.place_type,
+        "suburb": a.suburb.code if a.suburb else a.suburb_text,
+        "latitude": str(a.latitude) if a.latitude is not None else None,
+        "longitude": str(a.longitude) if a.longitude is not None else None,
+        "disposition": a.disposition,
+        "police_informed": a.police_informed,
+        "gang_suspected": a.gang_suspected,
+        "pseudonym": a.pseudonym,
+        "recorded_at": _when(a.created_at),
+    }
+
+
+def _admission(a: Admission, *, actor, why: str) -> dict:
+    """One admission with its identity (and earlier ones), incident, referral and dockets; each
+    identity read audited."""
+    identity = services.identity_read(admission=a, actor=actor, purpose=why)
+    versions = []
+    versions_model = getattr(m, "IdentityVersion", None)
+    if versions_model is not None and versions_model.objects.filter(admission=a).exists():
+        versions = services.identity_versions_read(admission=a, actor=actor, purpose=why)
+    linked = Q(referrals__admission=a)
+    if a.incident_id is not None:
+        linked |= Q(incidents=a.incident_id)
+    cases = PoliceCase.objects.filter(linked).select_related("station").distinct().order_by("opened_on", "pk")
+    return _admission_facts(a) | {
+        "identity": _identity(identity),
+        "identity_versions": [
+            {
+                "replaced_at": _when(v.replaced_at),
+                "replaced_by_message": v.replaced_by_message_id,
+                "details": v.details,  # None once purged
+            }
+            for v in versions
+        ],
+        "incident": _incident(a.incident),
+        "referral": _referral(getattr(a, "referral", None)),
+        "police_cases": [_case(c) for c in cases],
+    }
+
+
+def _messages_of(admissions: list[Admission], wanted: set[str]) -> list[InboundMessage]:
+    """The raw messages of the patient's visits, and the dead letters that name them."""
+    ids = [a.pk for a in admissions]
+    last_messages = [a.message_id for a in admissions if a.message_id is not None]
+    messages = list(InboundMessage.objects.filter(Q(admission_id__in=ids) | Q(pk__in=last_messages)))
+    # Dead letters made no admission but may carry the patient's identity: matched here by the
+    # pseudonyms of the identifiers they name (read to compare; only a match is shown and audited).
+    known = {msg.pk for msg in messages}
+    dead = InboundMessage.objects.filter(status__in=InboundMessage.DEAD).exclude(raw="").exclude(pk__in=known)
+    messages += [msg for msg in dead.iterator(chunk_size=200) if _message_pseudonyms(msg) & wanted]
+    return sorted(messages, key=lambda x: (x.received_at, x.pk))
+
+
+def _message(msg: InboundMessage, *, actor, why: str, visits: set, wanted: set[str]) -> dict:
+    """One raw message (read audited); a CSV file cut to the patient's own lines."""
+    raw = services.raw_message_read(message=msg, actor=actor, purpose=why) if msg.raw else ""
+    if msg.channel == Channel.CSV and raw:
+        raw = _csv_rows_of(raw, visits, wanted)
+    return {
+        "id": msg.pk,
+        "channel": msg.channel,
+        "received_at": _when(msg.received_at),
+        "status": msg.status,
+        "raw": raw or None,  # None: emptied (filtered, or purged under the retention rule)
+    }
+
+
+def _reads_before(now, admission_ids: list[int], message_ids: list[int]) -> list[dict]:
+    """Who read the patient's identity or messages before this request (it is recorded with them)."""
+    reads = (
+        IdentityRead.objects.filter(Q(admission_id__in=admission_ids) | Q(message_id__in=message_ids))
+        .filter(at__lt=now)
+        .select_related("reader")
+        .order_by("at", "pk")
+    )
+    return [
+        {
+            "at": _when(r.at),
+            "reader": r.reader.get_username() if r.reader else None,
+            "admission": r.admission_id,
+            "message": r.message_id,
+            "purpose": r.purpose,
+        }
+        for r in reads
+    ]
+
+
 @transaction.atomic
 def subject_access_report(
     *,
@@ -198,127 +355,19 @@ def subject_access_report(
     why = f"{AUDIT_PREFIX}{': ' + purpose if purpose else ''}"
     ids = [a.pk for a in admissions]
     visits = {(a.facility.code, a.visit_number) for a in admissions}
-    versions_model = getattr(m, "IdentityVersion", None)
-    out_admissions = []
-    for a in (
-        Admission.objects.filter(pk__in=ids)
+    out_admissions = [
+        _admission(a, actor=actor, why=why)
+        for a in Admission.objects.filter(pk__in=ids)
         .select_related(
             "facility", "suburb", "incident__suburb", "referral__station", "referral__police_case__station"
         )
         .order_by("arrival_at", "pk")
-    ):
-        identity = services.identity_read(admission=a, actor=actor, purpose=why)
-        versions = []
-        if versions_model is not None and versions_model.objects.filter(admission=a).exists():
-            versions = services.identity_versions_read(admission=a, actor=actor, purpose=why)
-        referral = getattr(a, "referral", None)
-        linked = Q(referrals__admission=a)
-        if a.incident_id is not None:
-            linked |= Q(incidents=a.incident_id)
-        cases = (
-            PoliceCase.objects.filter(linked).select_related("station").distinct().order_by("opened_on", "pk")
-        )
-        out_admissions.append(
-            {
-                "id": a.pk,
-                "facility": a.facility.code,
-                "visit_number": a.visit_number,
-                "arrival_at": _when(a.arrival_at),
-                "injury_at": _when(a.injury_at),
-                "age_years": a.age_years,
-                "age_band": a.age_band,
-                "sex": a.sex,
-                "role": a.role,
-                "mechanism": a.mechanism,
-                "icd10_codes": a.icd10_codes,
-                "triage": a.triage,
-                "place_type": a.place_type,
-                "suburb": a.suburb.code if a.suburb else a.suburb_text,
-                "latitude": str(a.latitude) if a.latitude is not None else None,
-                "longitude": str(a.longitude) if a.longitude is not None else None,
-                "disposition": a.disposition,
-                "police_informed": a.police_informed,
-                "gang_suspected": a.gang_suspected,
-                "pseudonym": a.pseudonym,
-                "recorded_at": _when(a.created_at),
-                "identity": (
-                    {
-                        "name": identity.name,
-                        "identifiers": identity.identifiers,
-                        "date_of_birth": identity.date_of_birth,
-                        "contact": identity.contact,
-                    }
-                    if identity is not None
-                    else None  # purged under the retention rule, or never sent
-                ),
-                "identity_versions": [
-                    {
-                        "replaced_at": _when(v.replaced_at),
-                        "replaced_by_message": v.replaced_by_message_id,
-                        "details": v.details,  # None once purged
-                    }
-                    for v in versions
-                ],
-                "incident": (
-                    {
-                        "id": a.incident.pk,
-                        "occurred_at": _when(a.incident.occurred_at),
-                        "suburb": a.incident.suburb.code,
-                        "mechanism": a.incident.mechanism,
-                        "place_type": a.incident.place_type,
-                        "fatal": a.incident.fatal,
-                        "gang_related": a.incident.gang_related,
-                    }
-                    if a.incident
-                    else None
-                ),
-                "referral": (
-                    {
-                        "id": referral.pk,
-                        "station": referral.station.code,
-                        "state": referral.state,
-                        "created_at": _when(referral.created_at),
-                        "decline_reason": referral.decline_reason,
-                        "history": [
-                            {"transition": t.transition, "to": t.to_state, "at": _when(t.at)}
-                            for t in TransitionLog.for_object(referral)
-                        ],
-                    }
-                    if referral
-                    else None
-                ),
-                "police_cases": [_case(c) for c in cases],
-            }
-        )
-    last_messages = [a.message_id for a in admissions if a.message_id is not None]
-    messages = list(InboundMessage.objects.filter(Q(admission_id__in=ids) | Q(pk__in=last_messages)))
-    # Dead letters made no admission but may carry the patient's identity: matched here by the
-    # pseudonyms of the identifiers they name (read to compare; only a match is shown and audited).
+    ]
     wanted = set(pseudonyms)
-    known = {msg.pk for msg in messages}
-    dead = InboundMessage.objects.filter(status__in=InboundMessage.DEAD).exclude(raw="").exclude(pk__in=known)
-    messages += [msg for msg in dead.iterator(chunk_size=200) if _message_pseudonyms(msg) & wanted]
-    out_messages = []
-    for msg in sorted(messages, key=lambda x: (x.received_at, x.pk)):
-        raw = services.raw_message_read(message=msg, actor=actor, purpose=why) if msg.raw else ""
-        if msg.channel == Channel.CSV and raw:
-            raw = _csv_rows_of(raw, visits, wanted)
-        out_messages.append(
-            {
-                "id": msg.pk,
-                "channel": msg.channel,
-                "received_at": _when(msg.received_at),
-                "status": msg.status,
-                "raw": raw or None,  # None: emptied (filtered, or purged under the retention rule)
-            }
-        )
-    message_ids = [msg["id"] for msg in out_messages]
-    reads = (
-        IdentityRead.objects.filter(Q(admission_id__in=ids) | Q(message_id__in=message_ids))
-        .filter(at__lt=now)  # the reads of before this request; this one is recorded with them
-        .select_related("reader")
-        .order_by("at", "pk")
-    )
+    out_messages = [
+        _message(msg, actor=actor, why=why, visits=visits, wanted=wanted)
+        for msg in _messages_of(admissions, wanted)
+    ]
     return {
         "generated_at": _when(now),
         "generated_by": actor.get_username(),
@@ -330,14 +379,5 @@ def subject_access_report(
         "pseudonyms": pseudonyms,
         "admissions": out_admissions,
         "messages": out_messages,
-        "identity_reads": [
-            {
-                "at": _when(r.at),
-                "reader": r.reader.get_username() if r.reader else None,
-                "admission": r.admission_id,
-                "message": r.message_id,
-                "purpose": r.purpose,
-            }
-            for r in reads
-        ],
+        "identity_reads": _reads_before(now, ids, [msg["id"] for msg in out_messages]),
     }
