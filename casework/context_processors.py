@@ -1,7 +1,19 @@
 from . import permissions
 
 
-def roles(request):
-    """The signed-in user's roles, so templates show only the menus that lead somewhere."""
-    user_roles = permissions.roles_of(request.user)
-    return {"user_roles": user_roles, "is_admin_user": permissions.ADMIN in user_roles}
+class _Menus:
+    """``{{ menus.main }}``, ``{{ menus.home }}``, ``{{ menus.courtwatch }}``: each built on first use."""
+
+    def __init__(self, user):
+        self._user = user
+        self._built: dict[str, list] = {}
+
+    def __getitem__(self, menu: str) -> list:
+        if menu not in self._built:
+            self._built[menu] = permissions.menu_for(self._user, menu)
+        return self._built[menu]
+
+
+def menus(request):
+    """The menus the signed-in user sees, as the access layer lists them: templates name no role."""
+    return {"menus": _Menus(request.user)}

@@ -15,9 +15,12 @@ with an object the actor cannot see refuses it whatever the entry point (docs/se
 """
 
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
+from operator import itemgetter
 
 from django.db.models import Q, QuerySet
+from django.utils.translation import gettext_lazy as _
 from guardian.shortcuts import assign_perm, get_objects_for_user, remove_perm
 
 from .models import Court, Facility, Incident, PoliceCase, Prosecution, Station
@@ -310,6 +313,57 @@ def may_assert_gang_relatedness(user, incident: Incident) -> bool:
     if not roles_of(user) & GANG_ASSERTERS:
         return False
     return visible_incidents(user).filter(pk=incident.pk).exists()
+
+
+# -------------------------------------------------------------------- menus
+
+
+@dataclass(frozen=True)
+class MenuEntry:
+    """A link in a menu: its label (lazily translated), URL name and query string."""
+
+    label: str
+    url_name: str
+    query: str = ""
+
+
+@dataclass(frozen=True)
+class Card:
+    """A start-page card: a title, a line of text and its links (the first one the main button)."""
+
+    title: str
+    text: str
+    links: tuple[MenuEntry, ...]
+
+
+EVERYONE = None  # an entry every signed-in user sees
+_menus: dict[str, list[tuple[int, frozenset[str] | None, MenuEntry | Card]]] = defaultdict(list)
+
+
+def register_menu(menu: str, order: int, roles: Collection[str] | None, item: MenuEntry | Card) -> None:
+    """Show ``item`` in ``menu`` ("main", "home" cards, an app's sub-menu) to users holding any of
+    ``roles`` (``EVERYONE``: every signed-in user), sorted by ``order``. Each app registers its own
+    entries at start-up, so casework never imports them. The pages check access again."""
+    entry = (order, None if roles is None else frozenset(roles), item)
+    if entry not in _menus[menu]:
+        _menus[menu].append(entry)
+
+
+def menu_for(user, menu: str = "main") -> list[MenuEntry | Card]:
+    """The entries of ``menu`` this user sees, in order: the only place a menu asks about roles."""
+    if not getattr(user, "is_authenticated", False):
+        return []
+    roles = roles_of(user)
+    shown = sorted(
+        (entry for entry in _menus[menu] if entry[1] is None or entry[1] & roles), key=itemgetter(0)
+    )
+    return [item for _order, _who, item in shown]
+
+
+# Casework's own entries; the other apps register theirs in their ``menus.py`` (AppConfig.ready).
+register_menu("main", 10, EVERYONE, MenuEntry(_("Cases"), "case-list"))
+register_menu("main", 900, {ADMIN}, MenuEntry(_("Admin"), "admin:index"))
+register_menu("main", 1000, EVERYONE, MenuEntry(_("API"), "api-docs"))
 
 
 # -------------------------------------------------------------------- minimisation (docs/security.md)

@@ -7,6 +7,7 @@ class CourtwatchConfig(AppConfig):
     verbose_name = _("Court watch")
 
     def ready(self):
-        from . import permissions, reactions  # noqa: F401  (reactions register on import)
+        from . import menus, permissions, reactions  # noqa: F401  (reactions register on import)
 
         permissions.register()
+        menus.register()

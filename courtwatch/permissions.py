@@ -21,6 +21,8 @@ from .models import Brief, CommitteeMeeting, Feedback, Hearing, Notification, Wi
 WATCH_BRIEF = "courtwatch.watch_brief"
 BRIEF_MANAGERS = {cw.ADMIN, cw.COURT_WATCH_SUPERVISOR}
 REVIEWERS = {cw.ADMIN, cw.COMMITTEE_MEMBER}
+# The review queue and meetings: the reviewers, and the supervisor who follows their decisions.
+QUEUE_READERS = REVIEWERS | {cw.COURT_WATCH_SUPERVISOR}
 # What a hearing outcome can do to a prosecution; re-enrolment stays with the NPA (after a review).
 HEARING_TRANSITIONS = {
     "remand",
@@ -119,6 +121,26 @@ def visible_notifications(user) -> QuerySet[Notification]:
 
 def is_brief_manager(user) -> bool:
     return bool(cw.roles_of(user) & BRIEF_MANAGERS)
+
+
+def may_see_roll(user) -> bool:
+    return is_brief_manager(user) or cw.has_role(user, cw.COURT_WATCHER)
+
+
+def may_see_review_queue(user) -> bool:
+    return bool(cw.roles_of(user) & QUEUE_READERS)
+
+
+def start_page(user) -> str | None:
+    """Where court watching starts for this user (a URL name); None if it has no page for them."""
+    roles = cw.roles_of(user)
+    if roles & BRIEF_MANAGERS:
+        return "courtwatch:supervisor"
+    if cw.COURT_WATCHER in roles:
+        return "courtwatch:my-briefs"
+    if cw.COMMITTEE_MEMBER in roles:
+        return "courtwatch:review-queue"
+    return None
 
 
 def may_work_brief(user, brief: Brief) -> bool:

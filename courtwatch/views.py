@@ -16,7 +16,6 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from casework import csvsafe
-from casework import permissions as cw
 from casework.errors import InvalidInput, NotAllowed, StaleVersion
 from casework.models import TransitionLog
 from casework.services import available_transitions
@@ -41,14 +40,10 @@ def _form_errors(form, exc) -> None:
 
 @login_required
 def index(request):
-    roles = cw.roles_of(request.user)
-    if roles & perms.BRIEF_MANAGERS:
-        return redirect("courtwatch:supervisor")
-    if cw.COURT_WATCHER in roles:
-        return redirect("courtwatch:my-briefs")
-    if cw.COMMITTEE_MEMBER in roles:
-        return redirect("courtwatch:review-queue")
-    raise Http404
+    page = perms.start_page(request.user)
+    if page is None:
+        raise Http404
+    return redirect(page)
 
 
 # -------------------------------------------------------------------- briefs
@@ -231,7 +226,7 @@ def brief_transition(request, pk, name):
 @login_required
 def roll(request):
     user = request.user
-    if not (perms.is_brief_manager(user) or cw.has_role(user, cw.COURT_WATCHER)):
+    if not perms.may_see_roll(user):
         raise Http404
     today = timezone.localdate()
     period = request.GET.get("period", "today")
@@ -301,13 +296,9 @@ def bulk_assign(request):
 # -------------------------------------------------------------------- reviews and meetings
 
 
-def _may_see_queue(user) -> bool:
-    return bool(cw.roles_of(user) & (perms.REVIEWERS | {cw.COURT_WATCH_SUPERVISOR}))
-
-
 @login_required
 def review_queue(request):
-    if not _may_see_queue(request.user):
+    if not perms.may_see_review_queue(request.user):
         raise Http404
     show = request.GET.get("show", "open")
     reviews = selectors.review_list_for_user(request.user, open_only=show != "all")
@@ -375,7 +366,7 @@ def review_transition(request, pk, name):
 
 @login_required
 def meetings(request):
-    if not _may_see_queue(request.user):
+    if not perms.may_see_review_queue(request.user):
         raise Http404
     form = forms.MeetingForm(request.POST or None)
     if request.method == "POST":

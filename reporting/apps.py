@@ -8,7 +8,9 @@ class ReportingConfig(AppConfig):
         from celery.schedules import crontab
         from django.conf import settings
 
-        from . import reactions  # noqa: F401  (registers the rollup reactions)
+        from . import menus, reactions  # noqa: F401  (registers the rollup reactions; menus: menu_for)
+
+        menus.register()
 
         settings.CELERY_BEAT_SCHEDULE.setdefault(
             "reporting-send-scheduled-reports",
