@@ -1,12 +1,9 @@
-"""The steps of ``seed_demo``, run in the order of STEPS; each is a module here with ``seed(ctx)``.
+"""The steps of ``seed_demo``, run in the order of ``steps()``; each is a module here with ``seed(ctx)``.
 
-A step that does not exist (yet) is skipped, so an app can add its own step module later without
-touching the command. Every step writes through the apps' services, with a demo user as actor and a
-backdated ``at=``, so the transition log of the demo is as real as production's.
+Every step writes through the apps' services, with a demo user as actor and a backdated ``at=``, so
+the transition log of the demo is as real as production's.
 """
 
-import importlib
-import importlib.util
 import random
 import sys
 from dataclasses import dataclass, field
@@ -15,7 +12,7 @@ from typing import Any, TextIO
 
 from django.core.management.base import OutputWrapper
 
-STEPS = ["casework", "referrals", "courtwatch"]
+from . import casework, courtwatch, referrals
 
 
 @dataclass
@@ -62,11 +59,6 @@ class SeedContext:
         self.stdout.flush()
 
 
-def step_modules():
-    """(name, module or None) for every listed step; None when that step's module does not exist."""
-    found = []
-    for name in STEPS:
-        dotted = f"{__name__}.{name}"
-        module = importlib.import_module(dotted) if importlib.util.find_spec(dotted) else None
-        found.append((name, module))
-    return found
+def steps():
+    """(name, module) of every step, in the order they run: later steps build on earlier ones."""
+    return [("casework", casework), ("referrals", referrals), ("courtwatch", courtwatch)]

@@ -12,7 +12,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from casework.models import Incident, Suburb
-from demo.steps import SeedContext, step_modules
+from demo.steps import SeedContext, steps
 from demo.users import DEFAULT_PASSWORD, DEMO_USERS, ensure_users, first_holder
 
 DEFAULT_INCIDENTS = 1500
@@ -68,9 +68,7 @@ class Command(BaseCommand):
             stdout=self.stdout,
         )
         self.stdout.write(f"Seeding {incidents} incidents over {years} years (seed {seed})")
-        for name, module in step_modules():
-            if module is None:
-                continue
+        for name, module in steps():
             step_started = time.monotonic()
             module.seed(ctx)
             self.stdout.write(f"  step {name}: {time.monotonic() - step_started:.1f} s")
