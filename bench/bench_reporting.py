@@ -401,7 +401,7 @@ def main() -> int:
 
     from django.http import QueryDict
 
-    from reporting import dashboard, selectors
+    from reporting import attrition, dashboard, hotspots, selectors
     from reporting.params import parse_dashboard_filters, parse_period
 
     def selector(url):
@@ -411,14 +411,14 @@ def main() -> int:
             "/api/v1/dashboard/incidents/": lambda: dashboard.admissions_by(
                 parse_period(p), p.get("group_by"), parse_dashboard_filters(p), suppress=False
             ),
-            "/api/v1/dashboard/hotspots/": lambda: dashboard.hotspots(weeks=4, suppress=False),
+            "/api/v1/dashboard/hotspots/": lambda: hotspots.hotspots(weeks=4, suppress=False),
             "/api/v1/reports/conviction-rate/": lambda: selectors.conviction_rate(
                 parse_period(p), p.get("group_by"), suppress=False
             ),
             "/api/v1/reports/removals/": lambda: selectors.removals(parse_period(p), suppress=False),
             "/api/v1/reports/re-enrolment/": lambda: selectors.re_enrolment(parse_period(p), suppress=False),
-            "/api/v1/reports/attrition/": lambda: dashboard.attrition(parse_period(p), suppress=False),
-            "/api/v1/reports/unknown-to-police/": lambda: dashboard.unknown_to_police(
+            "/api/v1/reports/attrition/": lambda: attrition.attrition(parse_period(p), suppress=False),
+            "/api/v1/reports/unknown-to-police/": lambda: attrition.unknown_to_police(
                 parse_period(p), "facility", suppress=False
             ),
         }

@@ -332,7 +332,7 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
-CELERY_BEAT_SCHEDULE: dict = {}  # each app adds its periodic jobs in its AppConfig.ready()
+CELERY_BEAT_SCHEDULE: dict = {}  # every app's periodic jobs, all here
 # referrals: re-kick intake messages stuck unfinished (docs/intake.md, "Sweeper").
 CELERY_BEAT_SCHEDULE["referrals-sweep-inbound"] = {"task": "referrals.tasks.sweep_inbound", "schedule": 30.0}
 INTAKE_STUCK_AFTER_SECONDS = env.int("INTAKE_STUCK_AFTER_SECONDS", default=60)
@@ -358,6 +358,17 @@ CELERY_BEAT_SCHEDULE["courtwatch-overdue-review-notices"] = {
     "task": "courtwatch.tasks.send_overdue_review_notices",
     "schedule": crontab(hour=7, minute=0),
 }
+# reporting (docs/reporting.md): scheduled e-mails, the nightly rebuild of the kept report rows, and
+# the sweeper that refreshes rollups a write reached without its event.
+CELERY_BEAT_SCHEDULE["reporting-send-scheduled-reports"] = {
+    "task": "reporting.tasks.send_scheduled_reports",
+    "schedule": crontab(minute=15, hour=6),
+}
+CELERY_BEAT_SCHEDULE["reporting-rebuild-prosecution-facts"] = {
+    "task": "reporting.tasks.rebuild_prosecution_facts",
+    "schedule": crontab(minute=30, hour=2),
+}
+CELERY_BEAT_SCHEDULE["reporting-sweep-rollups"] = {"task": "reporting.tasks.sweep_rollups", "schedule": 60.0}
 
 LOGGING = {
     "version": 1,

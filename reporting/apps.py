@@ -5,22 +5,8 @@ class ReportingConfig(AppConfig):
     name = "reporting"
 
     def ready(self):
-        from celery.schedules import crontab
-        from django.conf import settings
-
-        from . import menus, reactions  # noqa: F401  (registers the rollup reactions; menus: menu_for)
+        # Registers the rollup reactions on casework's hook list; the beat entries are in config/settings.py.
+        # menus: reporting's entries in casework's menus (permissions.menu_for).
+        from . import menus, reactions  # noqa: F401
 
         menus.register()
-
-        settings.CELERY_BEAT_SCHEDULE.setdefault(
-            "reporting-send-scheduled-reports",
-            {"task": "reporting.tasks.send_scheduled_reports", "schedule": crontab(minute=15, hour=6)},
-        )
-        settings.CELERY_BEAT_SCHEDULE.setdefault(
-            "reporting-rebuild-prosecution-facts",
-            {"task": "reporting.tasks.rebuild_prosecution_facts", "schedule": crontab(minute=30, hour=2)},
-        )
-        settings.CELERY_BEAT_SCHEDULE.setdefault(
-            "reporting-sweep-rollups",
-            {"task": "reporting.tasks.sweep_rollups", "schedule": 60.0},
-        )

@@ -1,18 +1,19 @@
 """Parse report parameters (period, grouping, filters) from a query string; bad input names the parameter.
 
-Periods are SAST calendar days, both ends inclusive: ``from=2025-01-01&to=2025-03-31`` covers
-2025-01-01 00:00 SAST up to (not including) 2025-04-01 00:00 SAST.
+Periods are SAST calendar days, both ends inclusive (``reporting.periods``): ``from=2025-01-01&to=2025-03-31``
+covers 2025-01-01 00:00 SAST up to (not including) 2025-04-01 00:00 SAST.
 """
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import date, timedelta
 
 from django.utils import timezone
 
 from casework.inputs import bounded_date
+from casework.models import District, Facility, Mechanism, Station
 
-SAST = ZoneInfo("Africa/Johannesburg")
+from .periods import Period
+
 DEFAULT_DAYS = 365
 # Reports cover 1900-01-01 to today (SAST): nothing earlier is recorded, nothing later has happened, and
 # the bounds keep every period's arithmetic (an exclusive end a day later) inside Python's dates.
@@ -25,31 +26,6 @@ class ReportInputError(Exception):
     def __init__(self, errors: dict[str, str]):
         self.errors = errors
         super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
-
-
-@dataclass(frozen=True)
-class Period:
-    start_date: date
-    end_date: date  # inclusive
-
-    @property
-    def start(self) -> datetime:
-        return datetime.combine(self.start_date, time.min, tzinfo=SAST)
-
-    @property
-    def end(self) -> datetime:
-        """Exclusive upper bound: midnight SAST after the last day."""
-        return datetime.combine(self.end_date + timedelta(days=1), time.min, tzinfo=SAST)
-
-    @property
-    def days(self) -> int:
-        return (self.end_date - self.start_date).days + 1
-
-    def each_day(self) -> list[date]:
-        return [self.start_date + timedelta(days=i) for i in range(self.days)]
-
-    def as_query(self) -> dict:
-        return {"from": self.start_date.isoformat(), "to": self.end_date.isoformat()}
 
 
 def _date(params, name: str) -> date | None:
@@ -128,8 +104,6 @@ class DashboardFilters:
 
 
 def parse_dashboard_filters(params) -> DashboardFilters:
-    from casework.models import District, Facility, Mechanism, Station
-
     def code(name, model):
         value = (params.get(name) or "").strip()
         if value and not model.objects.filter(code=value).exists():

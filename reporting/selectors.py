@@ -1,65 +1,48 @@
-"""Reads over prosecutions and the transition log: conviction rate, removals, re-enrolment.
+"""Reads for users over prosecutions and the transition log: conviction rate, removals, re-enrolment.
 
 The conviction rate reads the per-day ``OutcomeRollup`` (live for the days not kept yet), removals the
 monthly ``RemovalRollup`` and the kept ``RemovalFacts``; re-enrolment and the drill-down lists query
-live. Every function returns plain
-dicts with raw counts; suppression is applied by ``finish_*`` helpers so page, API and CSV share it.
+live. Every function returns plain dicts with the counts suppressed as asked, so page, API and CSV
+share them.
 """
 
 from collections import Counter, defaultdict
-from datetime import date, timedelta
+from datetime import timedelta
 
-from django.contrib.contenttypes.models import ContentType
-from django.db import connection
-from django.db.models import (
-    BooleanField,
-    Count,
-    Exists,
-    ExpressionWrapper,
-    F,
-    OuterRef,
-    Q,
-    Subquery,
-    Sum,
-    Value,
-)
-from django.db.models.functions import Coalesce, NullIf, TruncDate, TruncMonth
-from django.utils import timezone
+from django.db.models import Sum
+from django.db.models.functions import TruncMonth
 
 from casework.models import (
     POLICE_ATTRIBUTABLE_REASONS,
     Court,
     District,
-    Incident,
     Mechanism,
     Offence,
-    PoliceCase,
     Prosecution,
     RemovalReason,
     Station,
-    TransitionLog,
 )
 
 from . import definitions
-from .models import OutcomeRollup, ProsecutionFacts, RemovalFacts, RemovalRollup
-from .params import SAST, Period, ReportInputError
-from .rollups import day_runs
+from .measures.outcomes import (
+    GROUP_BY,
+    MEASURES,
+    finalised_in,
+    group_expression,
+    kept_key,
+    outcome_counts_live,
+)
+from .measures.re_enrolment import re_enrolments
+from .measures.removals import REMOVAL_COUNTS, REMOVAL_TRANSITIONS, removal_groups_live
+from .models import OutcomeRollup, RemovalRollup
+from .params import ReportInputError
+from .periods import Period, day_runs, month_days, months_within
 from .suppression import TOTAL, Table, apply, suppress_count, suppress_grouped, with_rates
 
 S = Prosecution.State
 
 # ------------------------------------------------------------------ conviction rate
 
-MEASURES: dict[str, tuple[str, ...]] = {
-    "convictions": tuple(Prosecution.CONVICTION_STATES),
-    "acquittals": (S.ACQUITTED,),
-    "verdicts": (*Prosecution.CONVICTION_STATES, S.ACQUITTED),
-    "withdrawn": (S.WITHDRAWN,),
-    "provisionally_withdrawn": (S.PROVISIONALLY_WITHDRAWN,),
-    "struck_off": (S.STRUCK_OFF,),
-    "diverted": (S.DIVERTED,),
-    "finalised": tuple(Prosecution.FINALISED_STATES),
-}
 COUNT_FIELDS = list(MEASURES)
 RATES = {
     "conviction_rate": ("convictions", "verdicts"),
@@ -72,47 +55,9 @@ ROW_IDENTITIES = [
 ]
 ROW_FIELDS = ["group", *COUNT_FIELDS, *RATES]
 
-# group_by → (annotation, reference model for labels or None)
-GROUP_BY = ("court", "station", "district", "offence", "mechanism", "gang_related", "month")
 
-
-def first_incident_mechanism(*, live: bool = True):
-    """The mechanism of the earliest incident linked to the prosecution's docket."""
-    expression = Subquery(
-        Incident.objects.filter(police_cases=OuterRef("police_case"))
-        .order_by("occurred_at", "id")
-        .values("mechanism")[:1]
-    )
-    return expression if live else Coalesce(NullIf(F("report_facts__mechanism"), Value("")), expression)
-
-
-def gang_related_expression(*, live: bool = False):
-    """Any linked incident gang-related now. From the kept facts, falling back to the live rule for a
-    prosecution whose facts are not written yet (COALESCE evaluates the subquery only then)."""
-    expression = Exists(Incident.objects.filter(police_cases=OuterRef("police_case"), gang_related=True))
-    return expression if live else Coalesce(F("report_facts__gang_related"), expression)
-
-
-def sexual_expression():
-    return Exists(Incident.objects.filter(police_cases=OuterRef("police_case"), mechanism=Mechanism.SEXUAL))
-
-
-def _group_expression(group_by: str):
-    return {
-        "court": F("court__code"),
-        "station": F("police_case__station__code"),
-        "district": F("court__district__code"),
-        "offence": F("police_case__offence__code"),
-        "mechanism": first_incident_mechanism(live=False),
-        "gang_related": gang_related_expression(),
-        "month": TruncMonth("finalised_on", tzinfo=SAST),
-    }[group_by]
-
-
-def _group_key(group_by: str, value):
-    if group_by == "month":
-        return value.astimezone(SAST).strftime("%Y-%m") if value else None
-    return value
+def _unknown_grouping(group_by: str, choices=GROUP_BY) -> ReportInputError:
+    return ReportInputError({"group_by": f"'{group_by}' is not one of: {', '.join(choices)}."})
 
 
 def group_labels(group_by: str) -> dict:
@@ -124,55 +69,6 @@ def group_labels(group_by: str) -> dict:
     if group_by == "gang_related":
         return {True: "Gang-related", False: "Not gang-related"}
     return {}
-
-
-def finalised_in(period: Period):
-    return Prosecution.objects.filter(
-        state__in=Prosecution.FINALISED_STATES, finalised_on__gte=period.start, finalised_on__lt=period.end
-    )
-
-
-def _gang_related_states(qs, by_day: bool):
-    """(day?, gang-related, state, n) rows. Counted by (kept fact, state) — a hash aggregate over one
-    join — and, only when some matters have no kept facts yet, those few again by the live rule. One
-    COALESCE over both makes the planner sort every matter instead, several times slower at 1M."""
-    day = ("day",) if by_day else ()
-    kept = list(
-        qs.order_by().values_list(*day, "report_facts__gang_related", "state").annotate(n=Count("id"))
-    )
-    rows = [r for r in kept if r[-3] is not None]
-    if len(rows) < len(kept):
-        live = qs.filter(report_facts__isnull=True).annotate(grp=gang_related_expression(live=True))
-        rows += [
-            (*r[:-3], bool(r[-3]), *r[-2:])
-            for r in live.order_by().values_list(*day, "grp", "state").annotate(n=Count("id"))
-        ]
-    return rows
-
-
-def outcome_counts_live(period: Period, group_by: str, *, by_day: bool = False) -> dict:
-    """The matters finalised in the period, counted live: {group: Counter(state → n)}, or
-    {(SAST day, group): …} with ``by_day`` (what ``OutcomeRollup`` keeps)."""
-    qs = finalised_in(period)
-    if by_day:
-        qs = qs.annotate(day=TruncDate("finalised_on", tzinfo=SAST))
-    if group_by == "gang_related":
-        rows = _gang_related_states(qs, by_day)
-    else:
-        day = ("day",) if by_day else ()
-        grouped = qs.annotate(grp=_group_expression(group_by)).order_by()
-        rows = grouped.values_list(*day, "grp", "state").annotate(n=Count("id"))
-    counts: dict = defaultdict(Counter)
-    for *day, grp, state, n in rows:
-        key = _group_key(group_by, grp)
-        counts[(day[0], key) if by_day else key][state] += n
-    return counts
-
-
-def _kept_key(group_by: str, k1: str):
-    if group_by == "gang_related":
-        return k1 == "1"
-    return k1 or None
 
 
 def outcome_counts(period: Period, group_by: str) -> dict:
@@ -189,7 +85,7 @@ def outcome_counts(period: Period, group_by: str) -> dict:
             counts[month.strftime("%Y-%m")][state] += n
     else:
         for k1, state, n in kept.values_list("k1", "state").annotate(n=Sum("n")):
-            counts[_kept_key(group_by, k1)][state] += n
+            counts[kept_key(group_by, k1)][state] += n
     for first, last in day_runs(set(period.each_day()) - computed):
         for key, states in outcome_counts_live(Period(first, last), group_by).items():
             counts[key].update(states)
@@ -199,13 +95,12 @@ def outcome_counts(period: Period, group_by: str) -> dict:
 def conviction_rate(period: Period, group_by: str, *, suppress: bool) -> dict:
     """``{"definitions", "rows", "total"}`` as the API answers it (rows also carry a ``label``)."""
     if group_by not in GROUP_BY:
-        raise ReportInputError({"group_by": f"'{group_by}' is not one of: {', '.join(GROUP_BY)}."})
-    grouped = [
-        {"grp": key, **{name: sum(states[s] for s in members) for name, members in MEASURES.items()}}
+        raise _unknown_grouping(group_by)
+    raw = {
+        key: {name: sum(states[s] for s in members) for name, members in MEASURES.items()}
         for key, states in outcome_counts(period, group_by).items()
-    ]
+    }
     labels = group_labels(group_by)
-    raw = {r.pop("grp"): r for r in grouped}
     # Every prosecution falls in exactly one group, so the total is the sum of the raw groups.
     raw_total = {f: sum(r[f] for r in raw.values()) for f in COUNT_FIELDS}
     kinds = suppress_grouped(raw, raw_total, row_identities=ROW_IDENTITIES) if suppress else {}
@@ -221,6 +116,23 @@ def conviction_rate(period: Period, group_by: str, *, suppress: bool) -> dict:
     return {"definitions": definitions.CONVICTION_RATE, "rows": rows, "total": total}
 
 
+def _in_group(qs, group_by: str, group: str):
+    """The prosecutions of one group of the grouping (``group`` as the page's link names it)."""
+    qs = qs.annotate(grp=group_expression(group_by))
+    if group_by == "gang_related":
+        return qs.filter(grp=group in ("True", "true", "1"))
+    if group_by == "month":
+        try:
+            year, month = (int(x) for x in group.split("-"))
+        except ValueError:
+            raise ReportInputError({"group": "A month is YYYY-MM."}) from None
+        # USE_TZ: Django extracts in the current time zone (SAST)
+        return qs.filter(finalised_on__year=year, finalised_on__month=month)
+    if group == "None":
+        return qs.filter(grp__isnull=True)
+    return qs.filter(grp=group)
+
+
 def conviction_drill_down(
     prosecutions, period: Period, group_by: str, group: str | None, measure: str
 ) -> "list[Prosecution]":
@@ -230,22 +142,8 @@ def conviction_drill_down(
     qs = prosecutions.filter(pk__in=finalised_in(period).values("pk"), state__in=MEASURES[measure])
     if group_by and group not in (None, "", "total"):
         if group_by not in GROUP_BY:
-            raise ReportInputError({"group_by": f"'{group_by}' is not one of: {', '.join(GROUP_BY)}."})
-        qs = qs.annotate(grp=_group_expression(group_by))
-        if group_by == "gang_related":
-            qs = qs.filter(grp=group in ("True", "true", "1"))
-        elif group_by == "month":
-            try:
-                year, month = (int(x) for x in group.split("-"))
-            except ValueError:
-                raise ReportInputError({"group": "A month is YYYY-MM."}) from None
-            qs = qs.filter(
-                finalised_on__year=year, finalised_on__month=month
-            )  # USE_TZ: Django extracts in the current time zone (SAST)
-        elif group == "None":
-            qs = qs.filter(grp__isnull=True)
-        else:
-            qs = qs.filter(grp=group)
+            raise _unknown_grouping(group_by)
+        qs = _in_group(qs, group_by, group)
     return qs.select_related("court", "police_case__station", "police_case__offence").order_by(
         "-finalised_on", "-id"
     )
@@ -253,79 +151,15 @@ def conviction_drill_down(
 
 # ------------------------------------------------------------------ removals attributable to police
 
-REMOVAL_TRANSITIONS = {
-    "withdraw": "withdrawn",
-    "withdraw_provisionally": "provisionally_withdrawn",
-    "strike_off": "struck_off",
-}
-REMOVAL_COUNTS = ["removals", "withdrawn", "provisionally_withdrawn", "struck_off"]
-
-
-def _prosecution_ct():
-    return ContentType.objects.get_for_model(Prosecution)
-
-
-REMOVAL_LOG_TRANSITIONS = tuple(REMOVAL_TRANSITIONS)
-
-
-def _removal_sql(columns: str, where: str, group: bool) -> str:
-    """The removal log rows joined to their prosecution, docket and offence; gang-related and
-    gender-based by the kept prosecution facts, else the live rule.
-
-    SQL, because the transition log points at its object generically (no foreign key to join on).
-    """
-    t = {
-        m.__name__: m._meta.db_table
-        for m in (TransitionLog, Prosecution, PoliceCase, Offence, Incident, ProsecutionFacts)
-    }
-    links = PoliceCase.incidents.through._meta.db_table
-
-    def linked(condition: str) -> str:
-        return (
-            f"EXISTS (SELECT 1 FROM {links} pi JOIN {t['Incident']} i ON i.id = pi.incident_id "
-            f"WHERE pi.policecase_id = p.police_case_id AND {condition})"
-        )
-
-    transitions = ", ".join(f"'{name}'" for name in REMOVAL_LOG_TRANSITIONS)
-    count, grouping = (", COUNT(*)", "GROUP BY 1, 2, 3, 4, 5, 6") if group else ("", "")
-    return f"""
-        SELECT {columns}, pc.station_id, p.court_id,
-               COALESCE(f.gang_related, {linked("i.gang_related")}),
-               (o.code = 'sexual_offence' OR COALESCE(f.sexual, {linked("i.mechanism = 'sexual'")})){count}
-        FROM {t["TransitionLog"]} l
-        JOIN {t["Prosecution"]} p ON p.id = l.object_id
-        JOIN {t["PoliceCase"]} pc ON pc.id = p.police_case_id
-        JOIN {t["Offence"]} o ON o.id = pc.offence_id
-        LEFT JOIN {t["ProsecutionFacts"]} f ON f.prosecution_id = p.id
-        WHERE l.content_type_id = %s AND l.transition IN ({transitions}) AND {where}
-        {grouping}
-    """  # noqa: S608  (table names from the models; values are parameters)
-
-
-def removal_fact_rows(prosecution_ids=None) -> list[tuple]:
-    """(log id, prosecution id, at, transition, reason, station id, court id, gang, gender_based) of the
-    removals of these prosecutions (all when None), for ``RemovalFacts``."""
-    params: list = [_prosecution_ct().pk]
-    where = "1 = 1"
-    if prosecution_ids is not None:
-        ids = [int(i) for i in prosecution_ids]
-        if not ids:
-            return []
-        where = f"p.id IN ({', '.join(['%s'] * len(ids))})"
-        params += ids
-    with connection.cursor() as cur:
-        cur.execute(_removal_sql("l.id, p.id, l.at, l.transition, l.reason", where, group=False), params)
-        return cur.fetchall()
-
 
 def _removal_groups(period: Period) -> list[tuple]:
-    """The removals in the period counted three narrow ways, as (by, reason, transition, station or court
-    id, gang, gender_based, count): by "split" (reason x transition x gang x gender-based), "station"
-    (reason x station) and "court" (reason x court) — a few hundred rows where the full cross product is
-    nearly one row per removal. Whole calendar months come from ``RemovalRollup`` (a month's rows are
-    ``removal_groups_live`` of that month), the rest from the kept facts; rows of one group may repeat
-    (one per part) and are summed by the caller."""
-    months = sorted(_computed_removal_months(months_within(period)))
+    """``removal_groups_live`` of the period: whole calendar months from ``RemovalRollup`` (a month's
+    rows are ``removal_groups_live`` of that month), the rest from the kept facts; rows of one group may
+    repeat (one per part) and are summed by the caller."""
+    wanted = months_within(period)
+    months = sorted(
+        RemovalRollup.objects.filter(by="month", month__in=wanted).values_list("month", flat=True)
+    )
     kept = RemovalRollup.objects.filter(month__in=months).exclude(by="month").order_by()
     rows = list(
         kept.values_list("by", "reason", "transition", "ref_id", "gang_related", "gender_based").annotate(
@@ -338,72 +172,80 @@ def _removal_groups(period: Period) -> list[tuple]:
     return rows
 
 
-def months_within(period: Period) -> list[date]:
-    """The first days of the calendar months the period covers wholly, the current month included when
-    the period runs to today or later: no removal takes effect in the future, so its days after today
-    hold none (and "the year to today" is not a ragged end of the busiest month)."""
-    today = timezone.localdate(timezone=SAST)
-    month = period.start_date.replace(day=1)
-    if month < period.start_date:
-        month = next_month(month)
-    months = []
-    while month <= period.end_date:
-        last = month + timedelta(days=month_days(month) - 1)
-        if last > period.end_date and not (period.end_date >= today >= month):
-            break
-        months.append(month)
-        month = next_month(month)
-    return months
+def _removal_counts(period: Period) -> tuple[dict, dict, dict, dict]:
+    """(by reason, top stations, top courts, splits) of the removals in the period, raw."""
+    by_reason, stations, courts = defaultdict(Counter), defaultdict(Counter), defaultdict(Counter)
+    splits = {"gender_based": defaultdict(Counter), "gang_related": defaultdict(Counter)}
+    names = {
+        "station": dict(Station.objects.values_list("pk", "name")),
+        "court": dict(Court.objects.values_list("pk", "name")),
+    }
+    for by, reason, transition, ref, gang, gbv, n in _removal_groups(period):
+        reason = reason or "other"
+        if by in names:
+            (stations if by == "station" else courts)[reason][names[by].get(ref, "?")] += n
+            continue
+        police = reason in POLICE_ATTRIBUTABLE_REASONS
+        by_reason[reason]["removals"] += n
+        by_reason[reason][REMOVAL_TRANSITIONS[transition]] += n
+        for split, yes in (("gender_based", gbv), ("gang_related", gang)):
+            splits[split][bool(yes)]["removals"] += n
+            splits[split][bool(yes)]["police_attributable"] += n if police else 0
+    return by_reason, stations, courts, splits
 
 
-def next_month(month: date) -> date:
-    return date(month.year + month.month // 12, month.month % 12 + 1, 1)
+def _reason_row(reason, c, total_removals, kinds, suppress, tops) -> dict:
+    raw = {"group": reason, **{k: c[k] for k in REMOVAL_COUNTS}, "all_removals": total_removals}
+    row = apply(raw, REMOVAL_COUNTS, kinds, lambda f: (reason, f))
+    row["all_removals"] = None if (TOTAL, "removals") in kinds else total_removals
+    row = with_rates(row, raw, {"share": ("removals", "all_removals")}, suppress=suppress)
+    del row["all_removals"]
+    row["label"] = str(REMOVAL_LABELS.get(reason, reason))
+    row["police_attributable"] = reason in POLICE_ATTRIBUTABLE_REASONS
+    # A top list only bounds the reason's removals; withheld with them when they are withheld.
+    hidden = row["removals"] is None
+    for name, counter in tops.items():
+        row[name] = [
+            {"name": n, "removals": None if hidden and suppress else suppress_count(k, suppress)}
+            for n, k in counter
+        ]
+    return row
 
 
-def month_days(month: date) -> int:
-    return (next_month(month) - month).days
+REMOVAL_LABELS = dict(RemovalReason.choices)
+POLICE_SHARE = {"police_attributable_share": ("police_attributable", "removals")}
 
 
-def _computed_removal_months(months) -> set[date]:
-    return set(RemovalRollup.objects.filter(by="month", month__in=months).values_list("month", flat=True))
+def _split_rows(splits, kinds, suppress) -> dict:
+    out = {}
+    for split, groups in splits.items():
+        out[split] = []
+        for yes in (True, False):
+            raw = {"group": yes, **{f: groups[yes][f] for f in ("removals", "police_attributable")}}
+            row = apply(raw, ["removals", "police_attributable"], kinds, lambda f, s=split, y=yes: (s, y, f))
+            out[split].append(with_rates(row, raw, POLICE_SHARE, suppress=suppress))
+    return out
 
 
-def removal_groups_live(period: Period) -> list[tuple]:
-    """``_removal_groups`` from the kept ``RemovalFacts``; a removal in the period that has none yet is
-    counted by the live rule."""
-    facts = RemovalFacts._meta.db_table
-    bounds = [period.start, period.end]
-    in_period = {"at__gte": period.start, "at__lt": period.end}
-    logged = TransitionLog.objects.filter(
-        content_type=_prosecution_ct(), transition__in=REMOVAL_LOG_TRANSITIONS, **in_period
-    )
-    # A fact is its log row's (one per row, same time), so equal counts mean every removal is kept and
-    # the anti-join below, a third of the report's time at 5M admissions, can be skipped.
-    if logged.count() == RemovalFacts.objects.filter(**in_period).count():
-        missing, params = "FALSE", [_prosecution_ct().pk]
-    else:
-        missing = (
-            f"l.at >= %s AND l.at < %s AND NOT EXISTS (SELECT 1 FROM {facts} rf WHERE rf.log_id = l.id"
-            " AND rf.at >= %s AND rf.at < %s)"  # a fact's time is its log row's: hash the period's facts
-        )
-        params = [_prosecution_ct().pk, *bounds, *bounds]
-    live = _removal_sql("l.transition, l.reason", missing, group=False)
-    sql = f"""
-        WITH r (transition, reason, station_id, court_id, gang, gbv) AS (
-            SELECT transition, reason, station_id, court_id, gang_related, gender_based
-            FROM {facts} WHERE at >= %s AND at < %s
-            UNION ALL {live}
-        )
-        SELECT 'split', reason, transition, CAST(NULL AS BIGINT), gang, gbv, COUNT(*)
-        FROM r GROUP BY 2, 3, 5, 6
-        UNION ALL
-        SELECT 'station', reason, NULL, station_id, NULL, NULL, COUNT(*) FROM r GROUP BY 2, 4
-        UNION ALL
-        SELECT 'court', reason, NULL, court_id, NULL, NULL, COUNT(*) FROM r GROUP BY 2, 4
-    """  # noqa: S608  (table names from the models; values are parameters)
-    with connection.cursor() as cur:
-        cur.execute(sql, [*bounds, *params])
-        return cur.fetchall()
+def removals(period: Period, *, suppress: bool, top: int = 3) -> dict:
+    """Removals from the roll in the period by reason, with the police-attributable share, each reason's
+    top stations and courts, and the gender-based and gang-related splits."""
+    by_reason, stations, courts, splits = _removal_counts(period)
+    total_removals = sum(c["removals"] for c in by_reason.values())
+    police_total = sum(c["removals"] for r, c in by_reason.items() if r in POLICE_ATTRIBUTABLE_REASONS)
+    kinds = _removal_kinds(by_reason, total_removals, police_total, splits) if suppress else {}
+    rows = []
+    for reason, c in sorted(by_reason.items(), key=lambda kv: (-kv[1]["removals"], kv[0])):
+        tops = {
+            "top_stations": stations[reason].most_common(top),
+            "top_courts": courts[reason].most_common(top),
+        }
+        rows.append(_reason_row(reason, c, total_removals, kinds, suppress, tops))
+    raw_total = {"group": None, "removals": total_removals, "police_attributable": police_total}
+    total = apply(raw_total, ["removals", "police_attributable"], kinds, lambda f: (TOTAL, f))
+    total = with_rates(total, raw_total, POLICE_SHARE, suppress=suppress)
+    split_rows = _split_rows(splits, kinds, suppress)
+    return {"definitions": definitions.REMOVALS, "rows": rows, "total": total, "splits": split_rows}
 
 
 def removal_tables(by_reason, total_removals: int, police_total: int, splits: dict) -> tuple:
@@ -412,17 +254,10 @@ def removal_tables(by_reason, total_removals: int, police_total: int, splits: di
     the police total, the others to the rest, which is not shown) and each split (yes + no = the total;
     police-attributable <= removals), all around that total row (which only this report shows, so it may
     be withheld to protect them)."""
-
-    def total_row(t: Table):
-        t.count((TOTAL, "removals"), total_removals)
-        t.count((TOTAL, "police_attributable"), police_total)
-        t.unpublished((TOTAL, "other"), total_removals - police_total)
-        t.identity((TOTAL, "removals"), [(TOTAL, "police_attributable"), (TOTAL, "other")])
-
     alone = Table()
-    total_row(alone)
+    _total_row(alone, total_removals, police_total)
     reasons = Table()
-    total_row(reasons)
+    _total_row(reasons, total_removals, police_total)
     for reason, c in by_reason.items():
         for f in REMOVAL_COUNTS:
             reasons.count((reason, f), c[f])
@@ -430,21 +265,29 @@ def removal_tables(by_reason, total_removals: int, police_total: int, splits: di
     for side, police in (("police_attributable", True), ("other", False)):
         members = [r for r in by_reason if (r in POLICE_ATTRIBUTABLE_REASONS) == police]
         reasons.identity((TOTAL, side), [(r, "removals") for r in members])
-    tables = [reasons]
-    for split, groups in splits.items():
-        t = Table()
-        t.count((TOTAL, "removals"), total_removals)
-        t.count((TOTAL, "police_attributable"), police_total)
-        for yes in (True, False):
-            g = groups[yes]
-            t.count((split, yes, "removals"), g["removals"])
-            t.count((split, yes, "police_attributable"), g["police_attributable"])
-            t.unpublished((split, yes, "other"), g["removals"] - g["police_attributable"])
-            t.identity((split, yes, "removals"), [(split, yes, "police_attributable"), (split, yes, "other")])
-        for f in ("removals", "police_attributable"):
-            t.identity((TOTAL, f), [(split, True, f), (split, False, f)])
-        tables.append(t)
-    return alone, tables
+    return alone, [reasons, *(_split_table(s, g, total_removals, police_total) for s, g in splits.items())]
+
+
+def _total_row(t: Table, total_removals: int, police_total: int) -> None:
+    t.count((TOTAL, "removals"), total_removals)
+    t.count((TOTAL, "police_attributable"), police_total)
+    t.unpublished((TOTAL, "other"), total_removals - police_total)
+    t.identity((TOTAL, "removals"), [(TOTAL, "police_attributable"), (TOTAL, "other")])
+
+
+def _split_table(split: str, groups: dict, total_removals: int, police_total: int) -> Table:
+    t = Table()
+    t.count((TOTAL, "removals"), total_removals)
+    t.count((TOTAL, "police_attributable"), police_total)
+    for yes in (True, False):
+        g = groups[yes]
+        t.count((split, yes, "removals"), g["removals"])
+        t.count((split, yes, "police_attributable"), g["police_attributable"])
+        t.unpublished((split, yes, "other"), g["removals"] - g["police_attributable"])
+        t.identity((split, yes, "removals"), [(split, yes, "police_attributable"), (split, yes, "other")])
+    for f in ("removals", "police_attributable"):
+        t.identity((TOTAL, f), [(split, True, f), (split, False, f)])
+    return t
 
 
 def _removal_kinds(*args) -> dict:
@@ -468,137 +311,58 @@ def _removal_kinds(*args) -> dict:
     return kinds
 
 
-def removals(period: Period, *, suppress: bool, top: int = 3) -> dict:
-    by_reason = defaultdict(Counter)
-    stations = defaultdict(Counter)
-    courts = defaultdict(Counter)
-    splits = {"gender_based": defaultdict(Counter), "gang_related": defaultdict(Counter)}
-    names = {
-        "station": dict(Station.objects.values_list("pk", "name")),
-        "court": dict(Court.objects.values_list("pk", "name")),
-    }
-    for by, reason, transition, ref, gang, gbv, n in _removal_groups(period):
-        reason = reason or "other"
-        if by == "station":
-            stations[reason][names[by].get(ref, "?")] += n
-            continue
-        if by == "court":
-            courts[reason][names[by].get(ref, "?")] += n
-            continue
-        police = reason in POLICE_ATTRIBUTABLE_REASONS
-        by_reason[reason]["removals"] += n
-        by_reason[reason][REMOVAL_TRANSITIONS[transition]] += n
-        for split, yes in (("gender_based", gbv), ("gang_related", gang)):
-            splits[split][bool(yes)]["removals"] += n
-            splits[split][bool(yes)]["police_attributable"] += n if police else 0
-    labels = dict(RemovalReason.choices)
-    total_removals = sum(c["removals"] for c in by_reason.values())
-    police_total = sum(c["removals"] for r, c in by_reason.items() if r in POLICE_ATTRIBUTABLE_REASONS)
-    kinds = _removal_kinds(by_reason, total_removals, police_total, splits) if suppress else {}
-    share = {"share": ("removals", "all_removals")}
-    rows = []
-    for reason, c in sorted(by_reason.items(), key=lambda kv: (-kv[1]["removals"], kv[0])):
-        raw = {"group": reason, **{k: c[k] for k in REMOVAL_COUNTS}, "all_removals": total_removals}
-        row = apply(raw, REMOVAL_COUNTS, kinds, lambda f, reason=reason: (reason, f))
-        row["all_removals"] = None if (TOTAL, "removals") in kinds else total_removals
-        row = with_rates(row, raw, share, suppress=suppress)
-        del row["all_removals"]
-        row["label"] = str(labels.get(reason, reason))
-        row["police_attributable"] = reason in POLICE_ATTRIBUTABLE_REASONS
-        # A top list only bounds the reason's removals; withheld with them when they are withheld.
-        hidden = row["removals"] is None
-        for name, counter in (("top_stations", stations), ("top_courts", courts)):
-            row[name] = [
-                {"name": n, "removals": None if hidden and suppress else suppress_count(k, suppress)}
-                for n, k in counter[reason].most_common(top)
-            ]
-        rows.append(row)
-    police = {"police_attributable_share": ("police_attributable", "removals")}
-    raw_total = {"group": None, "removals": total_removals, "police_attributable": police_total}
-    total = apply(raw_total, ["removals", "police_attributable"], kinds, lambda f: (TOTAL, f))
-    total = with_rates(total, raw_total, police, suppress=suppress)
-    split_rows = {}
-    for split, groups in splits.items():
-        split_rows[split] = []
-        for yes in (True, False):
-            raw = {
-                "group": yes,
-                "removals": groups[yes]["removals"],
-                "police_attributable": groups[yes]["police_attributable"],
-            }
-            row = apply(raw, ["removals", "police_attributable"], kinds, lambda f, s=split, y=yes: (s, y, f))
-            split_rows[split].append(with_rates(row, raw, police, suppress=suppress))
-    return {"definitions": definitions.REMOVALS, "rows": rows, "total": total, "splits": split_rows}
-
-
 # ------------------------------------------------------------------ re-enrolment outcomes
 
-RE_ENROL_COUNTS = [
-    "matters",
-    "open",
-    "convictions",
-    "acquittals",
-    "removed_again",
-    "diverted",
-    "verdicts",
-]
+RE_ENROL_COUNTS = ["matters", "open", "convictions", "acquittals", "removed_again", "diverted", "verdicts"]
 RE_ENROL_IDENTITIES = [
     ("verdicts", ["convictions", "acquittals"]),
     ("matters", ["open", "verdicts", "removed_again", "diverted"]),
 ]
 
 
+def _re_enrol_counts(states: dict, ids) -> tuple[dict, Counter]:
+    st = Counter(states[i] for i in ids)
+    conv = st[S.CONVICTED] + st[S.SENTENCED]
+    row = {
+        "matters": len(ids),
+        "open": sum(n for s, n in st.items() if s not in Prosecution.FINALISED_STATES),
+        "convictions": conv,
+        "acquittals": st[S.ACQUITTED],
+        "removed_again": sum(st[s] for s in Prosecution.REMOVED_STATES),
+        "diverted": st[S.DIVERTED],
+        "verdicts": conv + st[S.ACQUITTED],
+    }
+    return row, st
+
+
+def _re_enrol_row(group, raw, st, kinds, key, suppress) -> dict:
+    out = apply({"group": group, **raw}, RE_ENROL_COUNTS, kinds, key)
+    out = with_rates(out, raw, {"conviction_rate": ("convictions", "verdicts")}, suppress=suppress)
+    # Where the matters stand now splits the counts above finer than their identities can follow:
+    # withheld whole when suppressed (the counts above carry the answer).
+    out["current_state"] = {s: None if suppress else n for s, n in sorted(st.items())}
+    if suppress and st:
+        out["suppressed"] = out.get("suppressed", []) + ["current_state"]
+    return out
+
+
 def re_enrolment(period: Period, *, suppress: bool) -> dict:
-    # One query: each re-enrolment log row with whether it names a review and the matter's state now.
-    rows = (
-        TransitionLog.objects.filter(
-            content_type=_prosecution_ct(), transition="re_enrol", at__gte=period.start, at__lt=period.end
-        )
-        .annotate(
-            after_review=ExpressionWrapper(Q(data__has_key="review"), output_field=BooleanField()),
-            state_now=Subquery(Prosecution.objects.filter(pk=OuterRef("object_id")).values("state")[:1]),
-        )
-        .values_list("object_id", "after_review", "state_now")
-    )
+    """Matters re-enrolled in the period, after a committee review or not, and where they stand now."""
     states, after_review = {}, set()
-    for pk, reviewed, state in rows:
+    for pk, reviewed, state in re_enrolments(period):
         states[pk] = state
         if reviewed:
             after_review.add(pk)
-    every = set(states)
-
-    def counts(ids) -> tuple[dict, Counter]:
-        st = Counter(states[i] for i in ids)
-        conv = st[S.CONVICTED] + st[S.SENTENCED]
-        row = {
-            "matters": len(ids),
-            "open": sum(n for s, n in st.items() if s not in Prosecution.FINALISED_STATES),
-            "convictions": conv,
-            "acquittals": st[S.ACQUITTED],
-            "removed_again": sum(st[s] for s in Prosecution.REMOVED_STATES),
-            "diverted": st[S.DIVERTED],
-            "verdicts": conv + st[S.ACQUITTED],
-        }
-        return row, st
-
-    groups = {"after_review": counts(after_review), "other": counts(every - after_review)}
-    raw_total, total_states = counts(every)
+    groups = {
+        "after_review": _re_enrol_counts(states, after_review),
+        "other": _re_enrol_counts(states, set(states) - after_review),
+    }
+    raw_total, total_states = _re_enrol_counts(states, set(states))
     kinds = {}
     if suppress:
         kinds = suppress_grouped(
             {g: r for g, (r, _) in groups.items()}, raw_total, row_identities=RE_ENROL_IDENTITIES
         )
-
-    def tally(group, raw, st, key):
-        out = apply({"group": group, **raw}, RE_ENROL_COUNTS, kinds, key)
-        out = with_rates(out, raw, {"conviction_rate": ("convictions", "verdicts")}, suppress=suppress)
-        # Where the matters stand now splits the counts above finer than their identities can follow:
-        # withheld whole when suppressed (the counts above carry the answer).
-        out["current_state"] = {s: None if suppress else n for s, n in sorted(st.items())}
-        if suppress and st:
-            out["suppressed"] = out.get("suppressed", []) + ["current_state"]
-        return out
-
-    rows = [tally(g, r, st, lambda f, g=g: (g, f)) for g, (r, st) in groups.items()]
-    total = tally(None, raw_total, total_states, lambda f: (TOTAL, f))
+    rows = [_re_enrol_row(g, r, st, kinds, lambda f, g=g: (g, f), suppress) for g, (r, st) in groups.items()]
+    total = _re_enrol_row(None, raw_total, total_states, kinds, lambda f: (TOTAL, f), suppress)
     return {"definitions": definitions.RE_ENROLMENT, "rows": rows, "total": total}

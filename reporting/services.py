@@ -1,6 +1,6 @@
 """Writes of the reporting app: subscriptions to scheduled reports, and sending them once per period."""
 
-from datetime import date, timedelta
+from datetime import date
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -11,9 +11,10 @@ from django.utils import timezone
 
 from casework.errors import InvalidInput, PermissionDenied
 
-from . import dashboard, exports, permissions, selectors
+from . import attrition, dashboard, exports, permissions, selectors
 from .models import Delivery, Subscription
-from .params import DashboardFilters, Period
+from .params import DashboardFilters
+from .periods import Period, last_complete_month, last_complete_week
 
 
 def subscription_create(*, actor, report: str, frequency: str, group_by: str = "court") -> Subscription:
@@ -39,12 +40,10 @@ def subscription_cancel(*, actor, subscription: Subscription) -> None:
 
 
 def last_complete_period(frequency: str, today: date) -> Period:
+    """The last ISO week (weekly) or calendar month (monthly) that ended before ``today``."""
     if frequency == Subscription.Frequency.WEEKLY:
-        this_monday = today - timedelta(days=today.weekday())
-        return Period(this_monday - timedelta(days=7), this_monday - timedelta(days=1))
-    first = today.replace(day=1)
-    last_month_end = first - timedelta(days=1)
-    return Period(last_month_end.replace(day=1), last_month_end)
+        return last_complete_week(today)
+    return last_complete_month(today)
 
 
 def render_csv(sub: Subscription, period: Period) -> tuple[str, str, str]:
@@ -59,7 +58,7 @@ def render_csv(sub: Subscription, period: Period) -> tuple[str, str, str]:
         fields = ["group", "police_attributable", *selectors.REMOVAL_COUNTS, "share", "suppressed"]
         rows, path, query = report["rows"], reverse("reporting:removals"), {}
     elif sub.report == Subscription.Report.ATTRITION:
-        report = dashboard.attrition(period, suppress=suppress)
+        report = attrition.attrition(period, suppress=suppress)
         fields, rows, path, query = (
             ["group", "count", "drop", "suppressed"],
             report["rows"],

@@ -91,16 +91,18 @@ class Table:
 
     # ------------------------------------------------------------------ the network
 
-    def _edges(self) -> dict:
-        """key → (tail, head): flow on the edge leaves tail and enters head; each identity is a node."""
-        roles = defaultdict(list)  # key → [(identity index, is total)]
+    def _roles(self) -> dict:
+        """key → [(identity index, is total)]."""
+        roles = defaultdict(list)
         for i, (total, parts) in enumerate(self.identities):
             roles[total].append((i, True))
             for p in parts:
                 roles[p].append((i, False))
-        # Orient each identity (+1: its total enters, its parts leave; -1: the reverse) so that every
-        # count enters one identity and leaves the other: a two-colouring.
-        sign: dict[int, int] = {}
+        return roles
+
+    def _orientation(self, roles: dict) -> dict[int, int]:
+        """Orient each identity (+1: its total enters, its parts leave; -1: the reverse) so that every
+        count enters one identity and leaves the other: a two-colouring."""
         links = defaultdict(list)
         for key, rs in roles.items():
             if len(rs) > 2:
@@ -110,20 +112,17 @@ class Table:
                 same = ta != tb  # a total in one and a part in the other: the same orientation
                 links[a].append((b, same))
                 links[b].append((a, same))
+        sign: dict[int, int] = {}
         for start in range(len(self.identities)):
-            if start in sign:
-                continue
-            sign[start] = 1
-            stack = [start]
-            while stack:
-                a = stack.pop()
-                for b, same in links[a]:
-                    want = sign[a] if same else -sign[a]
-                    if b not in sign:
-                        sign[b] = want
-                        stack.append(b)
-                    elif sign[b] != want:
-                        raise NotANetwork("the identities do not orient consistently")
+            if start not in sign:
+                sign[start] = 1
+                _colour_from(start, links, sign)
+        return sign
+
+    def _edges(self) -> dict:
+        """key → (tail, head): flow on the edge leaves tail and enters head; each identity is a node."""
+        roles = self._roles()
+        sign = self._orientation(roles)
         edges = {}
         for key in self.values:
             enters, leaves = OUTSIDE, OUTSIDE
@@ -137,17 +136,16 @@ class Table:
 
     # ------------------------------------------------------------------ suppression
 
-    def suppress(self, preset: dict | None = None) -> dict:
-        """{key: kind} of the counts to withhold (virtual counts are not listed). ``preset``: kinds
-        decided elsewhere (the total row, shared by every grouping)."""
+    def _primary(self, preset: dict | None) -> dict:
+        """Rules 1 and 2: the preset kinds, the small counts, and (downwards) the parts of a total withheld
+        as under 5, which are under 5 too (a part that is itself a total passes it on): a reader cannot
+        tell their zeros from their small counts."""
         kinds: dict = {k: kind for k, kind in (preset or {}).items() if k in self.values}
         for key, v in self.values.items():
             if key in self.virtual:
                 kinds[key] = WITHHELD
             elif key not in kinds and is_small(v):
                 kinds[key] = SMALL
-        # Rule 2, downwards: the parts of a total withheld as under 5 are under 5 too (a part that is
-        # itself a total passes it on), and a reader cannot tell their zeros from their small counts.
         under_five = True
         while under_five:
             under_five = False
@@ -158,6 +156,40 @@ class Table:
                     if p not in self.virtual and kinds.get(p) in (None, SMALL):
                         kinds[p] = SMALL_OR_ZERO
                         under_five = True
+        return kinds
+
+    def _withhold_around(self, net: "_Network", kinds: dict, key) -> None:
+        """Rule 4. Nothing shown can give ``key`` room (the bounds "<5" and "at least 5" pin it). Withhold
+        as "any value" the shown counts of its identities, then their withheld ones too (a reader no longer
+        knows they are under 5), then the same across the table, sparing the shared totals; for a count of
+        1-4, at last those too (a last resort no table in the tests reaches)."""
+        scopes = [(net.nodes_of(key), False), (net.nodes_of(key), True), (None, False), (None, True)]
+        for nodes, withheld_too in [*scopes, ("all", True)]:
+            for k in net.keys_at(None if nodes == "all" else nodes):
+                if kinds.get(k) == WITHHELD or (k in kinds and not withheld_too):
+                    continue
+                if k in self.public and nodes != "all":
+                    continue
+                kinds[k] = WITHHELD
+                net.hide(k, WITHHELD)
+            if net.free(key):
+                return
+
+    def _protect(self, net: "_Network", kinds: dict, key) -> None:
+        """Rules 3 and 4 for one withheld count that could be worked out."""
+        path = net.cheapest_release(key, self.public)
+        if path is not None:  # a cycle through ``key`` now exists
+            for k in path:
+                kinds[k] = COMPLEMENTARY
+                net.hide(k, COMPLEMENTARY)
+        elif is_small(self.values[key]):
+            self._withhold_around(net, kinds, key)
+        # else: a zero under a small total pinned by a shown zero: shown at the end, as it is known
+
+    def suppress(self, preset: dict | None = None) -> dict:
+        """{key: kind} of the counts to withhold (virtual counts are not listed). ``preset``: kinds
+        decided elsewhere (the total row, shared by every grouping)."""
+        kinds = self._primary(preset)
         if len(kinds) == len(self.virtual):
             return {}
         net = _Network(self._edges(), self.values, kinds)
@@ -167,31 +199,8 @@ class Table:
             return (self.values[k], order[k])
 
         for key in sorted((k for k in kinds if k not in self.virtual), key=rank):
-            if net.free(key):
-                continue
-            path = net.cheapest_release(key, self.public)
-            if path is not None:  # a cycle through ``key`` now exists
-                for k in path:
-                    kinds[k] = COMPLEMENTARY
-                    net.hide(k, COMPLEMENTARY)
-                continue
-            if not is_small(self.values[key]):
-                continue  # a zero under a small total pinned by a shown zero: shown below, as it is known
-            # Nothing shown can give it room (the bounds "<5" and "at least 5" pin it). Withhold as "any
-            # value" the shown counts of its identities, then their withheld ones too (a reader no longer
-            # knows they are under 5), then the same across the table, sparing the shared totals; for a
-            # count of 1-4, at last those too (a last resort no table in the tests reaches).
-            scopes = [(net.nodes_of(key), False), (net.nodes_of(key), True), (None, False), (None, True)]
-            for nodes, withheld_too in [*scopes, ("all", True)]:
-                for k in net.keys_at(None if nodes == "all" else nodes):
-                    if kinds.get(k) == WITHHELD or (k in kinds and not withheld_too):
-                        continue
-                    if k in self.public and nodes != "all":
-                        continue
-                    kinds[k] = WITHHELD
-                    net.hide(k, WITHHELD)
-                if net.free(key):
-                    break
+            if not net.free(key):
+                self._protect(net, kinds, key)
         # A withheld count that can be worked out anyway is shown: a zero under a total of zero, say.
         # (Showing it tells a reader nothing new, so no other count loses its room.) Never a 1-4.
         for k in list(kinds):
@@ -199,6 +208,20 @@ class Table:
                 del kinds[k]
                 net.show(k)
         return {k: kind for k, kind in kinds.items() if k not in self.virtual}
+
+
+def _colour_from(start: int, links: dict, sign: dict[int, int]) -> None:
+    """Give every identity linked to ``start`` the sign its link asks for; a clash is no network."""
+    stack = [start]
+    while stack:
+        a = stack.pop()
+        for b, same in links[a]:
+            want = sign[a] if same else -sign[a]
+            if b not in sign:
+                sign[b] = want
+                stack.append(b)
+            elif sign[b] != want:
+                raise NotANetwork("the identities do not orient consistently")
 
 
 class _Network:

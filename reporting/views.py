@@ -15,7 +15,10 @@ from casework.errors import InvalidInput
 from casework.inputs import ascii_int
 from casework.models import District, Facility, Mechanism, Station
 
+from . import attrition as funnel_reads
 from . import charts, dashboard, exports, permissions, selectors, services
+from .forms import CancelForm, SubscribeForm
+from .hotspots import hotspots as suburbs_ranked
 from .models import Subscription
 from .params import (
     FIRST_DATE,
@@ -197,7 +200,7 @@ def re_enrolment(request):
 @report_view
 def attrition(request):
     period = parse_period(request.GET)
-    report = dashboard.attrition(period, suppress=_suppress(request))
+    report = funnel_reads.attrition(period, suppress=_suppress(request))
     chart = charts.bar_chart(
         [(r["group"].replace("_", " "), shown(r, "count")) for r in report["rows"]],
         name="attrition",
@@ -218,8 +221,8 @@ def attrition(request):
 @report_view
 def unknown_to_police(request):
     period = parse_period(request.GET)
-    group_by = parse_choice(request.GET, "group_by", dashboard.UNKNOWN_GROUP_BY, default="facility")
-    report = dashboard.unknown_to_police(period, group_by, suppress=_suppress(request))
+    group_by = parse_choice(request.GET, "group_by", funnel_reads.UNKNOWN_GROUP_BY, default="facility")
+    report = funnel_reads.unknown_to_police(period, group_by, suppress=_suppress(request))
     chart = charts.bar_chart(
         [(r["label"], r["unknown_share_30d"]) for r in report["rows"]],
         name="unknown-to-police",
@@ -229,7 +232,7 @@ def unknown_to_police(request):
 
     def cells(r):
         out = []
-        for n in dashboard.UNKNOWN_DAYS:
+        for n in funnel_reads.UNKNOWN_DAYS:
             out += [
                 {"value": shown(r, f"eligible_{n}d")},
                 {"value": shown(r, f"unknown_{n}d")},
@@ -247,8 +250,8 @@ def unknown_to_police(request):
             "total": {**report["total"], "cells": cells(report["total"])},
             "chart": chart,
             "group_by": group_by,
-            "groupings": dashboard.UNKNOWN_GROUP_BY,
-            "days": dashboard.UNKNOWN_DAYS,
+            "groupings": funnel_reads.UNKNOWN_GROUP_BY,
+            "days": funnel_reads.UNKNOWN_DAYS,
             "api_url": reverse("api-report-unknown-to-police"),
         },
     )
@@ -343,7 +346,7 @@ def hotspots(request):
     weeks = request.GET.get("weeks") or "4"
     if not 1 <= (ascii_int(weeks) or 0) <= 52:
         raise ReportInputError({"weeks": "A whole number of weeks, 1 to 52."})
-    report = dashboard.hotspots(weeks=int(weeks), suppress=_suppress(request))
+    report = suburbs_ranked(weeks=int(weeks), suppress=_suppress(request))
     chart = charts.bar_chart(
         [(r["label"], r["recent"]) for r in report["rows"][:15]],
         name="hotspots",
@@ -383,27 +386,33 @@ def istv_extract(request):
 # ------------------------------------------------------------------ subscriptions
 
 
+def _subscription_posted(request) -> dict | None:
+    """Cancel or subscribe as posted; the form errors (by field) when the input is wrong."""
+    if request.POST.get("cancel"):
+        form = CancelForm(request.POST)
+        pk = form.cleaned_data["cancel"] if form.is_valid() else 0
+        sub = get_object_or_404(Subscription, pk=pk, user=request.user)
+        services.subscription_cancel(actor=request.user, subscription=sub)
+        return None
+    form = SubscribeForm(request.POST)
+    if not form.is_valid():
+        return {field: list(errors) for field, errors in form.errors.items()}
+    try:
+        services.subscription_create(actor=request.user, **form.cleaned_data)
+    except InvalidInput as e:
+        return e.errors
+    return None
+
+
 @report_view
 def subscriptions(request):
     if not permissions.may_subscribe(request.user):
         raise PermissionDenied(_("Only managers, analysts and admins subscribe to scheduled reports."))
     error = None
     if request.method == "POST":
-        try:
-            if request.POST.get("cancel"):
-                cancel = ascii_int(request.POST["cancel"]) or 0  # "abc" is no subscription: 404
-                sub = get_object_or_404(Subscription, pk=cancel, user=request.user)
-                services.subscription_cancel(actor=request.user, subscription=sub)
-            else:
-                services.subscription_create(
-                    actor=request.user,
-                    report=request.POST.get("report", ""),
-                    frequency=request.POST.get("frequency", ""),
-                    group_by=request.POST.get("group_by", "court") or "court",
-                )
+        error = _subscription_posted(request)
+        if error is None:
             return redirect("reporting:subscriptions")
-        except InvalidInput as e:
-            error = e.errors
     return render(
         request,
         "reporting/subscriptions.html",

@@ -6,7 +6,6 @@ from .. import permissions, plausible
 from ..models import (
     Accused,
     Court,
-    District,
     Facility,
     Incident,
     Offence,
@@ -22,12 +21,6 @@ def code_field(queryset, **kwargs):
 
 
 # ---------------------------------------------------------------- reference data
-
-
-class DistrictOutput(serializers.ModelSerializer):
-    class Meta:
-        model = District
-        fields = ["code", "name"]
 
 
 class FacilityOutput(serializers.ModelSerializer):

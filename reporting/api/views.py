@@ -12,7 +12,7 @@ from rest_framework.views import APIView
 
 from casework.inputs import ascii_int
 
-from .. import dashboard, exports, permissions, selectors
+from .. import attrition, dashboard, exports, hotspots, permissions, selectors
 from ..params import ReportInputError, parse_choice, parse_dashboard_filters, parse_period, wants_unsuppressed
 from .serializers import ConvictionRateOutput, DashboardOutput
 
@@ -160,7 +160,7 @@ class AttritionView(ReportView):
     )
     def get(self, request):
         period = parse_period(request.query_params)
-        report = dashboard.attrition(period, suppress=self.suppress)
+        report = attrition.attrition(period, suppress=self.suppress)
         if self.wants_csv:
             return exports.csv_response(
                 "attrition.csv", ["group", "count", "drop", "suppressed"], report["rows"]
@@ -171,18 +171,18 @@ class AttritionView(ReportView):
 class UnknownToPoliceView(ReportView):
     @extend_schema(
         responses={200: OpenApiTypes.OBJECT},
-        parameters=[*PERIOD_PARAMS, OpenApiParameter("group_by", str, enum=list(dashboard.UNKNOWN_GROUP_BY))],
+        parameters=[*PERIOD_PARAMS, OpenApiParameter("group_by", str, enum=list(attrition.UNKNOWN_GROUP_BY))],
         description="Share of EC violence admissions with no docket after 7, 30 and 90 days.",
     )
     def get(self, request):
         period = parse_period(request.query_params)
         group_by = parse_choice(
-            request.query_params, "group_by", dashboard.UNKNOWN_GROUP_BY, default="facility"
+            request.query_params, "group_by", attrition.UNKNOWN_GROUP_BY, default="facility"
         )
-        report = dashboard.unknown_to_police(period, group_by, suppress=self.suppress)
+        report = attrition.unknown_to_police(period, group_by, suppress=self.suppress)
         if self.wants_csv:
             return exports.csv_response(
-                "unknown-to-police.csv", [*dashboard.UNKNOWN_FIELDS, "suppressed"], exports.table_rows(report)
+                "unknown-to-police.csv", [*attrition.UNKNOWN_FIELDS, "suppressed"], exports.table_rows(report)
             )
         return Response(api_shape(report))
 
@@ -233,7 +233,7 @@ class HotspotsView(ReportView):
         weeks = request.query_params.get("weeks") or "4"
         if not 1 <= (ascii_int(weeks) or 0) <= 52:
             raise ReportInputError({"weeks": "A whole number of weeks, 1 to 52."})
-        report = dashboard.hotspots(weeks=int(weeks), suppress=self.suppress)
+        report = hotspots.hotspots(weeks=int(weeks), suppress=self.suppress)
         if self.wants_csv:
-            return exports.csv_response("hotspots.csv", dashboard.HOTSPOT_FIELDS, report["rows"])
+            return exports.csv_response("hotspots.csv", hotspots.HOTSPOT_FIELDS, report["rows"])
         return Response(api_shape_plain(report))

@@ -1,5 +1,7 @@
 from django import template
 
+from reporting.suppression import shown
+
 register = template.Library()
 
 
@@ -14,8 +16,6 @@ def figure(value):
 @register.filter
 def figure_of(row, field):
     """A count of a row: "<5" when withheld as small, "x" when withheld to protect a small one."""
-    from reporting.suppression import shown
-
     return figure(shown(row, field))
 
 

@@ -25,7 +25,16 @@ from zoneinfo import ZoneInfo
 
 from casework import services
 from casework.models import Offence
-from tests.factories import CourtFactory, DistrictFactory, FacilityFactory, StationFactory, SuburbFactory
+from referrals.models import Admission, Referral
+from reporting import rollups
+from tests.factories import (
+    CourtFactory,
+    DistrictFactory,
+    FacilityFactory,
+    StationFactory,
+    SuburbFactory,
+    set_state,
+)
 
 SAST = ZoneInfo("Africa/Johannesburg")
 
@@ -164,3 +173,93 @@ def conviction_cohort() -> Cohort:
 
 
 MARCH = {"from": "2025-03-01", "to": "2025-03-31"}
+
+
+def admissions_cohort(ref=None):
+    """Six admissions; four arrive in March 2025 SAST.
+
+    a1 F1 Mon 03-03 22:30 15-24 male   firearm street Suburb X (S1)  gang-related incident
+    a2 F1 Mon 03-03 23:10 25-34 male   sharp   tavern Suburb X (S1)
+    a3 F1 Sun 03-09 01:15 15-24 female sharp   home   Suburb Y (S2)
+    a4 F2 Sat 03-15 21:00 0-14  female blunt   home   Suburb Y (S2)
+    a5 F2 Tue 04-01 00:30 SAST (still 31 March in UTC): April
+    a6 F2 Fri 02-28 23:30 SAST: February
+    """
+    ref = ref or reference()
+    rows = [
+        ("a1", "f1", sast(2025, 3, 3, 22, 30), "15-24", "male", "firearm", "street", "x"),
+        ("a2", "f1", sast(2025, 3, 3, 23, 10), "25-34", "male", "sharp", "tavern", "x"),
+        ("a3", "f1", sast(2025, 3, 9, 1, 15), "15-24", "female", "sharp", "home", "y"),
+        ("a4", "f2", sast(2025, 3, 15, 21, 0), "0-14", "female", "blunt", "home", "y"),
+        ("a5", "f2", sast(2025, 4, 1, 0, 30), "35-44", "male", "sharp", "street", "y"),
+        ("a6", "f2", sast(2025, 2, 28, 23, 30), "35-44", "male", "sharp", "street", "y"),
+    ]
+    out = {}
+    for name, fac, at, band, sex, mech, place, suburb in rows:
+        out[name] = Admission.objects.create(
+            facility=ref[fac],
+            visit_number=name,
+            arrival_at=at,
+            injury_at=at,
+            age_band=band,
+            sex=sex,
+            mechanism=mech,
+            place_type=place,
+            suburb=ref[suburb],
+        )
+    incident = services.incident_create(
+        actor=None, occurred_at=sast(2025, 3, 3, 22), suburb=ref["x"], mechanism="firearm", gang_related=True
+    )
+    Admission.objects.filter(pk=out["a1"].pk).update(incident=incident)
+    rollups.rebuild_all()
+    out["ref"] = ref
+    return out
+
+
+def attrition_cohort():
+    """March 2025: admissions a1-a4 (``admissions_cohort``); incidents:
+    i1 (a1's) → docket → referred to NPA → prosecuted → convicted;
+    i2 (a2's) → docket closed undetected;
+    i3 (a3's) → referral declined ("Victim does not want to lay a charge"), no docket;
+    i4 (no admission) → nothing.
+    """
+    cohort = admissions_cohort()
+    ref = cohort["ref"]
+    i1 = Admission.objects.get(pk=cohort["a1"].pk).incident
+    mk = lambda at, s: services.incident_create(actor=None, occurred_at=at, suburb=ref[s], mechanism="sharp")  # noqa: E731
+    i2, i3, _i4 = mk(sast(2025, 3, 3, 23), "x"), mk(sast(2025, 3, 9, 1), "y"), mk(sast(2025, 3, 20), "y")
+    Admission.objects.filter(pk=cohort["a2"].pk).update(incident=i2)
+    Admission.objects.filter(pk=cohort["a3"].pk).update(incident=i3)
+    kw = {"actor": None, "version": None}
+    c1 = services.police_case_open(
+        actor=None,
+        station=ref["s1"],
+        cas_number="1/03/2025",
+        offence=ref["murder"],
+        opened_on=date(2025, 3, 5),
+        incidents=[i1],
+    )
+    services.police_case_investigate(c1, at=sast(2025, 3, 6), **kw)
+    services.police_case_refer_to_npa(c1, at=sast(2025, 3, 7), **kw)
+    p = services.prosecution_enrol(
+        actor=None,
+        police_case=c1,
+        court=ref["a"],
+        case_number="RC 1/2025",
+        enrolled_on=date(2025, 3, 8),
+        accused=[{"name": "A"}],
+    )
+    services.prosecution_convict(p, at=sast(2025, 5, 1), **kw)
+    c2 = services.police_case_open(
+        actor=None,
+        station=ref["s1"],
+        cas_number="2/03/2025",
+        offence=ref["assault_gbh"],
+        opened_on=date(2025, 3, 20),
+        incidents=[i2],
+    )
+    services.police_case_close_undetected(c2, at=sast(2025, 4, 1), **kw)
+    r = Referral.objects.create(admission=Admission.objects.get(pk=cohort["a3"].pk), station=ref["s2"])
+    set_state(r, "declined")
+    Referral.objects.filter(pk=r.pk).update(decline_reason="Victim does not want to lay a charge")
+    return cohort

@@ -7,7 +7,7 @@ import pytest
 
 from casework import permissions as roles
 
-from .cohort import MARCH, conviction_cohort
+from .cohort import MARCH, admissions_cohort, conviction_cohort
 
 REPORT_URLS = [
     "/api/v1/reports/conviction-rate/",
@@ -185,8 +185,6 @@ def test_suppression_on_the_page(cohort, make_user, client, role, asks, suppress
 
 
 def test_the_dashboard_suppresses_small_counts_for_a_manager_in_api_and_csv(db, make_user, api):
-    from .test_dashboard import admissions_cohort
-
     admissions_cohort()
     manager, analyst = make_user(roles.MANAGER), make_user(roles.VPU_ANALYST)
     q = {**MARCH, "group_by": "facility"}

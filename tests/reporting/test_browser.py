@@ -10,8 +10,7 @@ from django.test import Client
 
 from casework import permissions as roles
 
-from .cohort import MARCH, conviction_cohort
-from .test_dashboard import admissions_cohort
+from .cohort import MARCH, admissions_cohort, conviction_cohort
 
 ARTIFACTS = Path(settings.BASE_DIR) / "test-artifacts"
 ARGS = [

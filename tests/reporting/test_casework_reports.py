@@ -4,19 +4,11 @@ from datetime import date
 
 import pytest
 
-from casework import permissions as roles
 from casework import services
-from tests.factories import set_state
 
-from .cohort import MARCH, conviction_cohort, sast
-from .test_dashboard import admissions_cohort
+from .cohort import MARCH, admissions_cohort, attrition_cohort, conviction_cohort, sast
 
 FEB_MAR = {"from": "2025-02-01", "to": "2025-03-31", "unsuppressed": "1"}
-
-
-@pytest.fixture
-def analyst(make_user):
-    return make_user(roles.VPU_ANALYST)
 
 
 @pytest.mark.parametrize(
@@ -130,57 +122,6 @@ def test_re_enrolment_after_a_committee_review_and_its_outcome(db, api, analyst)
     assert later["total"]["matters"] == 0  # re-enrolled in February, not March
 
 
-def attrition_cohort():
-    """March 2025: admissions a1-a4 (see test_dashboard); incidents:
-    i1 (a1's) → docket → referred to NPA → prosecuted → convicted;
-    i2 (a2's) → docket closed undetected;
-    i3 (a3's) → referral declined ("Victim does not want to lay a charge"), no docket;
-    i4 (no admission) → nothing.
-    """
-    from referrals.models import Admission, Referral
-
-    cohort = admissions_cohort()
-    ref = cohort["ref"]
-    i1 = Admission.objects.get(pk=cohort["a1"].pk).incident
-    mk = lambda at, s: services.incident_create(actor=None, occurred_at=at, suburb=ref[s], mechanism="sharp")  # noqa: E731
-    i2, i3, _i4 = mk(sast(2025, 3, 3, 23), "x"), mk(sast(2025, 3, 9, 1), "y"), mk(sast(2025, 3, 20), "y")
-    Admission.objects.filter(pk=cohort["a2"].pk).update(incident=i2)
-    Admission.objects.filter(pk=cohort["a3"].pk).update(incident=i3)
-    kw = {"actor": None, "version": None}
-    c1 = services.police_case_open(
-        actor=None,
-        station=ref["s1"],
-        cas_number="1/03/2025",
-        offence=ref["murder"],
-        opened_on=date(2025, 3, 5),
-        incidents=[i1],
-    )
-    services.police_case_investigate(c1, at=sast(2025, 3, 6), **kw)
-    services.police_case_refer_to_npa(c1, at=sast(2025, 3, 7), **kw)
-    p = services.prosecution_enrol(
-        actor=None,
-        police_case=c1,
-        court=ref["a"],
-        case_number="RC 1/2025",
-        enrolled_on=date(2025, 3, 8),
-        accused=[{"name": "A"}],
-    )
-    services.prosecution_convict(p, at=sast(2025, 5, 1), **kw)
-    c2 = services.police_case_open(
-        actor=None,
-        station=ref["s1"],
-        cas_number="2/03/2025",
-        offence=ref["assault_gbh"],
-        opened_on=date(2025, 3, 20),
-        incidents=[i2],
-    )
-    services.police_case_close_undetected(c2, at=sast(2025, 4, 1), **kw)
-    r = Referral.objects.create(admission=Admission.objects.get(pk=cohort["a3"].pk), station=ref["s2"])
-    set_state(r, "declined")
-    Referral.objects.filter(pk=r.pk).update(decline_reason="Victim does not want to lay a charge")
-    return cohort
-
-
 def test_the_attrition_funnel_counts_each_step_its_drop_and_the_reasons(db, api, analyst):
     attrition_cohort()
     body = api(analyst).get("/api/v1/reports/attrition/", {**MARCH, "unsuppressed": "1"}).json()
@@ -228,12 +169,12 @@ def test_unknown_to_police_after_7_30_and_90_days_by_facility(db, api, analyst):
 
 
 def test_an_admission_too_recent_for_the_window_is_not_in_its_denominator(db):
-    from reporting import dashboard
-    from reporting.params import Period
+    from reporting import attrition
+    from reporting.periods import Period
 
     admissions_cohort()
     # Pretend "now" is 2025-03-20: a1-a3 are older than 7 days, a4 (03-15) is not; none is 30 days old.
-    report = dashboard.unknown_to_police(
+    report = attrition.unknown_to_police(
         Period(date(2025, 3, 1), date(2025, 3, 31)), "facility", suppress=False, now=sast(2025, 3, 20)
     )
     assert report["total"]["eligible_7d"] == 3 and report["total"]["eligible_30d"] == 0
@@ -242,7 +183,7 @@ def test_an_admission_too_recent_for_the_window_is_not_in_its_denominator(db):
 
 def test_hotspots_rank_suburbs_and_raise_a_spike_alert_by_the_documented_rule(db, api, analyst):
     from referrals.models import Admission
-    from reporting import dashboard, rollups
+    from reporting import hotspots, rollups
 
     from .cohort import reference
 
@@ -264,7 +205,7 @@ def test_hotspots_rank_suburbs_and_raise_a_spike_alert_by_the_documented_rule(db
                     suburb=ref[suburb],
                 )
     rollups.rebuild_all()
-    report = dashboard.hotspots(weeks=1, suppress=False, today=date(2025, 6, 18))
+    report = hotspots.hotspots(weeks=1, suppress=False, today=date(2025, 6, 18))
     assert [r["suburb"] for r in report["rows"]] == ["suburb-x", "suburb-y"]
     x = report["rows"][0]
     assert (x["recent"], x["previous"], x["change"], x["rank_by_change"]) == (9, 1, 8, 1)
@@ -276,6 +217,6 @@ def test_hotspots_rank_suburbs_and_raise_a_spike_alert_by_the_documented_rule(db
         9,
         1.0,
     )
-    assert alert["upper_limit"] == dashboard.poisson_upper_limit(1.0) == 5  # P(X>=5 | 1) = 0.0037 < 0.01
+    assert alert["upper_limit"] == hotspots.poisson_upper_limit(1.0) == 5  # P(X>=5 | 1) = 0.0037 < 0.01
     r = api(analyst).get("/api/v1/dashboard/hotspots/", {"weeks": "0"})
     assert r.status_code == 400 and "weeks" in r.json()["errors"]

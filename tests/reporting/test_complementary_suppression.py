@@ -193,15 +193,15 @@ def test_no_outcome_count_can_be_worked_out_from_the_row_identities_and_the_tota
 def test_no_step_or_drop_of_the_attrition_funnel_can_be_worked_out(drops, convicted, admissions):
     from collections import Counter
 
-    from reporting import dashboard
+    from reporting import attrition
 
     # incidents, referred, ..., convicted: each step is the next plus its drop
     n = convicted + sum(drops)
     counts = Counter({"admissions": admissions, "incidents": n})
-    for step, drop in zip(dashboard.FUNNEL[2:], drops, strict=True):
+    for step, drop in zip(attrition.FUNNEL[2:], drops, strict=True):
         n -= drop
         counts[step] = n
-    table = dashboard.attrition_table(counts)
+    table = attrition.attrition_table(counts)
     kinds = table.suppress()
     assert shown_small(table, kinds) == []
     assert disclosed(table, kinds) == []

@@ -64,11 +64,6 @@ def cohort(db):
     return conviction_cohort()
 
 
-@pytest.fixture
-def analyst(make_user):
-    return make_user(roles.VPU_ANALYST)
-
-
 @pytest.fixture(params=["live", "kept after a rebuild", "kept after each commit"])
 def counted_cohort(request, db, django_capture_on_commit_callbacks):
     """The cohort counted three ways: live (no kept days), from the per-day outcome rollups after a

@@ -7,55 +7,12 @@ from django.db import transaction
 
 from casework import permissions as roles
 from casework import reactions, services
-from reporting import dashboard, rollups
+from reporting import dashboard, rollups, tasks
 from reporting.models import AdmissionRollup
-from reporting.params import DashboardFilters, Period
+from reporting.params import DashboardFilters
+from reporting.periods import Period
 
-from .cohort import MARCH, reference, sast
-
-
-def admissions_cohort(ref=None):
-    """Six admissions; four arrive in March 2025 SAST.
-
-    a1 F1 Mon 03-03 22:30 15-24 male   firearm street Suburb X (S1)  gang-related incident
-    a2 F1 Mon 03-03 23:10 25-34 male   sharp   tavern Suburb X (S1)
-    a3 F1 Sun 03-09 01:15 15-24 female sharp   home   Suburb Y (S2)
-    a4 F2 Sat 03-15 21:00 0-14  female blunt   home   Suburb Y (S2)
-    a5 F2 Tue 04-01 00:30 SAST (still 31 March in UTC): April
-    a6 F2 Fri 02-28 23:30 SAST: February
-    """
-    from referrals.models import Admission
-
-    ref = ref or reference()
-    rows = [
-        ("a1", "f1", sast(2025, 3, 3, 22, 30), "15-24", "male", "firearm", "street", "x"),
-        ("a2", "f1", sast(2025, 3, 3, 23, 10), "25-34", "male", "sharp", "tavern", "x"),
-        ("a3", "f1", sast(2025, 3, 9, 1, 15), "15-24", "female", "sharp", "home", "y"),
-        ("a4", "f2", sast(2025, 3, 15, 21, 0), "0-14", "female", "blunt", "home", "y"),
-        ("a5", "f2", sast(2025, 4, 1, 0, 30), "35-44", "male", "sharp", "street", "y"),
-        ("a6", "f2", sast(2025, 2, 28, 23, 30), "35-44", "male", "sharp", "street", "y"),
-    ]
-    out = {}
-    for name, fac, at, band, sex, mech, place, suburb in rows:
-        out[name] = Admission.objects.create(
-            facility=ref[fac],
-            visit_number=name,
-            arrival_at=at,
-            injury_at=at,
-            age_band=band,
-            sex=sex,
-            mechanism=mech,
-            place_type=place,
-            suburb=ref[suburb],
-        )
-    incident = services.incident_create(
-        actor=None, occurred_at=sast(2025, 3, 3, 22), suburb=ref["x"], mechanism="firearm", gang_related=True
-    )
-    Admission.objects.filter(pk=out["a1"].pk).update(incident=incident)
-    rollups.rebuild_all()
-    out["ref"] = ref
-    return out
-
+from .cohort import MARCH, admissions_cohort, reference, sast
 
 EXPECTED = {
     "month": {"2025-03": 4},
@@ -71,11 +28,6 @@ EXPECTED = {
     "facility": {"fac-1": 3, "fac-2": 1},
     "suburb": {"suburb-x": 2, "suburb-y": 2},
 }
-
-
-@pytest.fixture
-def analyst(make_user):
-    return make_user(roles.VPU_ANALYST)
 
 
 def nonzero(rows):
@@ -165,18 +117,23 @@ def _api_key(group_by, key):
     return key
 
 
-def test_a_recorded_admission_refreshes_its_day_after_commit(db, django_capture_on_commit_callbacks):
+def test_a_recorded_admission_refreshes_its_day_after_commit(
+    db, django_capture_on_commit_callbacks, monkeypatch
+):
     from referrals.models import Admission
 
     ref = reference()
-    with django_capture_on_commit_callbacks(execute=True) as callbacks, transaction.atomic():
+    refreshes = []
+    delay = tasks.refresh_rollups.delay
+    monkeypatch.setattr(tasks.refresh_rollups, "delay", lambda days: refreshes.append(days) or delay(days))
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
         for i in range(3):
             a = Admission.objects.create(
                 facility=ref["f1"], visit_number=f"v{i}", arrival_at=sast(2025, 5, 2, 9), mechanism="sharp"
             )
             reactions.emit("admission_recorded", admission=a)
         assert not AdmissionRollup.objects.exists()  # nothing before commit
-    assert len(callbacks) == 1  # one refresh for the whole transaction
+    assert refreshes == [["2025-05-02"]]  # one refresh for the whole transaction
     assert AdmissionRollup.objects.get(kind="facility", day="2025-05-02").n == 3
     assert AdmissionRollup.objects.get(kind="suburb_week", day="2025-04-28").n == 3  # its ISO week, too
 

@@ -5,27 +5,20 @@ from datetime import date
 
 import pytest
 
-from casework import permissions as roles
 from casework import reactions, services
-from reporting import dashboard, rollups, selectors
+from reporting import attrition, rollups, selectors
 from reporting.models import FunnelRollup, RemovalFacts
-from reporting.params import Period
+from reporting.periods import Period
 
-from .cohort import conviction_cohort, enrol, sast
-from .test_casework_reports import attrition_cohort
+from .cohort import attrition_cohort, conviction_cohort, enrol, sast
 
 MARCH_PERIOD = Period(date(2025, 3, 1), date(2025, 3, 31))
 FEB_MAR = Period(date(2025, 2, 1), date(2025, 3, 31))
 KW = {"actor": None, "version": None}
 
 
-@pytest.fixture
-def analyst(make_user):
-    return make_user(roles.VPU_ANALYST)
-
-
 def _unknown(group_by, now=None):
-    return dashboard.unknown_to_police(MARCH_PERIOD, group_by, suppress=False, now=now)
+    return attrition.unknown_to_police(MARCH_PERIOD, group_by, suppress=False, now=now)
 
 
 @pytest.mark.parametrize("now", [None, sast(2025, 4, 10)], ids=["today", "a window cut-off inside March"])
@@ -33,14 +26,14 @@ def test_the_funnel_rollups_give_the_live_figures_after_a_rebuild(db, now):
     attrition_cohort()
     assert not FunnelRollup.objects.exists()  # nothing kept yet: every day is counted live
     live = (
-        dashboard.attrition(MARCH_PERIOD, suppress=False),
-        [_unknown(g, now) for g in dashboard.UNKNOWN_GROUP_BY],
+        attrition.attrition(MARCH_PERIOD, suppress=False),
+        [_unknown(g, now) for g in attrition.UNKNOWN_GROUP_BY],
     )
     rollups.rebuild_funnel()
     assert FunnelRollup.objects.filter(kind="day", day=date(2025, 3, 3)).exists()
     kept = (
-        dashboard.attrition(MARCH_PERIOD, suppress=False),
-        [_unknown(g, now) for g in dashboard.UNKNOWN_GROUP_BY],
+        attrition.attrition(MARCH_PERIOD, suppress=False),
+        [_unknown(g, now) for g in attrition.UNKNOWN_GROUP_BY],
     )
     assert kept == live
 
@@ -54,7 +47,7 @@ def test_the_funnel_is_read_from_the_rollups_and_a_refreshed_day_catches_up(db):
     Incident.objects.create(occurred_at=sast(2025, 3, 22), mechanism="sharp", suburb=cohort["ref"]["y"])
 
     def steps():
-        return {r["group"]: r["count"] for r in dashboard.attrition(MARCH_PERIOD, suppress=False)["rows"]}
+        return {r["group"]: r["count"] for r in attrition.attrition(MARCH_PERIOD, suppress=False)["rows"]}
 
     assert steps()["incidents"] == 4
     rollups.refresh_funnel_days([date(2025, 3, 22)])
@@ -103,12 +96,12 @@ def test_a_docket_step_refreshes_the_funnel_of_its_incidents_after_commit(
         )
         services.police_case_investigate(case, at=sast(2025, 3, 22), **KW)
         services.police_case_close_undetected(case, at=sast(2025, 3, 23), **KW)
-    report = dashboard.attrition(MARCH_PERIOD, suppress=False)
+    report = attrition.attrition(MARCH_PERIOD, suppress=False)
     steps = {r["group"]: r["count"] for r in report["rows"]}
     assert steps["police_case_opened"] == 3
     assert report["reasons"]["police_case_closures"] == [{"reason": "closed_undetected", "count": 2}]
     rollups.rebuild_funnel()
-    assert dashboard.attrition(MARCH_PERIOD, suppress=False) == report
+    assert attrition.attrition(MARCH_PERIOD, suppress=False) == report
 
 
 def test_opening_a_docket_alone_moves_its_incident_down_the_funnel_after_commit(
@@ -120,7 +113,7 @@ def test_opening_a_docket_alone_moves_its_incident_down_the_funnel_after_commit(
         cohort = attrition_cohort()
     ref = cohort["ref"]
     rollups.rebuild_funnel()
-    before = {r["group"]: r["count"] for r in dashboard.attrition(MARCH_PERIOD, suppress=False)["rows"]}
+    before = {r["group"]: r["count"] for r in attrition.attrition(MARCH_PERIOD, suppress=False)["rows"]}
     with django_capture_on_commit_callbacks(execute=True):
         services.police_case_open(
             actor=None,
@@ -130,7 +123,7 @@ def test_opening_a_docket_alone_moves_its_incident_down_the_funnel_after_commit(
             opened_on=date(2025, 3, 21),
             incidents=[Incident.objects.get(occurred_at=sast(2025, 3, 20))],
         )
-    after = {r["group"]: r["count"] for r in dashboard.attrition(MARCH_PERIOD, suppress=False)["rows"]}
+    after = {r["group"]: r["count"] for r in attrition.attrition(MARCH_PERIOD, suppress=False)["rows"]}
     assert after["police_case_opened"] == before["police_case_opened"] + 1
 
 
@@ -154,7 +147,7 @@ def test_a_recorded_admission_counts_in_the_funnel_and_unknown_to_police_after_c
         assert not FunnelRollup.objects.filter(
             kind="step", day=date(2025, 3, 12)
         ).exists()  # not before commit
-    steps = {r["group"]: r["count"] for r in dashboard.attrition(MARCH_PERIOD, suppress=False)["rows"]}
+    steps = {r["group"]: r["count"] for r in attrition.attrition(MARCH_PERIOD, suppress=False)["rows"]}
     assert steps["admissions"] == 5
     total = _unknown("facility")["total"]
     assert (total["eligible_90d"], total["unknown_90d"]) == (5, 3)

@@ -1,0 +1,34 @@
+"""The subscriptions page's forms: parse what was posted; the services decide who may and what else."""
+
+from django import forms
+
+from casework.inputs import ascii_int
+
+from .measures.outcomes import GROUP_BY
+from .models import Subscription
+
+
+def _one_of(choices) -> dict:
+    message = f"Use one of: {', '.join(choices)}."
+    return {"required": message, "invalid_choice": message}
+
+
+class SubscribeForm(forms.Form):
+    report = forms.ChoiceField(
+        choices=Subscription.Report.choices, error_messages=_one_of(Subscription.Report.values)
+    )
+    frequency = forms.ChoiceField(
+        choices=Subscription.Frequency.choices, error_messages=_one_of(Subscription.Frequency.values)
+    )
+    # The conviction rate's grouping (the service checks it for that report); the others keep the default.
+    group_by = forms.CharField(required=False, max_length=20, error_messages=_one_of(GROUP_BY))
+
+    def clean_group_by(self) -> str:
+        return self.cleaned_data["group_by"] or "court"
+
+
+class CancelForm(forms.Form):
+    cancel = forms.CharField()
+
+    def clean_cancel(self) -> int:
+        return ascii_int(self.cleaned_data["cancel"]) or 0  # "abc" is no subscription: 404
