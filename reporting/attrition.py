@@ -17,7 +17,7 @@ from .measures.funnel import FUNNEL, funnel_live
 from .measures.unknown_to_police import UNKNOWN_DAYS, UNKNOWN_GROUP_BY, UNKNOWN_IN, unknown_live
 from .models import FunnelReason, FunnelRollup
 from .params import ReportInputError
-from .periods import SAST, Period, period_runs
+from .periods import Period, period_runs, sast_day
 from .suppression import SMALL, TOTAL, Table, apply, is_small, suppress_count, suppress_grouped, with_rates
 
 UNKNOWN_FIELDS = ["group", "label"] + [
@@ -139,7 +139,7 @@ def _unknown_groups(period: Period, group_by: str, now: datetime) -> dict:
     """{group: Counter(eligible_Nd, unknown_Nd)}: kept days from their rows; live the days not kept and
     the (at most three) days on which a window's eligibility cut-off (arrival at or before now - N days)
     falls — days before it are wholly eligible for it, days after it not at all."""
-    cutoff = {n: timezone.localtime(now - timedelta(days=n), SAST).date() for n in UNKNOWN_DAYS}
+    cutoff = {n: sast_day(now - timedelta(days=n)) for n in UNKNOWN_DAYS}
     period_days = set(period.each_day())
     live_days = (period_days - _computed_days(period)) | (set(cutoff.values()) & period_days)
     aggregates = {}

@@ -7,24 +7,15 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import connection
 
 from casework.models import Incident, Offence, PoliceCase, Prosecution, TransitionLog
+from casework.transitions import removal_transitions
 
 from ..models import ProsecutionFacts, RemovalFacts
 from ..periods import Period
 
-
-def _removal_transitions() -> dict[str, str]:
-    """Transition name → the removed state it leads to, read from the prosecution's state machine (so a
-    new way off the roll is counted without a second list to keep)."""
-    field = Prosecution._meta.get_field("state")
-    targets = {t.name: str(t.target) for t in field.get_all_transitions(Prosecution)}
-    order = [str(s) for s in Prosecution.REMOVED_STATES]
-    removals = {name: target for name, target in targets.items() if target in order}
-    return dict(sorted(removals.items(), key=lambda kv: (order.index(kv[1]), kv[0])))
-
-
-REMOVAL_TRANSITIONS = _removal_transitions()
+# name → the removed state it leads to, read from the prosecution's state machine (no second list to keep)
+REMOVAL_TRANSITIONS = removal_transitions()
 REMOVAL_LOG_TRANSITIONS = tuple(REMOVAL_TRANSITIONS)
-REMOVAL_COUNTS = ["removals", *dict.fromkeys(REMOVAL_TRANSITIONS.values())]
+REMOVAL_COUNTS = ["removals", *(str(s) for s in Prosecution.REMOVED_STATES)]  # the report's columns
 
 
 def prosecution_type():
