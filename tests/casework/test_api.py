@@ -17,26 +17,6 @@ from tests.factories import (
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def station():
-    return StationFactory(name="Mitchells Plain")
-
-
-@pytest.fixture
-def saps(make_user, station):
-    return make_user("saps_liaison", grants=[station])
-
-
-@pytest.fixture
-def court():
-    return CourtFactory(name="Mitchells Plain Regional Court")
-
-
-@pytest.fixture
-def npa(make_user, court):
-    return make_user("npa_liaison", grants=[court])
-
-
 def cas_payload(station, **overrides):
     OffenceFactory(code="murder", name="Murder")
     payload = {
@@ -106,6 +86,7 @@ def test_a_manager_cannot_record_incidents(api, make_user, station):
         format="json",
     )
     assert r.status_code == 403
+    assert not Incident.objects.exists()
 
 
 # ------------------------------------------------------------------ police cases
@@ -248,6 +229,10 @@ def test_a_duplicate_court_case_number_is_refused(api, npa, court):
     )
     assert r.status_code == 400 and "case_number" in r.json()["errors"]
     assert Prosecution.objects.count() == 1
+    assert not Accused.objects.filter(name="J").exists()
+    case.refresh_from_db()
+    assert case.state == "referred_to_npa"
+    assert Prosecution.objects.count() == 1
 
 
 # ------------------------------------------------------------------ transitions
@@ -302,6 +287,9 @@ def test_an_unknown_transition_is_a_400_naming_the_allowed_ones(api, npa, court)
     p = ProsecutionFactory(court=court)
     r = api(npa).post(f"/api/v1/prosecutions/{p.pk}/transitions/pardon/", {"version": 1}, format="json")
     assert r.status_code == 400 and "remand" in r.json()["allowed"]
+    p.refresh_from_db()
+    assert (p.state, p.version) == ("enrolled", 1)
+    assert not TransitionLog.objects.exists()
 
 
 def test_a_stale_version_is_a_409_and_changes_nothing(api, npa, court):
@@ -351,6 +339,9 @@ def test_a_transfer_to_an_unknown_court_is_a_422(api, npa, court):
         format="json",
     )
     assert r.status_code == 422 and "court" in r.json()["errors"]
+    p.refresh_from_db()
+    assert (p.state, p.version, p.court) == ("enrolled", 1, court)
+    assert not TransitionLog.objects.exists()
 
 
 def test_a_user_who_sees_a_case_but_may_not_move_it_gets_a_403(api, make_user, court):
@@ -367,6 +358,14 @@ def test_an_npa_liaison_may_return_a_docket_but_not_close_it(api, npa, court):
     case = PoliceCaseFactory()
     court.stations.add(case.station)
     set_state(case, "referred_to_npa")
+    # Closing is SAPS's decision: refused for who asks (403), before the state is even looked at.
+    r = api(npa).post(
+        f"/api/v1/police-cases/{case.pk}/transitions/close_undetected/", {"version": 1}, format="json"
+    )
+    assert r.status_code == 403
+    case.refresh_from_db()
+    assert (case.state, case.version) == ("referred_to_npa", 1)
+    assert not TransitionLog.objects.exists()
     r = api(npa).post(
         f"/api/v1/police-cases/{case.pk}/transitions/return_for_investigation/",
         {"version": 1, "reason": "statements missing"},
@@ -385,6 +384,9 @@ def test_docket_transitions_work_over_the_api(api, saps, station):
         f"/api/v1/police-cases/{case.pk}/transitions/complainant_withdraws/", {"version": 2}, format="json"
     )
     assert r.status_code == 422 and "reason" in r.json()["errors"]
+    case.refresh_from_db()
+    assert (case.state, case.version) == ("investigating", 2)
+    assert list(TransitionLog.objects.values_list("transition", flat=True)) == ["investigate"]
 
 
 # ------------------------------------------------------------------ scoping
@@ -411,6 +413,9 @@ def test_a_saps_liaison_sees_only_dockets_of_their_stations(api, saps, station):
         f"/api/v1/police-cases/{theirs.pk}/transitions/investigate/", {"version": 1}, format="json"
     )
     assert r.status_code == 404
+    theirs.refresh_from_db()
+    assert (theirs.state, theirs.version) == ("opened", 1)
+    assert not TransitionLog.objects.exists()
 
 
 def test_an_npa_liaison_sees_only_prosecutions_at_their_courts(api, npa, court):

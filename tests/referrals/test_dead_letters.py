@@ -24,9 +24,13 @@ def test_the_api_lists_dead_letters_for_admins_only(api, admin_user, clerk, reje
     assert "PV1-19" in body["results"][0]["reason"]
     assert "raw" not in body["results"][0]
     assert api(clerk).get("/api/v1/dead-letters/").json()["results"] == []
+    before = (rejected.status, rejected.attempts)
     assert (
         api(clerk).post(f"/api/v1/dead-letters/{rejected.pk}/replay/", {}, format="json").status_code == 404
     )
+    rejected.refresh_from_db()
+    assert (rejected.status, rejected.attempts) == before
+    assert not Admission.objects.exists()
 
 
 def test_a_corrected_message_replays_into_an_admission(
@@ -50,6 +54,7 @@ def test_a_replay_that_is_still_wrong_is_400_naming_the_field_and_changes_nothin
     assert "PID-7" in response.json()["errors"]["raw"][0]
     rejected.refresh_from_db()
     assert rejected.status == "rejected" and "PV1-19" in rejected.reason
+    assert not Admission.objects.exists()
 
 
 def test_a_replay_of_a_control_id_accepted_since_becomes_a_duplicate(api, admin_user, rejected, run_tasks):

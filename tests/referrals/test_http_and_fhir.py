@@ -75,6 +75,7 @@ def test_a_malformed_hl7_post_answers_422_with_an_ae_ack_naming_the_field(api, f
 def test_another_content_type_is_415(api, feed):
     response = api(feed).post("/api/v1/intake/hl7/", data={"a": 1}, format="json")
     assert response.status_code == 415
+    assert not InboundMessage.objects.exists()
 
 
 def test_a_valid_bundle_is_accepted_and_becomes_an_admission(

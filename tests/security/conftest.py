@@ -1,4 +1,5 @@
-"""Fixtures shared by the security tests: the shipped reference data a hospital message names."""
+"""Fixtures shared by the security tests: the shipped reference data a hospital message names, and
+the EC clerk who works there."""
 
 import pytest
 
@@ -13,3 +14,9 @@ def facility():
 @pytest.fixture
 def suburb():
     return Suburb.objects.select_related("station").order_by("code").first()
+
+
+@pytest.fixture
+def clerk(make_user, facility):
+    """An EC clerk who captures at ``facility``."""
+    return make_user("health_capture", grants=[facility])

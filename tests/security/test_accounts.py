@@ -115,6 +115,8 @@ def test_a_password_like_the_username_is_refused(client, person):
     )
 
     assert "too similar to the username" in str(r.context["form"].errors)
+    user.refresh_from_db()
+    assert user.check_password(PASSWORD)
 
 
 # -------------------------------------------------------------------- lockout

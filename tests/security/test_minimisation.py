@@ -38,11 +38,6 @@ def admission(django_capture_on_commit_callbacks, facility, suburb):
     return a
 
 
-@pytest.fixture
-def clerk(make_user, facility):
-    return make_user("health_capture", grants=[facility])
-
-
 def hour_of(moment) -> str:
     return timezone.localtime(moment).replace(minute=0, second=0).isoformat()
 

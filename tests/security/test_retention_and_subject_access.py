@@ -286,6 +286,7 @@ def test_a_subject_access_request_names_the_missing_field(api, admin_user, paylo
     response = api(admin_user).post("/api/v1/subject-access/", payload, format="json")
     assert response.status_code in (400, 422)
     assert field in json.dumps(response.json())
+    assert not IdentityRead.objects.exists()  # nothing searched, so no read to audit
 
 
 @pytest.mark.parametrize(
@@ -314,6 +315,7 @@ def test_anonymous_subject_access_is_refused(api, client):
         403,
     )
     assert client.post("/intake/subject-access/", {"id_number": "8001015009087"}).status_code == 302
+    assert not IdentityRead.objects.exists()
 
 
 def test_the_subject_access_page_is_printable_and_downloads_json(client, admin_user, world):

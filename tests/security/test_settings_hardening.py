@@ -261,12 +261,6 @@ def test_a_deployment_answers_an_unknown_page_in_words_not_with_the_debug_page(d
 # ------------------------------------------------------------------ pages and sessions (in process)
 
 
-@pytest.fixture
-def clerk(make_user):
-    facility = FacilityFactory()
-    return make_user(roles.HEALTH_CAPTURE, grants=[facility])
-
-
 def test_pages_that_carry_identity_are_never_stored(client, clerk):
     client.force_login(clerk)
     r = client.get("/intake/admissions/")
