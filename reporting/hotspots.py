@@ -10,10 +10,9 @@ import math
 from collections import Counter, defaultdict
 from datetime import date, timedelta
 
-from django.utils import timezone
-
 from casework.models import Suburb
 
+from . import periods
 from .measures.admissions import WEEK_KIND
 from .models import AdmissionRollup, RollupStamp
 from .periods import iso_week, week_start
@@ -138,7 +137,7 @@ def hotspots(*, weeks: int = 4, suppress: bool, today: date | None = None) -> di
     """Suburbs ranked by admissions in the last ``weeks`` complete ISO weeks and by change against the
     ``weeks`` before; spike alerts per suburb per week (Poisson upper limit over the trailing
     ``BASELINE_WEEKS`` weeks; docs/reporting.md)."""
-    this_week = week_start(today or timezone.localdate())
+    this_week = week_start(today or periods.today())
     recent_start = this_week - timedelta(weeks=weeks)
     previous_start = recent_start - timedelta(weeks=weeks)
     weekly = _weekly(min(previous_start, recent_start - timedelta(weeks=BASELINE_WEEKS)), this_week)

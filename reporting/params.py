@@ -7,11 +7,10 @@ covers 2025-01-01 00:00 SAST up to (not including) 2025-04-01 00:00 SAST.
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from django.utils import timezone
-
 from casework.inputs import bounded_date
 from casework.models import District, Facility, Mechanism, Station
 
+from . import periods
 from .periods import Period
 
 DEFAULT_DAYS = 365
@@ -32,7 +31,7 @@ def _date(params, name: str) -> date | None:
     value = (params.get(name) or "").strip()
     if not value:
         return None
-    today = timezone.localdate()
+    today = periods.today()
     parsed = bounded_date(value, FIRST_DATE, today)
     if parsed is None:
         try:
@@ -45,7 +44,7 @@ def _date(params, name: str) -> date | None:
 
 
 def parse_period(params, *, default_days: int = DEFAULT_DAYS) -> Period:
-    today = timezone.localdate()
+    today = periods.today()
     end = _date(params, "to") or today
     start = _date(params, "from") or end - timedelta(days=default_days - 1)
     if start > end:

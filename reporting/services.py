@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from casework.errors import InvalidInput, PermissionDenied
 
-from . import attrition, dashboard, exports, permissions, selectors
+from . import attrition, dashboard, exports, periods, permissions, selectors
 from .models import Delivery, Subscription
 from .params import DashboardFilters
 from .periods import Period, last_complete_month, last_complete_week
@@ -107,7 +107,7 @@ def send_delivery(sub: Subscription, period: Period) -> bool:
 
 
 def send_due_subscriptions(today: date | None = None) -> int:
-    today = today or timezone.localdate()
+    today = today or periods.today()
     sent = 0
     for sub in Subscription.objects.filter(active=True, user__is_active=True).select_related("user"):
         if not sub.user.email or not permissions.may_subscribe(sub.user):

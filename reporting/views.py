@@ -7,7 +7,6 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 
@@ -16,7 +15,7 @@ from casework.inputs import ascii_int
 from casework.models import District, Facility, Mechanism, Station
 
 from . import attrition as funnel_reads
-from . import charts, dashboard, exports, permissions, selectors, services
+from . import charts, dashboard, exports, periods, permissions, selectors, services
 from .forms import CancelForm, SubscribeForm
 from .hotspots import hotspots as suburbs_ranked
 from .models import Subscription
@@ -370,7 +369,7 @@ def istv_extract(request):
         return render(request, "reporting/extract.html", {"facilities": Facility.objects.all()})
     try:
         year, mon = (ascii_int(x) for x in month.split("-"))
-        if year is None or mon is None or not FIRST_DATE.year <= year <= timezone.localdate().year:
+        if year is None or mon is None or not FIRST_DATE.year <= year <= periods.today().year:
             raise ValueError
         if not 1 <= mon <= 12:
             raise ValueError
