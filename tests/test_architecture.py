@@ -10,51 +10,26 @@ import grimp
 PROJECT = ("casework", "referrals", "courtwatch", "reporting", "demo", "config")
 
 
+def _reachable(graph, start: str) -> set[str]:
+    seen, todo = set(), [start]
+    while todo:
+        for imported in graph.find_modules_directly_imported_by(todo.pop()):
+            if imported not in seen:
+                seen.add(imported)
+                todo.append(imported)
+    return seen
+
+
 def import_cycles(graph) -> list[list[str]]:
-    """Every set of modules that reach each other through imports (Tarjan's strongly connected
-    components with more than one module, or a module importing itself), each sorted."""
-    index: dict[str, int] = {}
-    low: dict[str, int] = {}
-    on_stack: set[str] = set()
-    stack: list[str] = []
-    cycles = []
-
-    def visit(root: str) -> None:
-        # Iterative, so a deep import chain cannot hit the recursion limit.
-        work = [(root, iter(sorted(graph.find_modules_directly_imported_by(root))))]
-        index[root] = low[root] = len(index)
-        stack.append(root)
-        on_stack.add(root)
-        while work:
-            module, targets = work[-1]
-            target = next(targets, None)
-            if target is not None:
-                if target not in index:
-                    index[target] = low[target] = len(index)
-                    stack.append(target)
-                    on_stack.add(target)
-                    work.append((target, iter(sorted(graph.find_modules_directly_imported_by(target)))))
-                elif target in on_stack:
-                    low[module] = min(low[module], index[target])
-                continue
-            work.pop()
-            if work:
-                low[work[-1][0]] = min(low[work[-1][0]], low[module])
-            if low[module] == index[module]:
-                component = []
-                while True:
-                    member = stack.pop()
-                    on_stack.discard(member)
-                    component.append(member)
-                    if member == module:
-                        break
-                if len(component) > 1 or module in graph.find_modules_directly_imported_by(module):
-                    cycles.append(sorted(component))
-
-    for module in sorted(graph.modules):
-        if module not in index:
-            visit(module)
-    return sorted(cycles)
+    """Every set of modules that reach each other through imports (a module importing itself is one
+    too), each sorted: the strongly connected components of the graph, read off reachability."""
+    reach = {module: _reachable(graph, module) for module in graph.modules}
+    cycles = {
+        tuple(sorted(other for other in reach[module] if module in reach[other]))
+        for module in graph.modules
+        if module in reach[module]
+    }
+    return sorted(list(cycle) for cycle in cycles)
 
 
 def _describe(graph, cycle: list[str]) -> str:
