@@ -25,6 +25,8 @@ fi
 $BIN/ruff check .
 # The one-way rules between the apps (pyproject.toml [tool.importlinter]); cycles: tests/test_architecture.py.
 $BIN/lint-imports
+# No module over 600 lines, no function over 60 (production code; STYLE.md).
+$BIN/python scripts/check_sizes.py
 DATABASE_URL=sqlite:///:memory: $BIN/python manage.py makemigrations --check --dry-run >/dev/null || {
   echo "Model changes without a migration: run manage.py makemigrations" >&2; exit 1; }
 $BIN/python ../shared/tools/check_contract.py 2>/dev/null || {
