@@ -10,6 +10,8 @@ from datetime import date, datetime, time
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
+from django.db.models import OuterRef, Subquery, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django_fsm import can_proceed
 
@@ -295,6 +297,60 @@ def incident_assert_gang_relatedness(
     _assert_gang(incident, actor=actor, gang_related=gang_related, source=source, basis=basis, at=at)
     reactions.emit("incident_changed", incident=incident)
     return incident
+
+
+@transaction.atomic
+def gang_assert_many(
+    *, incident_ids_with_basis, source: str, actor=None, at=None, gang_related: bool = True
+) -> list[int]:
+    """``incident_assert_gang_relatedness`` for many (incident id, basis) pairs at once (intake
+    batches, a CSV backfill): the same rule, set-based. An assertion already made with the same
+    source and basis is not made again. Returns the ids of the incidents that got one.
+    """
+    wanted = dict.fromkeys((int(pk), basis) for pk, basis in incident_ids_with_basis)
+    if not all(basis for _pk, basis in wanted):
+        _require(basis="")
+    source = _code("source", source, GangAssertion.Source)
+    ids = sorted({pk for pk, _basis in wanted})
+    if actor is not None:
+        found = list(Incident.objects.filter(pk__in=ids))
+        may = permissions.may_assert_gang_relatedness
+        if len(found) != len(ids) or not all(may(actor, i) for i in found):
+            raise PermissionDenied("You may not assert gang-relatedness.")
+    for chunk in _chunks(ids):
+        made = GangAssertion.objects.filter(incident_id__in=chunk, source=source)
+        for pair in made.values_list("incident_id", "basis"):
+            wanted.pop(pair, None)
+    asserted_at = at or timezone.now()
+    rows = [
+        GangAssertion(
+            incident_id=pk,
+            gang_related=gang_related,
+            source=source,
+            basis=basis,
+            asserted_by=actor,
+            asserted_at=asserted_at,
+        )
+        for pk, basis in wanted
+    ]
+    if connection.vendor == "postgresql":
+        copy_insert(GangAssertion, rows)
+    else:
+        GangAssertion.objects.bulk_create(rows, batch_size=1000)
+    touched = sorted({pk for pk, _basis in wanted})
+    latest = GangAssertion.objects.filter(incident=OuterRef("pk"), withdrawn_at__isnull=True)
+    latest = latest.order_by("-asserted_at", "-id").values("gang_related")[:1]
+    for chunk in _chunks(touched):
+        # The rule of every report: gang-related while the latest standing assertion says so.
+        Incident.objects.filter(pk__in=chunk).update(gang_related=Coalesce(Subquery(latest), Value(False)))
+        for incident in Incident.objects.filter(pk__in=chunk):
+            reactions.emit("incident_changed", incident=incident)
+    return touched
+
+
+def _chunks(ids: list[int], size: int = 5000):
+    for i in range(0, len(ids), size):
+        yield ids[i : i + size]
 
 
 # -------------------------------------------------------------------- police cases

@@ -10,7 +10,7 @@ from casework.admin import ReadOnlyAdmin
 from casework.errors import DomainError
 from casework.models import Facility
 
-from . import permissions, services
+from . import dead_letters, permissions, services
 from .models import Admission, IdentityRead, InboundMessage, Referral, SendingSystem
 
 
@@ -28,7 +28,7 @@ class InboundMessageAdmin(ReadOnlyAdmin):
         done = 0
         for message in queryset.filter(status__in=InboundMessage.DEAD):
             try:
-                services.dead_letter_replay(message=message, actor=request.user)
+                dead_letters.dead_letter_replay(message=message, actor=request.user)
                 done += 1
             except DomainError as e:
                 self.message_user(request, f"Message {message.pk}: {e}", messages.WARNING)

@@ -9,13 +9,13 @@ from casework.forms import OptionalReasonTextForm, TransitionForm
 from casework.models import Facility, Mechanism, PlaceType, PoliceCase, Suburb
 
 from .models import Disposition, Role, Sex, Triage
+from .services import NO_SUCH_DOCKET
 
 
 class DeclineForm(TransitionForm):
     reason = forms.CharField(label=_("Why is there no charge?"), max_length=500)
 
 
-NO_SUCH_DOCKET = _("No docket with this id at the referral's station.")
 
 
 class OpenCaseForm(TransitionForm):

@@ -9,13 +9,13 @@ is being written wait and go together in the next one, one INSERT on one of the 
 asynchronous connections, so a busy listener pays one commit per batch and no thread hand-offs,
 and an idle one still answers a lone message at once. Whatever needs a read (an unknown facility,
 a visit with no assault code, a rejected copy of a known id, a duplicate) and every message on
-SQLite takes the synchronous path (``services.inbound_receive_hl7_batch``) in a worker thread.
+SQLite takes the synchronous path (``receive.inbound_receive_hl7_batch``) in a worker thread.
 A connection that sends garbage outside a frame is answered per frame that can be found; bytes
 before a 0x0B are skipped. A new 0x0B before the end block ends the broken frame: it is answered AE
 (stored as rejected, raw kept) and the next message is read on its own.
 
 Every answer echoes MSH-10 in MSA-2 when it can be read and carries an ERR with an HL7 table 0357
-code; AR with 207 is the only "resend later" (see ``services.RESEND_LATER``).
+code; AR with 207 is the only "resend later" (see ``receive.RESEND_LATER``).
 
 Bounded (issue 11): a connection with no byte for ``idle_seconds`` is closed, a frame not ended
 ``frame_seconds`` after its start block is dropped unanswered (nothing stored) and the connection
@@ -43,7 +43,8 @@ import psycopg
 from django.conf import settings
 from django.db import close_old_connections, connection
 
-from . import permissions, services
+from . import permissions
+from .intake import receive, store
 from .models import Channel
 
 log = logging.getLogger(__name__)
@@ -66,7 +67,7 @@ def frame(message: str | bytes) -> bytes:
 
 def resend_later(raw: str | bytes) -> bytes:
     """AR 207 "resend later" for a message that could not be stored (MSA-2 = its MSH-10)."""
-    return frame(services.inbound_refusal_ack(raw, services.RESEND_LATER))
+    return frame(receive.refusal_ack(raw, receive.RESEND_LATER))
 
 
 def tls_context(cert: str, key: str, ca: str, crl: str = "") -> ssl.SSLContext:
@@ -96,7 +97,7 @@ def certificate_identity(ssl_object) -> tuple[str, str]:
 def _load_senders() -> permissions.SenderDirectory:
     """The registered senders and their facilities (a worker thread); the facility cache too."""
     close_old_connections()
-    services.inbound_load_facilities()
+    store.load_facilities()
     return permissions.sender_directory()
 
 
@@ -104,7 +105,7 @@ def _receive(raws: list[bytes], sender: permissions.Sender) -> list[bytes]:
     """The synchronous path (a worker thread): store in one transaction, return the ACK frames."""
     close_old_connections()
     try:
-        answers = services.inbound_receive_hl7_batch(raws, channel=Channel.HL7_MLLP, sender=sender)
+        answers = receive.inbound_receive_hl7_batch(raws, channel=Channel.HL7_MLLP, sender=sender)
     except Exception:  # never leave a sender without an answer; nothing of the batch was stored
         log.exception("MLLP: storing %s message(s) failed", len(raws))
         return [resend_later(raw) for raw in raws]
@@ -115,8 +116,8 @@ def _refuse_broken(raw: bytes, sender: permissions.Sender) -> bytes:
     """A frame cut short by the next start block (a worker thread): kept as rejected, answered AE."""
     close_old_connections()
     try:
-        answer = services.inbound_refuse_hl7(
-            raw, services.BROKEN_FRAME, channel=Channel.HL7_MLLP, sender=sender
+        answer = receive.inbound_refuse_hl7(
+            raw, receive.BROKEN_FRAME, channel=Channel.HL7_MLLP, sender=sender
         )
     except Exception:
         log.exception("MLLP: storing a broken frame failed")
@@ -127,7 +128,7 @@ def _refuse_broken(raw: bytes, sender: permissions.Sender) -> bytes:
 def _prepare() -> dict:
     """Before serving (a worker thread): the facility cache and the parameters of our own connections."""
     close_old_connections()
-    services.inbound_load_facilities()
+    store.load_facilities()
     if connection.vendor != "postgresql":
         return {}
     params = connection.get_connection_params()
@@ -196,9 +197,9 @@ class MllpServer:
         loop = asyncio.get_running_loop()
         try:
             if not self.connections:
-                raise services.NeedsDatabase  # no connection of our own (SQLite)
-            row, answer = services.inbound_decide_hl7_offline(raw, sender=sender)
-        except services.NeedsDatabase:
+                raise receive.NeedsDatabase  # no connection of our own (SQLite)
+            row, answer = receive.decide_hl7_offline(raw, sender=sender)
+        except receive.NeedsDatabase:
             return (await loop.run_in_executor(self.executor, _receive, [raw], sender))[0]
         except Exception:  # a bug in deciding must not cost the sender its answer
             log.exception("MLLP: deciding a message failed")
@@ -217,11 +218,10 @@ class MllpServer:
 
     async def _write(self, conn: psycopg.AsyncConnection, batch: list[tuple]) -> None:
         rows = [row for row, _answer, _done, _sender in batch]
-        loop = asyncio.get_running_loop()
         try:
-            sql, values = services.inbound_insert_statement(rows, skip_duplicates=True)
+            sql, values = store.insert_statement(rows, skip_duplicates=True)
             cur = await conn.execute(sql, values)  # autocommit: one statement, its own commit
-            services.inbound_inserted(rows, await cur.fetchall(), skip_duplicates=True)
+            store.inserted(rows, await cur.fetchall(), skip_duplicates=True)
         except Exception:
             log.exception("MLLP: storing %s message(s) failed", len(batch))
             for row, _answer, done, _sender in batch:  # one statement: none of them was stored
@@ -243,11 +243,19 @@ class MllpServer:
             return
         self.free.append(conn)
         self._write_next()
-        stored = [row.pk for row in rows if row.pk is not None and row.status == "received"]
-        if settings.CELERY_TASK_ALWAYS_EAGER:  # the task would run here, in the event loop
-            await loop.run_in_executor(self.executor, services.inbound_kick, stored)
-        else:
-            services.inbound_kick(stored)  # hands the ids to the kicker thread
+        await self._answer(batch)
+
+    async def _answer(self, batch: list[tuple]) -> None:
+        """A committed batch: kick its processing and answer each sender (a duplicate as its first copy)."""
+        loop = asyncio.get_running_loop()
+        stored = [row.pk for row, *_rest in batch if row.pk is not None and row.status == "received"]
+        # One task per batch of stored messages (a task claims a batch), queued from a worker thread:
+        # Django's connection must not be touched in the event loop. Eager, the task runs there and
+        # then, before the answers; otherwise the answers do not wait for the broker.
+        if stored:
+            kicked = loop.run_in_executor(self.executor, receive.kick, stored)
+            if settings.CELERY_TASK_ALWAYS_EAGER:
+                await kicked
         for row, answer, done, sender in batch:
             if done.done():
                 continue
@@ -294,7 +302,7 @@ class MllpServer:
                     break
                 if kind == "too large":
                     log.warning("MLLP %s: frame over the size limit, closing", peer)
-                    writer.write(frame(services.inbound_refusal_ack(data, services.TOO_LARGE)))
+                    writer.write(frame(receive.refusal_ack(data, receive.TOO_LARGE)))
                     await writer.drain()
                     # Closing with the rest unread would reset the connection and could cost the
                     # sender the answer: drop what still comes, briefly.

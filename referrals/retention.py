@@ -42,7 +42,7 @@ from casework.models import PoliceCase, Prosecution
 
 from . import models as m
 from .models import Admission, Channel, IdentityRead, InboundMessage, PatientIdentity
-from .parsing import normalise_hl7
+from .parsing.hl7 import normalise_hl7
 
 RULE_FINALISED = "matters_finalised"
 RULE_NO_CASE = "no_police_case"
@@ -201,7 +201,7 @@ def visits_named(message: InboundMessage) -> set[tuple[str, str]]:
             data = json.loads(raw)
             return {(data.get("facility_code", ""), data.get("visit_number", ""))}
         if message.channel == Channel.FHIR:
-            from .parsing import parse_fhir
+            from .parsing.fhir import parse_fhir
 
             _control, rec = parse_fhir(raw)
             return {(rec.facility_code, rec.visit_number)}

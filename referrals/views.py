@@ -17,7 +17,9 @@ from casework.inputs import ascii_int
 from casework.services import available_transitions
 
 from . import forms, minimise, permissions, selectors, services
-from .parsing import CSV_COLUMNS, CSV_HEADER, Record
+from .dead_letters import dead_letter_replay
+from .intake import receive
+from .parsing import CSV_COLUMNS, CSV_HEADER, Record, has_assault_code
 from .subject_access import subject_access_report
 
 PAGE = 50
@@ -38,7 +40,7 @@ def capture(request):
     if request.method == "POST" and form.is_valid():
         d = form.cleaned_data
         codes = [c.upper() for c in d["icd10_codes"].replace(";", " ").replace(",", " ").split() if c]
-        if not any(c[:3] >= "X85" and c[:3] <= "Y09" for c in codes):
+        if not has_assault_code(codes):  # the intake's one rule: X85–Y09 (not Y35), T74.2
             codes.append(forms.ICD10_FOR_MECHANISM[d["mechanism"]])
         rec = Record(
             facility_code=d["facility"].code,
@@ -67,7 +69,7 @@ def capture(request):
             ],
         )
         try:
-            answer = services.inbound_receive_form(record=rec, actor=request.user)
+            answer = receive.inbound_receive_form(record=rec, actor=request.user)
         except InvalidInput as e:
             for field, errs in e.errors.items():
                 form.add_error(field if field in form.fields else None, errs)
@@ -89,7 +91,7 @@ def csv_upload(request):
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
         text = upload.read().decode("utf-8-sig", errors="replace")
-        answer = services.inbound_receive_csv(text=text, actor=request.user, filename=upload.name)
+        answer = receive.inbound_receive_csv(text=text, actor=request.user, filename=upload.name)
         report = {**answer.extra["report"], "duplicate": answer.duplicate, "message": answer.message}
     return render(
         request, "referrals/csv_upload.html", {"form": form, "report": report, "columns": CSV_COLUMNS}
@@ -273,7 +275,7 @@ def dead_letter_detail(request, pk):
         form = forms.ReplayForm(request.POST)
         if form.is_valid():
             try:
-                services.dead_letter_replay(message=message, actor=request.user, raw=form.cleaned_data["raw"])
+                dead_letter_replay(message=message, actor=request.user, raw=form.cleaned_data["raw"])
             except InvalidInput as e:
                 form.add_error("raw", e.errors.get("raw") or str(e))
             else:

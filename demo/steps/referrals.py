@@ -1,6 +1,6 @@
 """Step "referrals": the EC admissions behind the demo incidents, and their referrals to SAPS.
 
-Each admission arrives as an HL7 v2 ADT^A04 through the real intake (``services.inbound_receive_hl7``,
+Each admission arrives as an HL7 v2 ADT^A04 through the real intake (``intake.receive.inbound_receive_hl7``,
 processed in-process), with the incident's suburb, mechanism code and injury time, so the joining
 rule (same suburb, mechanism, within two hours) links it to the incident casework made. Incidents
 that became dockets get a referral that went pending → sent → acknowledged → case_opened; some
@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from referrals import permissions, services
 from referrals.forms import ICD10_FOR_MECHANISM
+from referrals.intake import receive
 from referrals.models import Admission, Referral
 
 FACILITIES = [
@@ -92,7 +93,7 @@ def _admit(ctx, incident, now) -> int:
             f"DG1|2||{ICD10_FOR_MECHANISM[incident.mechanism]}^^I10||{ts(arrival)[:8]}|F",
         ]
         segments += [f"OBX|{i}|CE|{k}^{k}^CASETRAIL||{v}||||||F" for i, (k, v) in enumerate(obx.items(), 1)]
-        answer = services.inbound_receive_hl7(raw="\r".join(segments) + "\r")
+        answer = receive.inbound_receive_hl7(raw="\r".join(segments) + "\r")
         made += answer.code == "AA"
     return made
 

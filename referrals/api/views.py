@@ -15,7 +15,8 @@ from rest_framework.views import APIView
 from casework.api.mixins import TransitionsMixin
 from casework.errors import InvalidInput, PermissionDenied
 
-from .. import forms, permissions, selectors, services
+from .. import dead_letters, forms, permissions, selectors, services
+from ..intake import receive
 from ..models import Channel
 from ..subject_access import subject_access_report
 from .serializers import (
@@ -71,7 +72,7 @@ class Hl7IntakeView(APIView):
                 status=415,
                 content_type="text/plain",
             )
-        answer = services.inbound_receive_hl7(
+        answer = receive.inbound_receive_hl7(
             raw=request.body, channel=Channel.HL7_HTTP, actor=request.user, authorise=True
         )
         return HttpResponse(
@@ -98,7 +99,7 @@ class FhirIntakeView(APIView):
         _require_sender(request)
         if _media_type(request) not in FHIR_TYPES:
             return Response({"detail": "Send application/fhir+json."}, status=415)
-        answer = services.inbound_receive_fhir(body=request.body, actor=request.user)
+        answer = receive.inbound_receive_fhir(body=request.body, actor=request.user)
         body = json.loads(answer.body)
         body.pop("code", None)
         code = 200 if answer.duplicate and answer.code == "AA" else {"AA": 202}.get(answer.code)
@@ -135,7 +136,7 @@ class CsvIntakeView(APIView):
             if upload is None:
                 raise InvalidInput({"file": "Attach the CSV file as 'file'."})
             text, name = upload.read().decode("utf-8-sig", errors="replace"), upload.name
-        answer = services.inbound_receive_csv(text=text, actor=request.user, filename=name)
+        answer = receive.inbound_receive_csv(text=text, actor=request.user, filename=name)
         code = 200 if answer.duplicate else (201 if answer.code == "AA" else 422)
         return Response(
             {
@@ -253,7 +254,7 @@ class DeadLetterViewSet(viewsets.ReadOnlyModelViewSet):
         message = self.get_object()
         body = ReplayInput(data=request.data)
         body.is_valid(raise_exception=True)
-        message = services.dead_letter_replay(
+        message = dead_letters.dead_letter_replay(
             message=message, actor=request.user, raw=body.validated_data.get("raw")
         )
         message.refresh_from_db()

@@ -8,7 +8,7 @@ import pytest
 from django.utils import timezone
 
 from casework.models import GangAssertion
-from referrals import services
+from referrals.intake import process
 from referrals.models import Admission, InboundMessage, StagedRow
 from reporting.models import AdmissionRollup
 
@@ -96,7 +96,7 @@ def test_rows_are_validated_once_at_upload_and_a_lost_copy_is_rebuilt_from_the_r
     # The staged rows are a cache in an UNLOGGED table: a crash empties it, the raw file is the truth.
     StagedRow.objects.all().delete()
     with django_capture_on_commit_callbacks(execute=True):
-        services.inbound_process(message.pk)
+        process.inbound_process(message.pk)
     message.refresh_from_db()
     assert message.status == "processed" and message.report["stored"] == 2
     assert Admission.objects.get(visit_number="CSV1").identity.name == "Jo Doe"

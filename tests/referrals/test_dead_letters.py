@@ -4,7 +4,7 @@ import pytest
 from django.core.management import call_command
 
 from casework.models import Facility
-from referrals import services
+from referrals.intake import receive
 from referrals.models import Admission, InboundMessage
 
 from .helpers import adt
@@ -14,7 +14,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def rejected(run_tasks, facility):
-    run_tasks(services.inbound_receive_hl7, raw=adt(visit=""))
+    run_tasks(receive.inbound_receive_hl7, raw=adt(visit=""))
     return InboundMessage.objects.get()
 
 
@@ -58,7 +58,7 @@ def test_a_replay_that_is_still_wrong_is_400_naming_the_field_and_changes_nothin
 
 
 def test_a_replay_of_a_control_id_accepted_since_becomes_a_duplicate(api, admin_user, rejected, run_tasks):
-    run_tasks(services.inbound_receive_hl7, raw=adt())  # the sender resent it, corrected
+    run_tasks(receive.inbound_receive_hl7, raw=adt())  # the sender resent it, corrected
     response = api(admin_user).post(
         f"/api/v1/dead-letters/{rejected.pk}/replay/", {"raw": adt()}, format="json"
     )
@@ -69,7 +69,7 @@ def test_a_replay_of_a_control_id_accepted_since_becomes_a_duplicate(api, admin_
 def test_the_command_replays_after_the_reference_data_is_fixed(
     run_tasks, django_capture_on_commit_callbacks, facility
 ):
-    run_tasks(services.inbound_receive_hl7, raw=adt(facility="new-clinic"))
+    run_tasks(receive.inbound_receive_hl7, raw=adt(facility="new-clinic"))
     message = InboundMessage.objects.get()
     assert message.status == "rejected"
     Facility.objects.create(code="new-clinic", name="New clinic", district=facility.district)
@@ -99,7 +99,7 @@ def test_the_dead_letter_page_is_for_admins_and_replays_an_edited_message(
 
 
 def test_the_admissions_pages_render_for_a_clerk(client, clerk, run_tasks, suburb):
-    run_tasks(services.inbound_receive_hl7, raw=adt(obx={"SUBURB": suburb.code}))
+    run_tasks(receive.inbound_receive_hl7, raw=adt(obx={"SUBURB": suburb.code}))
     a = Admission.objects.get()
     client.force_login(clerk)
     assert "V0001" in client.get("/intake/admissions/").content.decode()

@@ -6,8 +6,12 @@ import pytest
 from django.utils import timezone
 
 from casework.models import GangAssertion, Incident
-from referrals import parsing, services
+from referrals import tasks
+from referrals.intake import process
+from referrals.intake import receive as receiving
 from referrals.models import Admission, InboundMessage, PatientIdentity
+from referrals.parsing import common
+from referrals.parsing.hl7 import parse_hl7
 
 from .helpers import adt, err, msa
 
@@ -15,7 +19,7 @@ pytestmark = pytest.mark.django_db
 
 
 def receive(run_tasks, raw, **kwargs):
-    return run_tasks(services.inbound_receive_hl7, raw=raw, **kwargs)
+    return run_tasks(receiving.inbound_receive_hl7, raw=raw, **kwargs)
 
 
 @pytest.mark.parametrize(
@@ -40,19 +44,19 @@ def receive(run_tasks, raw, **kwargs):
     ],
 )
 def test_the_mechanism_comes_from_the_who_icd10_external_cause(codes, mechanism):
-    assert parsing.mechanism_of(codes) == mechanism
+    assert common.mechanism_of(codes) == mechanism
 
 
 def test_legal_intervention_y35_is_not_an_assault():
-    assert not parsing.is_assault("Y35.0")
-    assert parsing.is_assault("X99.4")
-    assert parsing.is_assault("T74.2")
+    assert not common.is_assault("Y35.0")
+    assert common.is_assault("X99.4")
+    assert common.is_assault("T74.2")
 
 
 def test_the_fourth_character_gives_the_place_when_nothing_better_is_sent():
-    assert parsing.place_from_codes(["S31.1", "X99.4"]) == "street"
-    assert parsing.place_from_codes(["X95.0"]) == "home"
-    assert parsing.place_from_codes(["Y07.0"]) == ""  # Y06/Y07: the 4th character is the perpetrator
+    assert common.place_from_codes(["S31.1", "X99.4"]) == "street"
+    assert common.place_from_codes(["X95.0"]) == "home"
+    assert common.place_from_codes(["Y07.0"]) == ""  # Y06/Y07: the 4th character is the perpetrator
 
 
 def test_every_field_of_the_profile_is_read(facility, suburb):
@@ -71,7 +75,7 @@ def test_every_field_of_the_profile_is_read(facility, suburb):
             "POLICE_INFORMED": "N",
         },
     )
-    header, rec = parsing.parse_hl7(raw)
+    header, rec = parse_hl7(raw)
     assert (header.sender, header.control_id, header.event) == ("tygerberg", "MSG0001", "A04")
     assert rec.visit_number == "V0001"
     assert abs(rec.arrival_at - arrival) < timedelta(seconds=1)
@@ -97,7 +101,7 @@ def test_the_acc_segment_gives_injury_time_cause_place_and_police(facility):
         (arrival - timedelta(minutes=45)).astimezone(timezone.get_current_timezone()).strftime("%Y%m%d%H%M")
     )
     raw = adt(codes=["S21.1"], acc=f"ACC|{injury}|X95.4^^I10|street corner|||||||Y", obx={})
-    _header, rec = parsing.parse_hl7(raw)
+    _header, rec = parse_hl7(raw)
     assert rec.icd10_codes == ["S21.1", "X95.4"]
     assert rec.mechanism == "firearm"
     assert rec.place_type == "street"
@@ -146,7 +150,7 @@ def test_one_group_commit_answers_each_message_as_if_alone(facility):
         adt(control="B3", visit=""),  # no visit number: AE, raw kept
         adt(control="B4", visit="V4", codes=["S06.0"]),  # no assault code: AA, metadata only
     ]
-    answers = services.inbound_receive_hl7_batch(batch)
+    answers = receiving.inbound_receive_hl7_batch(batch)
     assert [msa(a.body)[1] for a in answers] == ["AA", "AA", "AA", "AE", "AA"]
     assert answers[2].body == answers[0].body and answers[2].duplicate
     stored = {m.control_id: m for m in InboundMessage.objects.all()}
@@ -287,7 +291,7 @@ def test_a_message_that_cannot_be_processed_becomes_a_dead_letter_with_its_reaso
     message.raw = message.raw.replace("PV1|1|E", "PV1|1|E").replace("V0001", "")
     message.save(update_fields=["raw"])
     Admission.objects.all().delete()
-    services.inbound_process(message.pk)
+    process.inbound_process(message.pk)
     message.refresh_from_db()
     assert message.status == "failed"
     assert "PV1-19" in message.reason
@@ -297,7 +301,7 @@ def test_processing_twice_does_nothing_the_second_time(run_tasks, facility):
     receive(run_tasks, adt())
     message = InboundMessage.objects.get()
     incidents = Incident.objects.count()
-    assert services.inbound_process(message.pk) == {}
+    assert process.inbound_process(message.pk) == {}
     assert Admission.objects.count() == 1
     assert Incident.objects.count() == incidents
     message.refresh_from_db()
@@ -306,12 +310,12 @@ def test_processing_twice_does_nothing_the_second_time(run_tasks, facility):
 
 def test_the_sweeper_rekicks_messages_stuck_in_processing(facility):
     # Stored but never processed: the task was lost (no on-commit run here).
-    services.inbound_receive_hl7(raw=adt())
+    receiving.inbound_receive_hl7(raw=adt())
     message = InboundMessage.objects.get()
     InboundMessage.objects.filter(pk=message.pk).update(
         status="processing", attempts=1, status_changed_at=timezone.now() - timedelta(minutes=5)
     )
-    result = services.inbound_sweep(older_than_seconds=60)
+    result = tasks.sweep_inbound(older_than_seconds=60)
     assert result["released"] == 1 and result["kicked"] == 1
     message.refresh_from_db()
     assert message.status == "processed" and message.attempts == 2
@@ -319,13 +323,13 @@ def test_the_sweeper_rekicks_messages_stuck_in_processing(facility):
 
 
 def test_a_message_whose_worker_keeps_dying_goes_to_the_dead_letters(facility):
-    services.inbound_receive_hl7(raw=adt())
+    receiving.inbound_receive_hl7(raw=adt())
     InboundMessage.objects.update(
         status="processing",
-        attempts=services.MAX_ATTEMPTS,
+        attempts=process.MAX_ATTEMPTS,
         status_changed_at=timezone.now() - timedelta(minutes=5),
     )
-    services.inbound_sweep(older_than_seconds=60)
+    tasks.sweep_inbound(older_than_seconds=60)
     message = InboundMessage.objects.get()
     assert message.status == "failed" and "Gave up" in message.reason
 
@@ -334,7 +338,7 @@ def test_a_message_whose_worker_keeps_dying_goes_to_the_dead_letters(facility):
 def test_a_batch_of_waiting_messages_is_processed_together_and_joins_incidents_within_it(facility, suburb):
     t = timezone.now() - timedelta(hours=10)
     for i, minutes in enumerate([0, 30, 100, 400]):
-        services.inbound_receive_hl7(
+        receiving.inbound_receive_hl7(
             raw=adt(
                 control=f"B{i}",
                 visit=f"VB{i}",
@@ -345,7 +349,7 @@ def test_a_batch_of_waiting_messages_is_processed_together_and_joins_incidents_w
             )
         )
     first = InboundMessage.objects.order_by("id").first()
-    results = services.inbound_process(first.pk)
+    results = process.inbound_process(first.pk)
     assert sorted(results.values()) == ["processed"] * 4
     incident_of = dict(Admission.objects.values_list("visit_number", "incident_id"))
     assert incident_of["VB0"] == incident_of["VB1"] == incident_of["VB2"]  # a chain, each within 2 h of one

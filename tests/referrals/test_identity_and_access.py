@@ -11,6 +11,7 @@ from django.utils import timezone
 from casework import permissions as cw
 from referrals import services
 from referrals.crypto import decrypt, pseudonym
+from referrals.intake import receive
 from referrals.models import Admission, IdentityRead, InboundMessage, PatientIdentity
 
 from .helpers import adt
@@ -20,7 +21,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def admission(run_tasks, facility, suburb):
-    run_tasks(services.inbound_receive_hl7, raw=adt(name="Mokoena^Thandiwe", obx={"SUBURB": suburb.code}))
+    run_tasks(receive.inbound_receive_hl7, raw=adt(name="Mokoena^Thandiwe", obx={"SUBURB": suburb.code}))
     return Admission.objects.get()
 
 
@@ -60,15 +61,15 @@ def test_the_admission_row_carries_a_pseudonym_and_no_identity(admission):
 
 
 def test_the_pseudonym_links_repeat_victims_across_facilities(run_tasks, facility, other_facility):
-    run_tasks(services.inbound_receive_hl7, raw=adt(control="1", visit="A1", patient_id="8001015009087"))
+    run_tasks(receive.inbound_receive_hl7, raw=adt(control="1", visit="A1", patient_id="8001015009087"))
     later = timezone.now() - timedelta(minutes=5)
     run_tasks(
-        services.inbound_receive_hl7,
+        receive.inbound_receive_hl7,
         raw=adt(
             control="2", visit="B7", facility=other_facility.code, arrival=later, patient_id="800101 5009 087"
         ),
     )
-    run_tasks(services.inbound_receive_hl7, raw=adt(control="3", visit="A2", patient_id="7001015009088"))
+    run_tasks(receive.inbound_receive_hl7, raw=adt(control="3", visit="A2", patient_id="7001015009088"))
     by_visit = dict(Admission.objects.values_list("visit_number", "pseudonym"))
     assert by_visit["A1"] == by_visit["B7"] != by_visit["A2"]
 
@@ -134,7 +135,7 @@ def test_a_clerk_sees_incidents_of_their_facilities_admissions_through_casework(
 
 
 def test_the_raw_message_of_a_dead_letter_is_read_through_the_audit(api, admin_user, run_tasks, facility):
-    run_tasks(services.inbound_receive_hl7, raw=adt(visit=""))
+    run_tasks(receive.inbound_receive_hl7, raw=adt(visit=""))
     message = InboundMessage.objects.get()
     body = api(admin_user).get(f"/api/v1/dead-letters/{message.pk}/").json()
     assert "Doe^Jo" in body["raw"]

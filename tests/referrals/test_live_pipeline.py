@@ -22,7 +22,7 @@ from django.utils import timezone
 from hl7.client import MLLPClient
 
 from casework.models import Facility
-from referrals import services
+from referrals import services, tasks
 from referrals.models import Admission, InboundMessage, SendingSystem
 
 from .helpers import adt, msa
@@ -166,7 +166,7 @@ def wait_until_done(timeout: float, sweep_every: float = 2.0) -> None:
     while unfinished() and time.monotonic() < deadline:
         time.sleep(0.25)
         if time.monotonic() >= next_sweep:
-            services.inbound_sweep(older_than_seconds=3)
+            tasks.sweep_inbound(older_than_seconds=3)
             next_sweep = time.monotonic() + sweep_every
 
 

@@ -4,6 +4,7 @@ import pytest
 
 from casework.models import Station, TransitionLog
 from referrals import services
+from referrals.intake import receive
 from referrals.models import Admission, Referral
 from tests.factories import PoliceCaseFactory
 
@@ -14,7 +15,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def admission(run_tasks, facility, suburb):
-    run_tasks(services.inbound_receive_hl7, raw=adt(obx={"SUBURB": suburb.code}))
+    run_tasks(receive.inbound_receive_hl7, raw=adt(obx={"SUBURB": suburb.code}))
     return Admission.objects.get()
 
 
@@ -41,7 +42,7 @@ def test_a_referral_goes_to_the_station_whose_precinct_holds_the_suburb(api, cle
 
 
 def test_an_admission_without_a_suburb_cannot_be_referred_and_says_why(api, clerk, run_tasks):
-    run_tasks(services.inbound_receive_hl7, raw=adt(control="N", visit="N1", obx={}))
+    run_tasks(receive.inbound_receive_hl7, raw=adt(control="N", visit="N1", obx={}))
     a = Admission.objects.get(visit_number="N1")
     response = api(clerk).post("/api/v1/referrals/", {"admission": a.pk}, format="json")
     assert response.status_code == 400

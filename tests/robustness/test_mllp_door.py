@@ -14,7 +14,7 @@ import time
 import pytest
 
 from casework.models import Facility
-from referrals import services
+from referrals.intake import receive
 from referrals.mllp import MAX_MESSAGE, resend_later
 from referrals.models import Admission, InboundMessage
 from tests.referrals.helpers import adt, err, msa
@@ -85,7 +85,7 @@ def test_resend_later_echoes_the_control_id_and_is_the_only_answer_coded_207():
     answer = resend_later(adt(control="BUSY1")).strip(SB + END).decode()
     assert msa(answer)[1:3] == ["AR", "BUSY1"]
     assert "|207^Application internal error^HL70357|" in err(answer)
-    assert "|102^" in err(services.inbound_refusal_ack(adt(control="BIG2"), services.TOO_LARGE))
+    assert "|102^" in err(receive.refusal_ack(adt(control="BIG2"), receive.TOO_LARGE))
 
 
 @on_the_listener

@@ -26,7 +26,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
 
 from casework.models import Facility
-from referrals import permissions, services
+from referrals import dead_letters, permissions, services
+from referrals.intake import process, receive
 from referrals.mllp import MllpServer
 from referrals.models import Admission, IdentityVersion, InboundMessage
 from tests.referrals.helpers import adt, as_json, bundle, msa
@@ -549,10 +550,10 @@ def test_a_stored_message_is_not_processed_for_a_facility_its_sender_lost_meanwh
     sender_a, facility_a, django_capture_on_commit_callbacks
 ):
     scope = permissions.sender_of(sender_a)
-    services.inbound_receive_hl7(raw=adt(control="LATE"), sender=scope)  # stored, not yet processed
+    receive.inbound_receive_hl7(raw=adt(control="LATE"), sender=scope)  # stored, not yet processed
     services.sending_system_set_facilities(system=sender_a, facilities=[])
     with django_capture_on_commit_callbacks(execute=True):
-        services.inbound_process(InboundMessage.objects.get(control_id="LATE").pk)
+        process.inbound_process(InboundMessage.objects.get(control_id="LATE").pk)
     message = InboundMessage.objects.get(control_id="LATE")
     assert message.status == "failed"
     assert "may not send for facility 'tygerberg'" in message.reason
@@ -564,11 +565,11 @@ def test_a_corrected_dead_letter_cannot_move_a_message_to_a_facility_of_another_
     sender_a, facility_b, admin_user
 ):
     scope = permissions.sender_of(sender_a)
-    rejected = services.inbound_receive_hl7(raw=adt(visit=""), sender=scope).message  # AE: a dead letter
+    rejected = receive.inbound_receive_hl7(raw=adt(visit=""), sender=scope).message  # AE: a dead letter
     from casework.errors import InvalidInput
 
     with pytest.raises(InvalidInput, match="may not send for facility 'groote-schuur'"):
-        services.dead_letter_replay(message=rejected, actor=admin_user, raw=adt(facility=facility_b.code))
+        dead_letters.dead_letter_replay(message=rejected, actor=admin_user, raw=adt(facility=facility_b.code))
 
 
 @pytest.mark.django_db

@@ -8,7 +8,7 @@ import pytest
 from django.utils import timezone
 
 from casework.models import Facility, Incident
-from referrals import services
+from referrals.intake import receive
 from referrals.models import Admission, IdentityRead, InboundMessage, Referral
 from tests.referrals.helpers import adt, bundle, err, msa
 
@@ -30,7 +30,7 @@ def admission(django_capture_on_commit_callbacks, facility, suburb):
         obx={"SUBURB": suburb.code, "INJURY_TIME": INJURY.strftime("%Y%m%d%H%M%S"), "ROLE": "victim"},
     )
     with django_capture_on_commit_callbacks(execute=True):
-        services.inbound_receive_hl7(raw=raw)
+        receive.inbound_receive_hl7(raw=raw)
     a = Admission.objects.get()
     Admission.objects.filter(pk=a.pk).update(latitude="-33.93456", longitude="18.61234")
     a.refresh_from_db()
@@ -114,7 +114,7 @@ def test_analysts_see_how_many_earlier_visits_a_patient_had_without_the_pseudony
     api, make_user, admission, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
-        services.inbound_receive_hl7(
+        receive.inbound_receive_hl7(
             raw=adt(control="MSG0002", visit="V5531300", arrival=ARRIVAL + timedelta(days=1))
         )
     later = Admission.objects.get(visit_number="V5531300")
@@ -198,7 +198,7 @@ def test_the_incident_page_shows_saps_the_hour(client, make_user, admission, sub
 
 
 def test_an_hl7_rejection_names_the_field_and_never_echoes_the_date_of_birth(api, admin_user):
-    answer = services.inbound_receive_hl7(raw=adt(dob="20011345", control="BADDOB"))
+    answer = receive.inbound_receive_hl7(raw=adt(dob="20011345", control="BADDOB"))
     message = InboundMessage.objects.get(control_id="BADDOB")
     assert message.status == "rejected"
     assert "PID-7" in message.reason and "20011345" not in message.reason
@@ -224,7 +224,7 @@ def test_a_csv_row_problem_names_the_column_and_never_its_value(admin_user, colu
     }
     row[column] = value
     text = ",".join(row) + "\n" + ",".join(row.values()) + "\n"
-    report = services.inbound_receive_csv(text=text, actor=admin_user).extra["report"]
+    report = receive.inbound_receive_csv(text=text, actor=admin_user).extra["report"]
     (problem,) = report["problems"]
     assert problem["field"] == column and value not in problem["problem"]
     assert value not in InboundMessage.objects.get().reason
@@ -234,7 +234,7 @@ def test_a_fhir_rejection_names_the_element_and_never_its_value():
     b = bundle()
     patient = next(e["resource"] for e in b["entry"] if e["resource"]["resourceType"] == "Patient")
     patient["birthDate"] = "2001-13-45"
-    answer = services.inbound_receive_fhir(body=json.dumps(b), authorise=False)
+    answer = receive.inbound_receive_fhir(body=json.dumps(b), authorise=False)
     outcome = json.loads(answer.body)
     assert outcome["issue"][0]["expression"] == ["Patient.birthDate"] or "birthDate" in json.dumps(outcome)
     assert "2001-13-45" not in json.dumps(outcome["issue"])

@@ -13,6 +13,7 @@ from django.utils import timezone
 from casework.models import Facility, Incident, Prosecution
 from referrals import retention, services
 from referrals.crypto import pseudonym
+from referrals.intake import receive as receiving
 from referrals.models import Admission, IdentityRead, InboundMessage, PatientIdentity
 from tests.factories import CourtFactory, PoliceCaseFactory, ProsecutionFactory
 from tests.referrals.helpers import adt
@@ -41,7 +42,7 @@ def receive(django_capture_on_commit_callbacks, suburb):
             **kw,
         )
         with django_capture_on_commit_callbacks(execute=True):
-            services.inbound_receive_hl7(raw=raw)
+            receiving.inbound_receive_hl7(raw=raw)
         return Admission.objects.get(visit_number=visit)
 
     return make
@@ -348,7 +349,7 @@ def test_a_csv_file_is_cut_down_to_the_patients_own_rows(api, admin_user, django
         f"tygerberg,CSV2,{arrival},S31.1 X99.0,9101015009087,NI,Someone Else\n",
     ]
     with django_capture_on_commit_callbacks(execute=True):
-        services.inbound_receive_csv(text=head + "".join(rows), actor=admin_user)
+        receiving.inbound_receive_csv(text=head + "".join(rows), actor=admin_user)
     body = (
         api(admin_user).post("/api/v1/subject-access/", {"id_number": "9001015009086"}, format="json").json()
     )
@@ -372,10 +373,10 @@ def test_the_identities_an_update_replaced_are_blanked_by_the_purge_too(receive,
 
 
 def test_subject_access_includes_dead_letters_that_name_the_patient_and_no_one_elses(api, admin_user, world):
-    services.inbound_receive_hl7(
+    receiving.inbound_receive_hl7(
         raw=adt(control="DL1", dob="20011345", patient_id="8001015009087", name="Mine^Dead")
     )
-    services.inbound_receive_hl7(
+    receiving.inbound_receive_hl7(
         raw=adt(control="DL2", dob="20011345", patient_id="7001015009088", name="Other^Dead")
     )
     body = (

@@ -69,6 +69,12 @@ class Command(BaseCommand):
             default=int(env("MLLP_MAX_CONNECTIONS", MAX_CONNECTIONS)),
             help="connections served at once per process; more are closed at once [MLLP_MAX_CONNECTIONS]",
         )
+        self._security_arguments(parser)
+
+    @staticmethod
+    def _security_arguments(parser):
+        """TLS with client certificates, or plain MLLP explicitly enabled."""
+        env = os.environ.get
         parser.add_argument(
             "--cert", default=env("MLLP_TLS_CERT", ""), help="server certificate (PEM) [MLLP_TLS_CERT]"
         )

@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from casework.errors import InvalidInput
-from referrals import services
+from referrals import dead_letters
 from referrals.models import InboundMessage
 
 
@@ -22,7 +22,7 @@ class Command(BaseCommand):
         replayed = still_bad = 0
         for message in qs.iterator():
             try:
-                services.dead_letter_replay(message=message, actor=None)
+                dead_letters.dead_letter_replay(message=message, actor=None)
                 replayed += 1
             except InvalidInput as e:
                 still_bad += 1
