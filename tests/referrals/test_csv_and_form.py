@@ -173,6 +173,31 @@ def test_the_capture_form_goes_through_the_inbox_and_makes_an_admission(
     assert a.incident.gang_related is True
 
 
+def test_a_t74_2_only_visit_on_the_form_is_an_assault_and_gets_no_code_added(
+    client, clerk, suburb, django_capture_on_commit_callbacks
+):
+    # T74.2 (sexual abuse) is assault by the intake's one rule, though outside X85–Y09: the form adds
+    # no representative code for the mechanism picked, and the admission is recorded as sexual.
+    client.force_login(clerk)
+    data = {
+        "facility": "tygerberg",
+        "visit_number": "F-78",
+        "mechanism": "sharp",
+        "icd10_codes": "T74.2",
+        "patient_id": "12346",
+        "patient_id_type": "MR",
+        "sex": "female",
+        "role": "victim",
+        "suburb": suburb.code,
+        "arrival_at": timezone.localtime(timezone.now() - timedelta(minutes=20)).strftime("%Y-%m-%dT%H:%M"),
+    }
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post("/intake/new/", data)
+    assert response.status_code == 302
+    a = Admission.objects.get()
+    assert (a.icd10_codes, a.mechanism) == (["T74.2"], "sexual")
+
+
 def test_the_capture_form_names_missing_fields_and_stores_nothing(client, clerk):
     client.force_login(clerk)
     response = client.post("/intake/new/", {"facility": "tygerberg"})

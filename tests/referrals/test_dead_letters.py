@@ -3,9 +3,9 @@
 import pytest
 from django.core.management import call_command
 
-from casework.models import Facility
+from casework.models import Facility, TransitionLog
 from referrals.intake import receive
-from referrals.models import Admission, InboundMessage
+from referrals.models import Admission, IdentityRead, InboundMessage
 
 from .helpers import adt
 
@@ -44,6 +44,30 @@ def test_a_corrected_message_replays_into_an_admission(
     rejected.refresh_from_db()
     assert rejected.status == "processed"
     assert Admission.objects.get().visit_number == "V-FIXED"
+
+
+def test_a_replay_is_logged_as_a_write_and_reading_the_stored_raw_as_a_read(
+    api, admin_user, rejected, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        api(admin_user).post(
+            f"/api/v1/dead-letters/{rejected.pk}/replay/", {"raw": adt(visit="V-FIXED")}, format="json"
+        )
+    (log,) = TransitionLog.for_object(rejected)
+    assert (log.transition, log.from_state, log.to_state, log.actor) == (
+        "replay",
+        "rejected",
+        "received",
+        admin_user,
+    )
+    assert not IdentityRead.objects.exists()  # a corrected text was sent: the stored raw was not read
+    failed = InboundMessage.objects.create(
+        channel="hl7_mllp", sender="x", control_id="F1", raw=adt(control="F1")
+    )
+    InboundMessage.objects.filter(pk=failed.pk).update(status="failed")
+    with django_capture_on_commit_callbacks(execute=True):
+        api(admin_user).post(f"/api/v1/dead-letters/{failed.pk}/replay/", {}, format="json")
+    assert IdentityRead.objects.get().message == failed
 
 
 def test_a_replay_that_is_still_wrong_is_400_naming_the_field_and_changes_nothing(api, admin_user, rejected):

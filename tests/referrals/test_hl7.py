@@ -95,6 +95,28 @@ def test_every_field_of_the_profile_is_read(facility, suburb):
     assert (rec.gang_suspected, rec.police_informed) == (True, False)
 
 
+def test_the_separators_msh_declares_are_honoured_at_the_door_and_in_processing(run_tasks, facility):
+    # MSH-1 "#" and MSH-2 "!@\\&": the same message with other field, component and repetition separators.
+    standard = adt(codes=["S31.1", "X99.0"])
+    other = standard.replace("|", "#").replace("^", "!").replace("~", "@")
+    assert other.startswith("MSH#!@\\&#")
+    header, rec = parse_hl7(other)
+    assert (header.sender, header.control_id, header.event) == ("tygerberg", "MSG0001", "A04")
+    assert rec.identifiers == parse_hl7(standard)[1].identifiers
+    assert rec.name == "Jo Doe" and rec.icd10_codes == ["S31.1", "X99.0"]
+    answer = receive(run_tasks, other)
+    assert answer.code == "AA", answer.body
+    assert Admission.objects.get().visit_number == "V0001"
+
+
+def test_the_door_refuses_what_processing_would_refuse(run_tasks, facility):
+    # The precheck is the same reader as processing, stopping early: an empty diagnosis code is AE at
+    # the door, not a dead letter later.
+    answer = receive(run_tasks, adt(codes=["S31.1", ""]))
+    assert answer.code == "AE" and "DG1(2)-3" in answer.text
+    assert not Admission.objects.exists()
+
+
 def test_the_acc_segment_gives_injury_time_cause_place_and_police(facility):
     arrival = timezone.now() - timedelta(hours=1)
     injury = (
