@@ -60,14 +60,21 @@ def test_assigning_needs_an_active_court_watcher(api, enrol, supervisor, members
     assert Brief.objects.get(pk=brief.pk).state == "unassigned"
 
 
-def test_the_assigned_watcher_may_start_monitoring_and_close_but_not_assign_or_reopen(api, assigned, officer):
+def test_the_assigned_watcher_may_start_monitoring_and_close_but_not_assign_or_reopen(
+    api, assigned, officer, other_officer
+):
     brief = assigned()
     c = api(officer)
     assert names(c, brief) == ["start_monitoring"]
+    assert take(c, brief, "assign", officer=other_officer.username).status_code == 403
+    brief.refresh_from_db()
+    assert (brief.state, brief.officer) == ("assigned", officer)
     assert take(c, brief, "start_monitoring").status_code == 200
     set_state(brief.prosecution, "sentenced")
     assert take(c, brief, "close").status_code == 200
     assert take(c, brief, "reopen").status_code == 403
+    brief.refresh_from_db()
+    assert brief.state == "closed"
 
 
 def test_a_stale_brief_version_answers_409_and_changes_nothing(api, assigned, supervisor, other_officer):

@@ -64,6 +64,7 @@ def test_people_who_are_not_a_sending_system_may_not_post_messages(api, make_use
 
 def test_anonymous_posts_are_refused(api):
     assert post_hl7(api(), adt()).status_code in (401, 403)
+    assert InboundMessage.objects.count() == 0
 
 
 def test_a_malformed_hl7_post_answers_422_with_an_ae_ack_naming_the_field(api, feed):
@@ -135,6 +136,7 @@ def test_a_body_that_is_not_json_is_rejected_naming_the_bundle(api, feed):
     response = post_fhir(api(feed), "{not json")
     assert response.status_code == 422
     assert response.json()["issue"][0]["expression"] == ["Bundle"]
+    assert not Admission.objects.exists()
 
 
 def test_injection_looking_text_is_stored_inertly(api, feed, clerk, django_capture_on_commit_callbacks):

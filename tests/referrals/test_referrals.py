@@ -84,6 +84,8 @@ def test_a_transition_not_allowed_from_this_state_is_400_listing_the_allowed(api
     response = take(api(clerk), referral, "reopen", version=1)
     assert response.status_code == 400
     assert set(response.json()["allowed"]) == {"send", "decline"}
+    referral.refresh_from_db()
+    assert (referral.state, referral.version) == ("pending", 1)
 
 
 @pytest.mark.parametrize(
@@ -118,6 +120,8 @@ def test_who_may_send(api, make_user, clerk, liaison, admin_user, referral, who,
 def test_only_the_station_acknowledges(api, clerk, liaison, referral):
     take(api(clerk), referral, "send", version=1)
     assert take(api(clerk), referral, "acknowledge", version=2).status_code == 403
+    referral.refresh_from_db()
+    assert (referral.state, referral.version) == ("sent", 2)
     assert take(api(liaison), referral, "acknowledge", version=2).status_code == 200
 
 
