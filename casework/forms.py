@@ -1,7 +1,8 @@
 """Input forms for transitions: the one description of each transition's fields.
 
 The web case page renders them and the API validates ``POST …/transitions/{name}/`` with them,
-so a field required on the phone is required over the API too.
+so a field required on the phone is required over the API too. Which transition takes which form
+is registered in ``transition_specs.py``.
 """
 
 from django import forms
@@ -57,30 +58,3 @@ class ReEnrolForm(TransitionForm):
     reason = forms.CharField(label=_("Reason"), max_length=60)
     review = forms.IntegerField(label=_("Withdrawal review"), required=False, min_value=1)
     next_date = plausible.form_future_date(label=_("Next date"), widget=DateInput, required=False)
-
-
-PROSECUTION_FORMS: dict[str, type[TransitionForm]] = {
-    "remand": RemandForm,
-    "transfer": TransferForm,
-    "start_trial": NextDateForm,
-    "convict": NextDateForm,
-    "acquit": TransitionForm,
-    "sentence": SentenceForm,
-    "withdraw": RemovalForm,
-    "withdraw_provisionally": RemovalForm,
-    "strike_off": RemovalForm,
-    "issue_warrant": TransitionForm,
-    "divert": DivertForm,
-    "re_enrol": ReEnrolForm,
-}
-
-POLICE_CASE_FORMS: dict[str, type[TransitionForm]] = {
-    "investigate": TransitionForm,
-    "refer_to_npa": TransitionForm,
-    "return_for_investigation": ReasonTextForm,
-    "decline_to_prosecute": ReasonTextForm,
-    "close_undetected": OptionalReasonTextForm,
-    "close_unfounded": ReasonTextForm,
-    "complainant_withdraws": ReasonTextForm,
-    "reopen": ReasonTextForm,
-}

@@ -5,7 +5,6 @@ system itself: a Celery task or a migration, and skips the permission check). Ea
 one transaction: lock the row, check who, check the version, check the state, change, log.
 """
 
-from collections.abc import Callable
 from datetime import date, datetime, time
 
 from django.core.exceptions import ValidationError
@@ -13,11 +12,10 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import OuterRef, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
-from django_fsm import can_proceed
 
-from . import permissions, reactions
+from . import permissions, reactions, transitions
 from .bulk import copy_insert
-from .errors import InvalidInput, NotAllowed, PermissionDenied, StaleVersion
+from .errors import InvalidInput, PermissionDenied
 from .models import (
     Accused,
     Court,
@@ -36,120 +34,22 @@ from .models import (
     parse_cas_number,
 )
 
-# -------------------------------------------------------------------- the shared transition step
+# The engine lives in casework.transitions; these names stay importable from here for callers.
+from .transitions import (  # noqa: F401
+    allowed_from_state,
+    apply_transition,
+    available_transitions,
+    transition_names,
+)
+from .transitions import code as _code
+from .transitions import require as _require
 
-
-def transition_names(model) -> list[str]:
-    """Every transition a stateful model declares, in declaration order."""
-    field = model._meta.get_field("state")
-    seen = []
-    for t in field.get_all_transitions(model):
-        if t.name not in seen:
-            seen.append(t.name)
-    return seen
-
-
-def allowed_from_state(obj) -> list[str]:
-    """Transitions possible from the object's current state, whoever asks, in the order the model declares."""
-    possible = {t.name for t in obj.get_available_state_transitions()}
-    return [name for name in transition_names(type(obj)) if name in possible]
-
-
-def available_transitions(obj, user, may: Callable) -> list[str]:
-    """Transitions this user may take now: possible from this state and permitted to them."""
-    return [name for name in allowed_from_state(obj) if may(user, obj, name)]
-
-
-def apply_transition(
-    obj,
-    name: str,
-    *,
-    actor,
-    version: int | None,
-    may: Callable,
-    reason: str = "",
-    note: str = "",
-    data: dict | None = None,
-    at=None,
-    **kwargs,
-):
-    """Take transition ``name`` on ``obj`` for ``actor``; the one path every state change takes.
-
-    ``at`` is when the change took effect (default now): a hearing recorded in the evening
-    took effect at the hearing; the log keeps both ``at`` and when it was recorded.
-
-    Order of checks: who (403), which version (409), which state (400). The version comes before
-    the state so that of two people racing to withdraw the same matter the loser hears
-    "someone else changed it", not "withdraw is not allowed". ``version=None`` is for callers
-    that already hold the row (a hearing, a task): the row lock still serialises them.
-    Must run inside ``transaction.atomic``; reactions registered by other apps run in it too.
-    """
-    model = type(obj)
-    if name not in transition_names(model):
-        raise NotAllowed(name, obj.state, allowed_from_state(obj))
-    locked = model.objects.select_for_update().get(pk=obj.pk)
-    if actor is not None and not may(actor, locked, name):
-        raise PermissionDenied(f"You may not take '{name}' on this {model._meta.verbose_name}.")
-    if version is not None and locked.version != version:
-        raise StaleVersion(current=locked.version, given=version)
-    method = getattr(locked, name)
-    if not can_proceed(method):
-        raise NotAllowed(name, locked.state, allowed_from_state(locked))
-    from_state = locked.state
-    at = at or timezone.now()
-    if at > timezone.now():
-        raise InvalidInput({"at": "A change cannot take effect in the future."})
-    method(**kwargs)
-    locked.state_changed_at = at
-    if hasattr(locked, "on_state_changed"):
-        locked.on_state_changed(at)
-    locked.version += 1
-    locked.save()
-    TransitionLog.objects.create(
-        subject=locked,
-        transition=name,
-        from_state=from_state,
-        to_state=locked.state,
-        actor=actor,
-        reason=reason or "",
-        note=note or "",
-        data=data or {},
-        at=locked.state_changed_at,
-    )
-    reactions.emit(
-        "transition",
-        obj=locked,
-        name=name,
-        from_state=from_state,
-        to_state=locked.state,
-        actor=actor,
-        reason=reason,
-        note=note,
-        data=data or {},
-        at=at,
-    )
-    obj.__dict__.update({k: v for k, v in locked.__dict__.items() if not k.startswith("_")})
-    return locked
+# -------------------------------------------------------------------- shared
 
 
 def start_of_day(day: date):
     """The first moment of a SAST calendar day: when a record dated ``day`` took effect."""
     return timezone.make_aware(datetime.combine(day, time.min), timezone.get_default_timezone())
-
-
-def _require(**fields) -> None:
-    missing = {name: "This field is required." for name, value in fields.items() if value in (None, "", [])}
-    if missing:
-        raise InvalidInput(missing)
-
-
-def _code(field: str, value: str, choices) -> str:
-    _require(**{field: value})
-    if value not in choices.values:
-        raise InvalidInput(
-            {field: f"'{value}' is not a known code. Use one of: {', '.join(choices.values)}."}
-        )
-    return value
 
 
 # -------------------------------------------------------------------- incidents
@@ -414,65 +314,62 @@ def police_case_open(
     return case
 
 
-def _police_case_step(name: str, *, needs_reason: bool = False):
-    def service(
-        case: PoliceCase, *, actor, version: int | None, reason: str = "", note: str = "", at=None
-    ) -> PoliceCase:
-        if needs_reason:
-            _require(reason=reason)
-        with transaction.atomic():
-            return apply_transition(
-                case,
-                name,
-                actor=actor,
-                version=version,
-                may=permissions.may_transition,
-                reason=reason,
-                note=note,
-                at=at,
-            )
-
-    service.__name__ = f"police_case_{name}"
-    service.__doc__ = f"Take '{name}' on a docket. Raises PermissionDenied, StaleVersion, NotAllowed."
-    return service
+def _police_case_step(name: str, *, reason_required: bool = False):
+    return transitions.service(
+        "police_case",
+        name,
+        may=permissions.may_transition,
+        fields=("reason",),
+        required=("reason",) if reason_required else (),
+    )
 
 
 police_case_investigate = _police_case_step("investigate")
 police_case_refer_to_npa = _police_case_step("refer_to_npa")
-police_case_return_for_investigation = _police_case_step("return_for_investigation", needs_reason=True)
-police_case_decline_to_prosecute = _police_case_step("decline_to_prosecute", needs_reason=True)
+police_case_return_for_investigation = _police_case_step("return_for_investigation", reason_required=True)
+police_case_decline_to_prosecute = _police_case_step("decline_to_prosecute", reason_required=True)
 police_case_close_undetected = _police_case_step("close_undetected")
-police_case_close_unfounded = _police_case_step("close_unfounded", needs_reason=True)
-police_case_complainant_withdraws = _police_case_step("complainant_withdraws", needs_reason=True)
-police_case_reopen = _police_case_step("reopen", needs_reason=True)
+police_case_close_unfounded = _police_case_step("close_unfounded", reason_required=True)
+police_case_complainant_withdraws = _police_case_step("complainant_withdraws", reason_required=True)
+police_case_reopen = _police_case_step("reopen", reason_required=True)
 
-POLICE_CASE_TRANSITIONS: dict[str, Callable] = {
-    "investigate": police_case_investigate,
-    "refer_to_npa": police_case_refer_to_npa,
-    "return_for_investigation": police_case_return_for_investigation,
-    "decline_to_prosecute": police_case_decline_to_prosecute,
-    "close_undetected": police_case_close_undetected,
-    "close_unfounded": police_case_close_unfounded,
-    "complainant_withdraws": police_case_complainant_withdraws,
-    "reopen": police_case_reopen,
-}
+# Derived from the registry (casework/transition_specs.py): name → service.
+POLICE_CASE_TRANSITIONS = transitions.Services(PoliceCase)
+
+
+@transaction.atomic
+def police_case_link_incidents(*, police_case: PoliceCase, incident_ids, actor, at=None) -> PoliceCase:
+    """Link incidents to a docket, with a row in its log (the state does not change).
+
+    The caller has checked who may; this checks only that the incidents exist.
+    """
+    ids = sorted({int(i) for i in incident_ids})
+    _require(incidents=ids)
+    found = set(Incident.objects.filter(pk__in=ids).values_list("pk", flat=True))
+    if len(found) != len(ids):
+        raise InvalidInput({"incidents": "No such incident."})
+    case = PoliceCase.objects.select_for_update().get(pk=police_case.pk)
+    case.incidents.add(*ids)
+    TransitionLog.objects.create(
+        subject=case,
+        transition="link_incidents",
+        from_state=case.state,
+        to_state=case.state,
+        actor=actor,
+        note=f"Incident(s) {', '.join(str(i) for i in ids)}",
+        data={"incidents": ids},
+        at=at or timezone.now(),
+    )
+    return case
 
 
 # -------------------------------------------------------------------- prosecutions
 
 
-@transaction.atomic
-def prosecution_enrol(
-    *,
-    actor,
-    police_case: PoliceCase,
-    court: Court,
-    case_number: str,
-    enrolled_on: date,
-    accused: list[dict],
-    at=None,
-) -> Prosecution:
-    """Put a matter on a court roll. Other apps react (courtwatch opens a brief)."""
+def _check_enrolment(
+    *, actor, police_case, court, case_number, enrolled_on, accused
+) -> tuple[str, list[str]]:
+    """The rules a new matter on the roll meets; returns its case number and accused names, trimmed."""
     _require(
         police_case=police_case,
         court=court,
@@ -495,6 +392,29 @@ def prosecution_enrol(
         raise InvalidInput({"enrolled_on": "A matter cannot be enrolled before its docket was opened."})
     if Prosecution.objects.filter(court=court, case_number__iexact=case_number).exists():
         raise InvalidInput({"case_number": f"{case_number} is already on the roll at {court}."})
+    return case_number, names
+
+
+@transaction.atomic
+def prosecution_enrol(
+    *,
+    actor,
+    police_case: PoliceCase,
+    court: Court,
+    case_number: str,
+    enrolled_on: date,
+    accused: list[dict],
+    at=None,
+) -> Prosecution:
+    """Put a matter on a court roll. Other apps react (courtwatch opens a brief)."""
+    case_number, names = _check_enrolment(
+        actor=actor,
+        police_case=police_case,
+        court=court,
+        case_number=case_number,
+        enrolled_on=enrolled_on,
+        accused=accused,
+    )
     try:
         with transaction.atomic():
             prosecution = Prosecution.objects.create(
@@ -526,192 +446,119 @@ def prosecution_enrol(
     return prosecution
 
 
-def _move(p, name, *, actor, version, reason="", note="", data=None, at=None, **kwargs):
-    with transaction.atomic():
-        return apply_transition(
-            p,
-            name,
-            actor=actor,
-            version=version,
-            may=permissions.may_transition,
-            reason=reason,
-            note=note,
-            data=data,
-            at=at,
-            **kwargs,
-        )
+def _settle_accused(outcome: str):
+    """What finalising does to the accused still pending: they share the matter's outcome."""
+
+    def settle(p: Prosecution) -> None:
+        p.accused.filter(outcome="").update(outcome=outcome)
+
+    return settle
 
 
-def _settle_accused(p: Prosecution, outcome: str) -> None:
-    p.accused.filter(outcome="").update(outcome=outcome)
-
-
-def prosecution_remand(
-    p, *, actor, version, reason: str, next_date: date, note: str = "", data=None, at=None
-):
-    """Postpone to ``next_date`` for a postponement reason."""
-    _code("reason", reason, PostponementReason)
-    _require(next_date=next_date)
-    if next_date < p.enrolled_on:
+def _not_before_enrolment(p: Prosecution, values: dict) -> None:
+    if values["next_date"] < p.enrolled_on:
         raise InvalidInput({"next_date": "The next date cannot be before the matter was enrolled."})
-    return _move(
-        p,
-        "remand",
-        actor=actor,
-        version=version,
-        reason=reason,
-        note=note,
-        data=data,
-        at=at,
-        next_date=next_date,
-    )
 
 
-def prosecution_transfer(
-    p, *, actor, version, court: Court, next_date: date | None = None, note="", data=None, at=None
-):
-    """Move the matter to another court (district → regional → high)."""
-    _require(court=court)
-    if court.pk == p.court_id:
+def _not_the_same_court(p: Prosecution, values: dict) -> None:
+    if values["court"].pk == p.court_id:
         raise InvalidInput({"court": "The matter is already at this court."})
-    data = {**(data or {}), "from_court": p.court.code, "to_court": court.code}
-    return _move(
-        p,
-        "transfer",
-        actor=actor,
-        version=version,
-        reason=court.code,
-        note=note,
-        data=data,
-        at=at,
-        court=court,
-        next_date=next_date,
-    )
 
 
-def prosecution_start_trial(p, *, actor, version, next_date: date | None = None, note="", data=None, at=None):
-    return _move(
-        p, "start_trial", actor=actor, version=version, note=note, data=data, at=at, next_date=next_date
-    )
+def _clear_outcomes(p: Prosecution) -> None:
+    p.accused.update(outcome="")
 
 
-def prosecution_convict(p, *, actor, version, next_date: date | None = None, note="", data=None, at=None):
-    """Guilty verdict (or plea); ``next_date`` is the sentencing date when known."""
-    with transaction.atomic():
-        p = _move(
-            p, "convict", actor=actor, version=version, note=note, data=data, at=at, next_date=next_date
-        )
-        _settle_accused(p, Accused.Outcome.CONVICTED)
-        return p
+def _prosecution_step(name: str, **how):
+    return transitions.service("prosecution", name, may=permissions.may_transition, **how)
 
 
-def prosecution_acquit(p, *, actor, version, note="", data=None, at=None):
-    with transaction.atomic():
-        p = _move(p, "acquit", actor=actor, version=version, note=note, data=data, at=at)
-        _settle_accused(p, Accused.Outcome.ACQUITTED)
-        return p
+NEXT_DATE = {"next_date": "next_date"}
 
-
-def prosecution_sentence(p, *, actor, version, sentence: str, note="", data=None, at=None):
-    _require(sentence=(sentence or "").strip())
-    return _move(
-        p, "sentence", actor=actor, version=version, note=note, data=data, at=at, sentence=sentence.strip()
-    )
+prosecution_remand = _prosecution_step(
+    "remand",
+    fields=("reason", "next_date"),
+    required=("next_date",),
+    codes={"reason": PostponementReason},
+    to_method=NEXT_DATE,
+    check=_not_before_enrolment,
+    doc="Postpone to ``next_date`` for a postponement reason.",
+)
+_transfer = _prosecution_step(
+    "transfer",
+    fields=("court", "next_date"),
+    required=("court",),
+    to_method={"court": "court", "next_date": "next_date"},
+    log_reason=lambda values: values["court"].code,
+    check=_not_the_same_court,
+)
+prosecution_start_trial = _prosecution_step("start_trial", fields=("next_date",), to_method=NEXT_DATE)
+prosecution_convict = _prosecution_step(
+    "convict",
+    fields=("next_date",),
+    to_method=NEXT_DATE,
+    then=_settle_accused(Accused.Outcome.CONVICTED),
+    doc="Guilty verdict (or plea); ``next_date`` is the sentencing date when known.",
+)
+prosecution_acquit = _prosecution_step("acquit", then=_settle_accused(Accused.Outcome.ACQUITTED))
+prosecution_sentence = _prosecution_step(
+    "sentence", fields=("sentence",), required=("sentence",), to_method={"sentence": "sentence"}
+)
 
 
 def _removal(name: str):
-    def service(p, *, actor, version, reason: str, note: str = "", data=None, at=None):
-        _code("reason", reason, RemovalReason)
-        with transaction.atomic():
-            p = _move(
-                p,
-                name,
-                actor=actor,
-                version=version,
-                reason=reason,
-                note=note,
-                data=data,
-                at=at,
-                reason_code=reason,
-            )
-            _settle_accused(p, Accused.Outcome.WITHDRAWN)
-            return p
-
-    service.__name__ = f"prosecution_{name}"
-    service.__doc__ = f"Take the matter off the roll ('{name}') for a reason code; flags a withdrawal review."
-    return service
+    return _prosecution_step(
+        name,
+        fields=("reason",),
+        codes={"reason": RemovalReason},
+        to_method={"reason": "reason_code"},
+        then=_settle_accused(Accused.Outcome.WITHDRAWN),
+        doc=f"Take the matter off the roll ('{name}') for a reason code; flags a withdrawal review.",
+    )
 
 
 prosecution_withdraw = _removal("withdraw")
 prosecution_withdraw_provisionally = _removal("withdraw_provisionally")
 prosecution_strike_off = _removal("strike_off")
+prosecution_issue_warrant = _prosecution_step(
+    "issue_warrant", doc="The accused failed to appear; the matter waits for the warrant to be executed."
+)
+prosecution_divert = _prosecution_step(
+    "divert",
+    fields=("programme",),
+    required=("programme",),
+    to_method={"programme": "programme"},
+    log_reason="diversion",
+    then=_settle_accused(Accused.Outcome.DIVERTED),
+)
+_re_enrol = _prosecution_step(
+    "re_enrol",
+    fields=("reason", "next_date"),
+    required=("reason",),
+    to_method=NEXT_DATE,
+    then=_clear_outcomes,
+)
 
 
-def prosecution_issue_warrant(p, *, actor, version, note="", data=None, at=None):
-    """The accused failed to appear; the matter waits for the warrant to be executed."""
-    return _move(p, "issue_warrant", actor=actor, version=version, note=note, data=data, at=at)
-
-
-def prosecution_divert(p, *, actor, version, programme: str, note="", data=None, at=None):
-    _require(programme=(programme or "").strip())
-    with transaction.atomic():
-        p = _move(
-            p,
-            "divert",
-            actor=actor,
-            version=version,
-            reason="diversion",
-            note=note,
-            data=data,
-            at=at,
-            programme=programme.strip(),
-        )
-        _settle_accused(p, Accused.Outcome.DIVERTED)
-        return p
+def prosecution_transfer(p, *, actor, version, court: Court, next_date=None, note="", data=None, at=None):
+    """Move the matter to another court (district → regional → high)."""
+    _require(court=court)
+    data = {**(data or {}), "from_court": p.court.code, "to_court": court.code}
+    return _transfer(
+        p, actor=actor, version=version, court=court, next_date=next_date, note=note, data=data, at=at
+    )
 
 
 def prosecution_re_enrol(
-    p,
-    *,
-    actor,
-    version,
-    reason: str,
-    review: int | None = None,
-    next_date: date | None = None,
-    note="",
-    data=None,
-    at=None,
+    p, *, actor, version, reason: str, review: int | None = None, next_date=None, note="", data=None, at=None
 ):
     """Put a withdrawn or struck-off matter back on the roll; ``review`` links the committee's decision."""
     _require(reason=(reason or "").strip())
     data = {**(data or {}), "review": review} if review else data
-    with transaction.atomic():
-        p = _move(
-            p,
-            "re_enrol",
-            actor=actor,
-            version=version,
-            reason=reason.strip(),
-            note=note,
-            data=data,
-            at=at,
-            next_date=next_date,
-        )
-        p.accused.update(outcome="")
-        return p
+    return _re_enrol(
+        p, actor=actor, version=version, reason=reason, next_date=next_date, note=note, data=data, at=at
+    )
 
 
-PROSECUTION_TRANSITIONS: dict[str, Callable] = {
-    "remand": prosecution_remand,
-    "transfer": prosecution_transfer,
-    "start_trial": prosecution_start_trial,
-    "convict": prosecution_convict,
-    "acquit": prosecution_acquit,
-    "sentence": prosecution_sentence,
-    "withdraw": prosecution_withdraw,
-    "withdraw_provisionally": prosecution_withdraw_provisionally,
-    "strike_off": prosecution_strike_off,
-    "issue_warrant": prosecution_issue_warrant,
-    "divert": prosecution_divert,
-    "re_enrol": prosecution_re_enrol,
-}
+# Derived from the registry (casework/transition_specs.py): name → service.
+PROSECUTION_TRANSITIONS = transitions.Services(Prosecution)

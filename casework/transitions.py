@@ -19,6 +19,7 @@ from django_fsm import can_proceed
 
 from . import reactions
 from .errors import InvalidInput, NotAllowed, PermissionDenied, StaleVersion
+from .inputs import ascii_int
 from .models import Prosecution, TransitionLog
 
 # -------------------------------------------------------------------- the machines
@@ -137,7 +138,28 @@ def code(field: str, value: str, choices) -> str:
     return value
 
 
+def parse_version(value) -> int:
+    """The version a client last read, from JSON or a form: pages and API parse it here alike.
+
+    Missing or not a whole number is a field error (InvalidInput naming ``version``), never a
+    conflict: a 409 means someone else changed the object, which nobody knows yet.
+    """
+    if value in (None, ""):
+        raise InvalidInput({"version": "This field is required: send the version you last read."})
+    if not (isinstance(value, int) and not isinstance(value, bool)):
+        value = ascii_int(value)  # "3" from a form, never 3.5, 1e999, "²" or true
+    if value is None or not 0 <= value < 2**31:
+        raise InvalidInput({"version": "A whole number is required."})
+    return value
+
+
 # -------------------------------------------------------------------- the one service factory
+
+
+def _log_reason(log_reason, values: dict) -> str:
+    if callable(log_reason):
+        return log_reason(values)
+    return log_reason if log_reason is not None else values.get("reason") or ""
 
 
 def _clean(fields: dict, *, required, codes) -> dict:
@@ -152,6 +174,7 @@ def _clean(fields: dict, *, required, codes) -> dict:
 
 
 def service(
+    subject: str,
     name: str,
     *,
     may: Callable,
@@ -159,15 +182,18 @@ def service(
     required: tuple[str, ...] = (),
     codes: Mapping | None = None,
     to_method: Mapping[str, str] | None = None,
-    log_reason: str | None = None,
+    log_reason: str | Callable | None = None,
+    check: Callable | None = None,
     then: Callable | None = None,
     doc: str = "",
 ) -> Callable:
-    """Build the service for transition ``name``: check its fields, take it, then ``then(obj)``.
+    """Build the service ``<subject>_<name>``: check its fields, take the transition, then ``then(obj)``.
 
     ``fields`` are the keyword arguments it takes besides actor, version, note, data and at (a
     ``reason`` is logged as the reason); ``to_method`` maps a field to the model method's argument
-    (the rest are not passed on); ``log_reason`` fixes the logged reason.
+    (the rest are not passed on); ``log_reason`` fixes the logged reason (a text, or a function of
+    the checked values); ``check(obj, values)``
+    adds a rule of its own after the fields' checks.
     """
     codes, to_method = dict(codes or {}), dict(to_method or {})
 
@@ -176,8 +202,10 @@ def service(
         if unknown:
             raise TypeError(f"{take.__name__}() got unexpected arguments: {', '.join(sorted(unknown))}")
         values = _clean({f: given.get(f) for f in fields}, required=required, codes=codes)
+        if check is not None:
+            check(obj, values)
         kwargs = {arg: values[f] for f, arg in to_method.items()}
-        reason = log_reason if log_reason is not None else values.get("reason") or ""
+        reason = _log_reason(log_reason, values)
         with transaction.atomic():
             obj = apply_transition(
                 obj,
@@ -195,7 +223,7 @@ def service(
                 then(obj)
             return obj
 
-    take.__name__ = name
+    take.__name__ = take.__qualname__ = f"{subject}_{name}"
     take.__doc__ = doc or f"Take '{name}'. Raises PermissionDenied, StaleVersion, NotAllowed, InvalidInput."
     return take
 

@@ -7,7 +7,9 @@ class CourtwatchConfig(AppConfig):
     verbose_name = _("Court watch")
 
     def ready(self):
-        from . import menus, permissions, reactions  # noqa: F401  (reactions register on import)
+        # reactions register on import
+        from . import menus, permissions, reactions, transition_specs  # noqa: F401
 
         permissions.register()
+        transition_specs.register()
         menus.register()

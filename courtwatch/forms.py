@@ -42,37 +42,10 @@ class DecideForm(TransitionForm):
     )
 
 
-BRIEF_FORMS = {
-    "assign": AssignForm,
-    "start_monitoring": TransitionForm,
-    "close": TransitionForm,
-    "reopen": TransitionForm,
-}
-REVIEW_FORMS = {"schedule": ScheduleForm, "decide": DecideForm, "close": TransitionForm}
-
-
 REASON_CHOICES = [("", "—")] + [
     (_("Postponement"), PostponementReason.choices),
     (_("Withdrawal / strike-off"), RemovalReason.choices),
 ]
-
-
-# Which of the optional fields each outcome uses; the phone form shows only those (the rest stay
-# valid without JavaScript: the service ignores what an outcome does not use).
-OUTCOME_FIELDS = {
-    "postponed": ["reason", "next_date"],
-    "trial_started": ["next_date"],
-    "convicted": ["next_date"],
-    "acquitted": [],
-    "sentenced": ["sentence"],
-    "withdrawn": ["reason"],
-    "provisionally_withdrawn": ["reason"],
-    "struck_off": ["reason"],
-    "warrant_issued": [],
-    "diverted": ["programme"],
-    "transferred": ["new_court", "next_date"],
-}
-OPTIONAL_FIELDS = sorted({f for fields in OUTCOME_FIELDS.values() for f in fields})
 
 
 class HearingForm(forms.Form):

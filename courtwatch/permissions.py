@@ -17,26 +17,13 @@ from casework import permissions as cw
 from casework.models import Prosecution
 
 from .models import Brief, CommitteeMeeting, Feedback, Hearing, Notification, WithdrawalReview
+from .outcomes import HEARING_TRANSITIONS
 
 WATCH_BRIEF = "courtwatch.watch_brief"
 BRIEF_MANAGERS = {cw.ADMIN, cw.COURT_WATCH_SUPERVISOR}
 REVIEWERS = {cw.ADMIN, cw.COMMITTEE_MEMBER}
 # The review queue and meetings: the reviewers, and the supervisor who follows their decisions.
 QUEUE_READERS = REVIEWERS | {cw.COURT_WATCH_SUPERVISOR}
-# What a hearing outcome can do to a prosecution; re-enrolment stays with the NPA (after a review).
-HEARING_TRANSITIONS = {
-    "remand",
-    "transfer",
-    "start_trial",
-    "convict",
-    "acquit",
-    "sentence",
-    "withdraw",
-    "withdraw_provisionally",
-    "strike_off",
-    "issue_warrant",
-    "divert",
-}
 
 
 # -------------------------------------------------------------------- grants

@@ -12,7 +12,7 @@ Every reaction of this app is here, registered on ``casework.reactions`` at star
 
 from casework.models import Prosecution
 from casework.reactions import on
-from casework.services import apply_transition
+from casework.transitions import apply_transition
 
 from . import services
 from .models import Brief

@@ -1,32 +1,26 @@
 """Every write in court watching: briefs, hearings, feedback, withdrawal reviews, meetings, notices.
 
 One function per action, keyword-only arguments, an explicit ``actor`` (``None`` = the system).
-State changes go through ``casework.services.apply_transition`` so they are locked, checked
+State changes go through ``casework.transitions.apply_transition`` so they are locked, checked
 (who 403, version 409, state 400), logged and reacted to like every other transition.
 """
 
+import datetime as dt
 import re
-from datetime import date, datetime, time, timedelta
 
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from casework import services as cws
+from casework import transitions
 from casework.errors import AlreadyRecorded, InvalidInput, NotAllowed, PermissionDenied, StaleVersion
-from casework.models import (
-    Accused,
-    Court,
-    Mechanism,
-    PostponementReason,
-    Prosecution,
-    RemovalReason,
-    TransitionLog,
-)
+from casework.models import Accused, Court, Mechanism, Prosecution, TransitionLog
+from casework.transitions import code
 
 from . import permissions as perms
 from .models import Brief, CommitteeMeeting, Feedback, Hearing, Notification, WithdrawalReview
 from .notifications import notify
+from .outcomes import OUTCOME_TRANSITIONS, effective_time, outcome_kwargs, outcomes_valid_now
 
 
 def always(user, obj, name) -> bool:
@@ -38,16 +32,6 @@ def not_before_last_change(at, obj):
     """A brief or review cannot change before its own last change (its log stays in order)."""
     at = at or timezone.now()
     return max(at, obj.state_changed_at) if obj.state_changed_at else at
-
-
-def _code(field: str, value: str, choices) -> str:
-    if value in (None, ""):
-        raise InvalidInput({field: "This field is required."})
-    if value not in choices.values:
-        raise InvalidInput(
-            {field: f"'{value}' is not a known code. Use one of: {', '.join(choices.values)}."}
-        )
-    return value
 
 
 # -------------------------------------------------------------------- briefs
@@ -80,7 +64,7 @@ def brief_assign(brief: Brief, *, actor, version: int | None, officer, note: str
     _check_officer(officer)
     with transaction.atomic():
         previous = Brief.objects.select_for_update().get(pk=brief.pk).officer
-        brief = cws.apply_transition(
+        brief = transitions.apply_transition(
             brief,
             "assign",
             actor=actor,
@@ -108,27 +92,12 @@ def brief_assign(brief: Brief, *, actor, version: int | None, officer, note: str
 
 
 def _brief_step(name: str):
-    def service(brief: Brief, *, actor, version: int | None, note: str = "", at=None) -> Brief:
-        with transaction.atomic():
-            return cws.apply_transition(
-                brief, name, actor=actor, version=version, may=perms.may_transition_brief, note=note, at=at
-            )
-
-    service.__name__ = f"brief_{name}"
-    service.__doc__ = f"Take '{name}' on a brief. Raises PermissionDenied, StaleVersion, NotAllowed."
-    return service
+    return transitions.service("brief", name, may=perms.may_transition_brief)
 
 
 brief_start_monitoring = _brief_step("start_monitoring")
 brief_close = _brief_step("close")
 brief_reopen = _brief_step("reopen")
-
-BRIEF_TRANSITIONS = {
-    "assign": brief_assign,
-    "start_monitoring": brief_start_monitoring,
-    "close": brief_close,
-    "reopen": brief_reopen,
-}
 
 
 @transaction.atomic
@@ -150,88 +119,109 @@ def brief_bulk_assign(*, actor, court: Court, officer, note: str = "") -> list[B
 
 # -------------------------------------------------------------------- hearings
 
-OUTCOME_TRANSITIONS = {
-    Hearing.Outcome.POSTPONED: "remand",
-    Hearing.Outcome.TRIAL_STARTED: "start_trial",
-    Hearing.Outcome.CONVICTED: "convict",
-    Hearing.Outcome.ACQUITTED: "acquit",
-    Hearing.Outcome.SENTENCED: "sentence",
-    Hearing.Outcome.WITHDRAWN: "withdraw",
-    Hearing.Outcome.PROVISIONALLY_WITHDRAWN: "withdraw_provisionally",
-    Hearing.Outcome.STRUCK_OFF: "strike_off",
-    Hearing.Outcome.WARRANT_ISSUED: "issue_warrant",
-    Hearing.Outcome.DIVERTED: "divert",
-    Hearing.Outcome.TRANSFERRED: "transfer",
-}
-REMOVAL_OUTCOMES = {
-    Hearing.Outcome.WITHDRAWN,
-    Hearing.Outcome.PROVISIONALLY_WITHDRAWN,
-    Hearing.Outcome.STRUCK_OFF,
-}
+
+def _check_request(*, actor, prosecution, held_on, kind, outcome) -> Brief:
+    """What a hearing must name before anything is locked; returns the matter's brief."""
+    if prosecution is None:
+        raise InvalidInput({"prosecution": "This field is required."})
+    if held_on is None:
+        raise InvalidInput({"date": "This field is required."})
+    code("type", kind, Hearing.Type)
+    code("outcome", outcome, Hearing.Outcome)
+    brief = Brief.objects.filter(prosecution=prosecution).first()
+    if brief is None:
+        raise InvalidInput({"prosecution": "This matter has no court-watching brief."})
+    if actor is not None and not perms.may_work_brief(actor, brief):
+        raise PermissionDenied(
+            "Only the officer assigned to this brief (or a supervisor) records its hearings."
+        )
+    return brief
 
 
-def outcomes_valid_now(prosecution: Prosecution) -> list[str]:
-    """Outcomes a hearing may record given the prosecution's state.
-
-    A trial postponed (part-heard) keeps the matter in ``trial``: casework's ``remand`` does not
-    leave ``trial``, so "postponed" during a trial records the hearing and moves no state.
-    """
-    allowed = set(cws.allowed_from_state(prosecution))
-    valid = [o for o, t in OUTCOME_TRANSITIONS.items() if t in allowed]
-    if prosecution.state == Prosecution.State.TRIAL and Hearing.Outcome.POSTPONED not in valid:
-        valid.insert(0, Hearing.Outcome.POSTPONED)
-    return [str(o) for o in valid]
-
-
-def _effective_time(day: date, prosecution: Prosecution):
-    """When the outcome took effect: now for today, else 09:00 SAST that day, after the last change."""
-    now = timezone.now()
-    if day >= timezone.localdate():
-        return now
-    at = timezone.make_aware(datetime.combine(day, time(9, 0)))
-    last = prosecution.state_changed_at
-    if at <= last and timezone.localdate(last) == day:
-        at = min(now, last + timedelta(seconds=1))
-    return at
+def _check_not_stale(p: Prosecution, brief: Brief, *, version, held_on, kind, outcome) -> None:
+    """The version before any state or field check: a loser of a race hears "someone else changed
+    it" (409), not "this outcome is not allowed" (400) from the winner's new state."""
+    if version is not None and version != p.version:
+        raise StaleVersion(current=p.version, given=version)
+    if version is not None:
+        return
+    # Without a version the lock alone would let ten identical submissions all pass (a postponement
+    # is a self-loop); an identical hearing already on the brief is taken as this one, sent again.
+    twin = brief.hearings.filter(date=held_on, type=kind, outcome=outcome).first()
+    if twin is not None:
+        raise AlreadyRecorded(
+            f"This hearing ({held_on}, {kind}, {outcome}) is already recorded (hearing {twin.pk}). "
+            "To record another, send the prosecution's current version.",
+            current=p.version,
+        )
 
 
-def _outcome_kwargs(outcome, *, reason, next_date, sentence, programme, new_court) -> dict:
-    """The casework service's arguments for this outcome; raises InvalidInput naming the field."""
-    if outcome == Hearing.Outcome.POSTPONED:
-        _code("reason", reason, PostponementReason)
-        if next_date is None:
-            raise InvalidInput({"next_date": "A postponement needs the next date."})
-        return {"reason": reason, "next_date": next_date}
-    if outcome in REMOVAL_OUTCOMES:
-        return {"reason": _code("reason", reason, RemovalReason)}
-    if reason:
-        raise InvalidInput({"reason": f"A reason code is not used for outcome '{outcome}'; use the note."})
-    if outcome in (Hearing.Outcome.TRIAL_STARTED, Hearing.Outcome.CONVICTED):
-        return {"next_date": next_date}
-    if outcome == Hearing.Outcome.SENTENCED:
-        if not (sentence or "").strip():
-            raise InvalidInput({"sentence": "The sentence imposed is required."})
-        return {"sentence": sentence}
-    if outcome == Hearing.Outcome.DIVERTED:
-        if not (programme or "").strip():
-            raise InvalidInput({"programme": "The diversion programme is required."})
-        return {"programme": programme}
-    if outcome == Hearing.Outcome.TRANSFERRED:
-        if new_court is None:
-            raise InvalidInput({"new_court": "The court the matter is transferred to is required."})
-        return {"court": new_court, "next_date": next_date}
-    return {}
+def _check_dates_and_courts(p: Prosecution, brief: Brief, *, held_on, outcome, next_date, court, new_court):
+    today = timezone.localdate()
+    if held_on > today:
+        raise InvalidInput({"date": f"A hearing cannot be recorded before it happens (today is {today})."})
+    if held_on < p.enrolled_on:
+        raise InvalidInput(
+            {"date": f"The matter was enrolled on {p.enrolled_on}; the hearing cannot be earlier."}
+        )
+    last = brief.hearings.order_by("-date").values_list("date", flat=True).first()
+    if last and held_on < last:
+        raise InvalidInput(
+            {"date": f"A later hearing ({last}) is already recorded; record hearings in order."}
+        )
+    if next_date is not None and next_date <= held_on:
+        raise InvalidInput({"next_date": "The next date must be after the hearing date."})
+    if court is not None and court.pk != p.court_id:
+        raise InvalidInput(
+            {"court": f"The matter is on the roll at {p.court}; a move is recorded as outcome 'transferred'."}
+        )
+    if outcome != Hearing.Outcome.TRANSFERRED and new_court is not None:
+        raise InvalidInput({"new_court": "A new court is only given for outcome 'transferred'."})
+    valid = outcomes_valid_now(p)
+    if outcome not in valid:
+        raise NotAllowed(outcome, p.state, valid)
+
+
+def _drive_prosecution(
+    hearing: Hearing, p: Prosecution, brief: Brief, *, actor, version, note, kwargs
+) -> None:
+    """Start monitoring, move the prosecution as the outcome says, and note the next appearance."""
+    at = effective_time(hearing.date, p)
+    # The first hearing starts monitoring; before the prosecution moves, so that a final
+    # outcome can close the brief in the same step.
+    if brief.state == Brief.State.ASSIGNED:
+        brief = transitions.apply_transition(
+            brief,
+            "start_monitoring",
+            actor=actor,
+            version=None,
+            may=always,
+            note=f"hearing {hearing.pk}",
+            at=not_before_last_change(at, brief),
+        )
+    from_state = p.state
+    name = OUTCOME_TRANSITIONS[hearing.outcome]
+    if name in transitions.allowed_from_state(p):
+        service = transitions.get(Prosecution, name).service
+        p = service(p, actor=actor, version=version, note=note, data={"hearing": hearing.pk}, at=at, **kwargs)
+        hearing.transition = name
+    elif version is not None and version != p.version:  # a part-heard trial: no move, still guarded
+        raise StaleVersion(current=p.version, given=version)
+    hearing.from_state, hearing.to_state = from_state, p.state
+    hearing.save(update_fields=["transition", "from_state", "to_state"])
+    later = p.next_appearance if p.next_appearance and p.next_appearance > hearing.date else None
+    Brief.objects.filter(pk=brief.pk).update(next_appearance=hearing.next_date or later)
 
 
 def hearing_record(
     *,
     actor,
     prosecution: Prosecution,
-    date: date,
-    type: str,
+    held_on: dt.date,
+    kind: str,
     outcome: str,
     reason: str = "",
-    next_date: date | None = None,
+    next_date: dt.date | None = None,
     note: str = "",
     court: Court | None = None,
     new_court: Court | None = None,
@@ -240,88 +230,33 @@ def hearing_record(
     officer=None,
     version: int | None = None,
 ) -> Hearing:
-    """Record a hearing and move the prosecution as its outcome says, in one transaction.
+    """Record a hearing (``held_on``, of ``kind``: the API's ``date`` and ``type``) and move the
+    prosecution as its outcome says, in one transaction.
 
     Raises PermissionDenied (not this user's brief), InvalidInput (a field, named), NotAllowed
     (outcome impossible from the prosecution's state; ``allowed`` lists the valid outcomes),
     StaleVersion (``version`` given and the prosecution changed meanwhile), AlreadyRecorded (no
     ``version`` and the same date, type and outcome already recorded on the brief: a resend or a twin).
     """
-    if prosecution is None:
-        raise InvalidInput({"prosecution": "This field is required."})
-    if date is None:
-        raise InvalidInput({"date": "This field is required."})
-    _code("type", type, Hearing.Type)
-    _code("outcome", outcome, Hearing.Outcome)
-    brief = Brief.objects.filter(prosecution=prosecution).first()
-    if brief is None:
-        raise InvalidInput({"prosecution": "This matter has no court-watching brief."})
-    if actor is not None and not perms.may_work_brief(actor, brief):
-        raise PermissionDenied(
-            "Only the officer assigned to this brief (or a supervisor) records its hearings."
-        )
+    brief = _check_request(actor=actor, prosecution=prosecution, held_on=held_on, kind=kind, outcome=outcome)
     with transaction.atomic():
         # Prosecution first, then brief: the order casework's transitions (and our reactions) lock in.
         p = Prosecution.objects.select_for_update().select_related("court").get(pk=prosecution.pk)
         brief = Brief.objects.select_for_update().get(pk=brief.pk)
-        # The version before any state or field check: a loser of a race hears "someone else changed
-        # it" (409), not "this outcome is not allowed" (400) from the winner's new state.
-        if version is not None and version != p.version:
-            raise StaleVersion(current=p.version, given=version)
-        if version is None:
-            # Without a version the lock alone would let ten identical submissions all pass (a postponement
-            # is a self-loop); an identical hearing already on the brief is taken as this one, sent again.
-            twin = brief.hearings.filter(date=date, type=type, outcome=outcome).first()
-            if twin is not None:
-                raise AlreadyRecorded(
-                    f"This hearing ({date}, {type}, {outcome}) is already recorded (hearing {twin.pk}). "
-                    "To record another, send the prosecution's current version.",
-                    current=p.version,
-                )
-        today = timezone.localdate()
-        if date > today:
-            raise InvalidInput(
-                {"date": f"A hearing cannot be recorded before it happens (today is {today})."}
-            )
-        if date < p.enrolled_on:
-            raise InvalidInput(
-                {"date": f"The matter was enrolled on {p.enrolled_on}; the hearing cannot be earlier."}
-            )
-        last = brief.hearings.order_by("-date").values_list("date", flat=True).first()
-        if last and date < last:
-            raise InvalidInput(
-                {"date": f"A later hearing ({last}) is already recorded; record hearings in order."}
-            )
-        if next_date is not None and next_date <= date:
-            raise InvalidInput({"next_date": "The next date must be after the hearing date."})
-        if court is not None and court.pk != p.court_id:
-            raise InvalidInput(
-                {
-                    "court": f"The matter is on the roll at {p.court}; "
-                    "a move is recorded as outcome 'transferred'."
-                }
-            )
-        if outcome != Hearing.Outcome.TRANSFERRED and new_court is not None:
-            raise InvalidInput({"new_court": "A new court is only given for outcome 'transferred'."})
-        valid = outcomes_valid_now(p)
-        if outcome not in valid:
-            raise NotAllowed(outcome, p.state, valid)
-        kwargs = _outcome_kwargs(
-            outcome,
-            reason=reason,
-            next_date=next_date,
-            sentence=sentence,
-            programme=programme,
-            new_court=new_court,
+        _check_not_stale(p, brief, version=version, held_on=held_on, kind=kind, outcome=outcome)
+        _check_dates_and_courts(
+            p, brief, held_on=held_on, outcome=outcome, next_date=next_date, court=court, new_court=new_court
         )
+        values = {"reason": reason, "next_date": next_date, "sentence": sentence, "programme": programme}
+        kwargs = outcome_kwargs(outcome, {**values, "new_court": new_court})
         if officer is None and perms.watches(actor, brief):
             officer = actor
         hearing = Hearing.objects.create(
             brief=brief,
             prosecution=p,
-            date=date,
+            date=held_on,
             court=p.court,
-            type=type,
+            type=kind,
             outcome=outcome,
             reason=reason or "",
             next_date=next_date,
@@ -332,35 +267,7 @@ def hearing_record(
             new_court=new_court,
             recorded_by=actor,
         )
-        at = _effective_time(date, p)
-        # The first hearing starts monitoring; before the prosecution moves, so that a final
-        # outcome can close the brief in the same step.
-        if brief.state == Brief.State.ASSIGNED:
-            brief = cws.apply_transition(
-                brief,
-                "start_monitoring",
-                actor=actor,
-                version=None,
-                may=always,
-                note=f"hearing {hearing.pk}",
-                at=not_before_last_change(at, brief),
-            )
-        from_state = p.state
-        name = OUTCOME_TRANSITIONS[outcome]
-        if name in cws.allowed_from_state(p):
-            service = cws.PROSECUTION_TRANSITIONS[name]
-            p = service(
-                p, actor=actor, version=version, note=note, data={"hearing": hearing.pk}, at=at, **kwargs
-            )
-            hearing.transition = name
-        elif version is not None and version != p.version:  # a part-heard trial: no move, still guarded
-            raise StaleVersion(current=p.version, given=version)
-        hearing.from_state, hearing.to_state = from_state, p.state
-        hearing.save(update_fields=["transition", "from_state", "to_state"])
-        upcoming = next_date or (
-            p.next_appearance if p.next_appearance and p.next_appearance > date else None
-        )
-        Brief.objects.filter(pk=brief.pk).update(next_appearance=upcoming)
+        _drive_prosecution(hearing, p, brief, actor=actor, version=version, note=note, kwargs=kwargs)
         return hearing
 
 
@@ -383,8 +290,8 @@ def feedback_create(
         raise PermissionDenied(
             "Only the officer assigned to this brief (or a supervisor) gives its feedback."
         )
-    _code("category", category, Feedback.Category)
-    _code("recipient", recipient, Feedback.Recipient)
+    code("category", category, Feedback.Category)
+    code("recipient", recipient, Feedback.Recipient)
     if not (text or "").strip():
         raise InvalidInput({"text": "Say what was observed."})
     if hearing is not None and hearing.brief_id != brief.pk:
@@ -500,7 +407,7 @@ def review_schedule(
     if meeting is None:
         raise InvalidInput({"meeting": "This field is required."})
     with transaction.atomic():
-        return cws.apply_transition(
+        return transitions.apply_transition(
             review,
             "schedule",
             actor=actor,
@@ -527,7 +434,7 @@ def review_decide(
 ) -> WithdrawalReview:
     """Record the committee's decision. Upholding or asking for further investigation closes the
     review at once; a re-enrolment decision closes when the matter is re-enrolled with this review."""
-    _code("decision", decision, WithdrawalReview.Decision)
+    code("decision", decision, WithdrawalReview.Decision)
     if not (rationale or "").strip():
         raise InvalidInput({"rationale": "The committee's rationale is required."})
     with transaction.atomic():
@@ -535,7 +442,7 @@ def review_decide(
         members = list(members_present or (locked.meeting.members.all() if locked.meeting else []))
         # Who, version and state are checked first (by apply_transition); then the members, and
         # raising rolls the decision back with the rest.
-        review = cws.apply_transition(
+        review = transitions.apply_transition(
             review,
             "decide",
             actor=actor,
@@ -558,7 +465,7 @@ def review_decide(
             raise InvalidInput({"members_present": f"Not committee members: {', '.join(outsiders)}."})
         review.members_present.set(members)
         if decision != WithdrawalReview.Decision.RE_ENROL:
-            review = cws.apply_transition(
+            review = transitions.apply_transition(
                 review, "close", actor=actor, version=None, may=always, reason=decision, at=at
             )
         return review
@@ -567,12 +474,9 @@ def review_decide(
 def review_close(review: WithdrawalReview, *, actor, version: int | None, note: str = "", at=None):
     """Close a decided review by hand (a re-enrolment decision closes itself on re-enrolment)."""
     with transaction.atomic():
-        return cws.apply_transition(
+        return transitions.apply_transition(
             review, "close", actor=actor, version=version, may=perms.may_transition_review, note=note, at=at
         )
-
-
-REVIEW_TRANSITIONS = {"schedule": review_schedule, "decide": review_decide, "close": review_close}
 
 
 def review_link_re_enrolment(*, prosecution: Prosecution, review_id, actor, at=None) -> WithdrawalReview:
@@ -594,7 +498,7 @@ def review_link_re_enrolment(*, prosecution: Prosecution, review_id, actor, at=N
                 f"(state '{review.state}', decision '{review.decision or 'none'}')."
             }
         )
-    return cws.apply_transition(
+    return transitions.apply_transition(
         review,
         "close",
         actor=actor,
@@ -607,7 +511,7 @@ def review_link_re_enrolment(*, prosecution: Prosecution, review_id, actor, at=N
 
 
 @transaction.atomic
-def meeting_create(*, actor, date: date, members: list) -> CommitteeMeeting:
+def meeting_create(*, actor, date: dt.date, members: list) -> CommitteeMeeting:
     """Call a committee meeting; members are committee members (users)."""
     if actor is not None and not perms.may_create_meeting(actor):
         raise PermissionDenied("Only committee members call committee meetings.")

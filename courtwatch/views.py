@@ -15,27 +15,16 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from casework import csvsafe
+from casework import csvsafe, transitions
 from casework.errors import InvalidInput, NotAllowed, StaleVersion
 from casework.models import TransitionLog
-from casework.services import available_transitions
+from casework.web_transitions import put_on_form, take_transition, transition_forms
 
 from . import forms, selectors, services
 from . import permissions as perms
 from .models import Brief, WithdrawalReview
 from .notifications import notification_mark_read
-
-
-def _form_errors(form, exc) -> None:
-    """Put a domain error on the form, on the field it names where the form has that field."""
-    if isinstance(exc, InvalidInput):
-        for field, msgs in exc.errors.items():
-            form.add_error(field if field in form.fields else None, " ".join(str(m) for m in msgs))
-    elif isinstance(exc, NotAllowed):
-        field = "outcome" if "outcome" in form.fields else None
-        form.add_error(field, str(exc))
-    else:
-        form.add_error(None, str(exc))
+from .outcomes import outcome_fields
 
 
 @login_required
@@ -85,11 +74,8 @@ def _brief_page(request, brief, *, hearing_form=None, feedback_form=None, assign
         "close": _("Close brief"),
         "reopen": _("Reopen brief"),
     }
-    names = [
-        (n, labels.get(n, n))
-        for n in available_transitions(brief, user, perms.may_transition_brief)
-        if n != "assign"
-    ]
+    specs = transitions.available(brief, user)
+    names = [(s.name, labels.get(s.name, s.name)) for s in specs if s.name != "assign"]
     context = {
         "brief": brief,
         "p": p,
@@ -101,7 +87,7 @@ def _brief_page(request, brief, *, hearing_form=None, feedback_form=None, assign
         "reviews": WithdrawalReview.objects.filter(prosecution=p).order_by("-flagged_at"),
         "may_work": may_work,
         "outcomes": outcomes,
-        "outcome_fields": forms.OUTCOME_FIELDS,
+        "outcome_fields": outcome_fields(),
         "hearing_form": hearing_form
         or forms.HearingForm(outcomes=outcomes, initial={"version": p.version, "date": timezone.localdate()}),
         "feedback_form": feedback_form or forms.FeedbackForm(),
@@ -133,8 +119,8 @@ def brief_hearing(request, pk):
             services.hearing_record(
                 actor=request.user,
                 prosecution=brief.prosecution,
-                date=d["date"],
-                type=d["type"],
+                held_on=d["date"],
+                kind=d["type"],
                 outcome=d["outcome"],
                 reason=d["reason"],
                 next_date=d["next_date"],
@@ -145,7 +131,7 @@ def brief_hearing(request, pk):
                 version=d["version"],
             )
         except (InvalidInput, NotAllowed, StaleVersion) as exc:
-            _form_errors(form, exc)
+            put_on_form(form, exc)
         else:
             messages.success(request, _("Hearing recorded."))
             return redirect("courtwatch:brief-detail", pk=brief.pk)
@@ -167,7 +153,7 @@ def brief_feedback(request, pk):
         try:
             services.feedback_create(actor=request.user, brief=brief, **form.cleaned_data)
         except InvalidInput as exc:
-            _form_errors(form, exc)
+            put_on_form(form, exc)
         else:
             messages.success(request, _("Feedback recorded."))
             return redirect("courtwatch:brief-detail", pk=brief.pk)
@@ -193,26 +179,11 @@ def feedback_response(request, pk):
 @require_POST
 def brief_transition(request, pk, name):
     brief = _brief_or_404(request, pk)
-    if name not in services.BRIEF_TRANSITIONS:
-        raise Http404
-    if not perms.may_transition_brief(request.user, brief, name):
-        raise PermissionDenied
-    form = forms.BRIEF_FORMS[name](request.POST)
-    if form.is_valid():
-        try:
-            version = int(request.POST.get("version", ""))
-        except ValueError:
-            form.add_error(None, _("The page was out of date: reload it."))
-        else:
-            try:
-                services.BRIEF_TRANSITIONS[name](
-                    brief, actor=request.user, version=version, **form.cleaned_data
-                )
-            except (InvalidInput, NotAllowed, StaleVersion) as exc:
-                _form_errors(form, exc)
-            else:
-                messages.success(request, _("Brief updated."))
-                return redirect("courtwatch:brief-detail", pk=brief.pk)
+    taken = take_transition(request, brief, name)
+    if taken.ok:
+        messages.success(request, _("Brief updated."))
+        return redirect("courtwatch:brief-detail", pk=brief.pk)
+    form = taken.form
     if name == "assign":
         return _brief_page(request, brief, assign_form=form, status=400)
     for e in form.non_field_errors():
@@ -276,7 +247,7 @@ def bulk_assign(request):
         try:
             briefs = services.brief_bulk_assign(actor=request.user, **form.cleaned_data)
         except InvalidInput as exc:
-            _form_errors(form, exc)
+            put_on_form(form, exc)
         else:
             messages.success(
                 request,
@@ -316,10 +287,9 @@ def review_queue(request):
 @login_required
 def review_detail(request, pk, *, bound=None, status=200):
     review = get_object_or_404(selectors.review_list_for_user(request.user), pk=pk)
-    names = available_transitions(review, request.user, perms.may_transition_review)
-    transition_forms = {n: (bound[1] if bound and bound[0] == n else forms.REVIEW_FORMS[n]()) for n in names}
-    if "schedule" in transition_forms:
-        transition_forms["schedule"].fields["meeting"].queryset = selectors.meeting_list_for_user(
+    forms_now = transition_forms(review, request.user, bound=bound)
+    if "schedule" in forms_now:
+        forms_now["schedule"].fields["meeting"].queryset = selectors.meeting_list_for_user(
             request.user
         ).filter(date__gte=timezone.localdate() - timedelta(days=30))
     p = review.prosecution
@@ -333,7 +303,7 @@ def review_detail(request, pk, *, bound=None, status=200):
             "incidents": p.police_case.incidents.select_related("suburb"),
             "timeline": TransitionLog.for_object(p),
             "review_log": TransitionLog.for_object(review),
-            "transition_forms": transition_forms,
+            "transition_forms": forms_now,
         },
         status=status,
     )
@@ -343,24 +313,11 @@ def review_detail(request, pk, *, bound=None, status=200):
 @require_POST
 def review_transition(request, pk, name):
     review = get_object_or_404(selectors.review_list_for_user(request.user), pk=pk)
-    if name not in services.REVIEW_TRANSITIONS:
-        raise Http404
-    if not perms.may_transition_review(request.user, review, name):
-        raise PermissionDenied
-    form = forms.REVIEW_FORMS[name](request.POST)
-    if form.is_valid():
-        try:
-            version = int(request.POST.get("version", ""))
-            services.REVIEW_TRANSITIONS[name](
-                review, actor=request.user, version=version, **form.cleaned_data
-            )
-        except ValueError:
-            form.add_error(None, _("The page was out of date: reload it."))
-        except (InvalidInput, NotAllowed, StaleVersion) as exc:
-            _form_errors(form, exc)
-        else:
-            messages.success(request, _("Review updated."))
-            return redirect("courtwatch:review-detail", pk=review.pk)
+    taken = take_transition(request, review, name)
+    if taken.ok:
+        messages.success(request, _("Review updated."))
+        return redirect("courtwatch:review-detail", pk=review.pk)
+    form = taken.form
     return review_detail(request, pk, bound=(name, form), status=400)
 
 
@@ -376,7 +333,7 @@ def meetings(request):
             try:
                 meeting = services.meeting_create(actor=request.user, **form.cleaned_data)
             except InvalidInput as exc:
-                _form_errors(form, exc)
+                put_on_form(form, exc)
             else:
                 messages.success(request, _("Meeting called."))
                 return redirect("courtwatch:meeting-detail", pk=meeting.pk)

@@ -5,7 +5,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from casework import plausible
-from casework.forms import OptionalReasonTextForm, TransitionForm
+from casework.forms import DateInput, TransitionForm
 from casework.models import Facility, Mechanism, PlaceType, PoliceCase, Suburb
 
 from .models import Disposition, Role, Sex, Triage
@@ -14,8 +14,6 @@ from .services import NO_SUCH_DOCKET
 
 class DeclineForm(TransitionForm):
     reason = forms.CharField(label=_("Why is there no charge?"), max_length=500)
-
-
 
 
 class OpenCaseForm(TransitionForm):
@@ -27,14 +25,6 @@ class OpenCaseForm(TransitionForm):
         error_messages={"invalid_choice": NO_SUCH_DOCKET},
     )
 
-
-REFERRAL_FORMS: dict[str, type[TransitionForm]] = {
-    "send": TransitionForm,
-    "acknowledge": TransitionForm,
-    "open_case": OpenCaseForm,
-    "decline": DeclineForm,
-    "reopen": OptionalReasonTextForm,
-}
 
 # The capture form asks for a mechanism; it is sent on as a representative ICD-10 code.
 ICD10_FOR_MECHANISM = {
@@ -61,10 +51,6 @@ class DateTimeInput(forms.DateTimeInput):
                 else value.strftime("%Y-%m-%dT%H:%M")
             )
         return value
-
-
-class DateInput(forms.DateInput):
-    input_type = "date"
 
 
 YES_NO_UNKNOWN = [("", _("Unknown")), ("Y", _("Yes")), ("N", _("No"))]

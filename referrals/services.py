@@ -171,38 +171,36 @@ def referral_create(*, admission: Admission, actor) -> Referral:
     return referral
 
 
-def _step(name: str):
-    def service(referral: Referral, *, actor, version: int | None, reason: str = "", note: str = "", at=None):
-        reason = (reason or "").strip()
-        kwargs = {}
-        if name == "decline":
-            if not reason:
-                raise InvalidInput({"reason": "This field is required: why is there no charge?"})
-            kwargs["why"] = reason
-            if len(reason) > 60:  # the log's reason column is short; the whole text goes in the note
-                note = f"{reason}\n{note}".strip()
-        with transaction.atomic():
-            return apply_transition(
-                referral,
-                name,
-                actor=actor,
-                version=version,
-                may=permissions.may_transition,
-                reason=reason[:60],
-                note=note,
-                at=at,
-                **kwargs,
-            )
-
-    service.__name__ = f"referral_{name}"
-    service.__doc__ = f"Take '{name}' on a referral. Raises PermissionDenied, StaleVersion, NotAllowed."
-    return service
+def _referral_step(name: str):
+    return transitions.service("referral", name, may=permissions.may_transition, fields=("reason",))
 
 
-referral_send = _step("send")
-referral_acknowledge = _step("acknowledge")
-referral_decline = _step("decline")
-referral_reopen = _step("reopen")
+referral_send = _referral_step("send")
+referral_acknowledge = _referral_step("acknowledge")
+referral_reopen = _referral_step("reopen")
+
+
+def referral_decline(
+    referral: Referral, *, actor, version: int | None, reason: str = "", note: str = "", at=None
+) -> Referral:
+    """The victim does not want to lay a charge; ``reason`` says why. Raises InvalidInput without one."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise InvalidInput({"reason": "This field is required: why is there no charge?"})
+    if len(reason) > 60:  # the log's reason column is short; the whole text goes in the note
+        note = f"{reason}\n{note}".strip()
+    with transaction.atomic():
+        return apply_transition(
+            referral,
+            "decline",
+            actor=actor,
+            version=version,
+            may=permissions.may_transition,
+            reason=reason[:60],
+            note=note,
+            at=at,
+            why=reason,
+        )
 
 
 def referral_open_case(
@@ -227,14 +225,8 @@ def referral_open_case(
             police_case=police_case,
         )
         if referral.admission.incident_id:
-            police_case.incidents.add(referral.admission.incident_id)
+            # Through casework's service, so the docket's log shows the link.
+            cw_services.police_case_link_incidents(
+                police_case=police_case, incident_ids=[referral.admission.incident_id], actor=actor, at=at
+            )
         return referral
-
-
-REFERRAL_TRANSITIONS = {
-    "send": referral_send,
-    "acknowledge": referral_acknowledge,
-    "open_case": referral_open_case,
-    "decline": referral_decline,
-    "reopen": referral_reopen,
-}

@@ -11,14 +11,15 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from casework import csvsafe
+from casework import csvsafe, transitions
 from casework.errors import DomainError, InvalidInput
 from casework.inputs import ascii_int
-from casework.services import available_transitions
+from casework.web_transitions import take_transition
 
 from . import forms, minimise, permissions, selectors, services
 from .dead_letters import dead_letter_replay
 from .intake import receive
+from .models import Referral
 from .parsing import CSV_COLUMNS, CSV_HEADER, Record, has_assault_code
 from .subject_access import subject_access_report
 
@@ -214,7 +215,7 @@ def admission_refer(request, pk):
 def referral_queue(request):
     state = request.GET.get("state", "")
     qs = selectors.referral_list_for_user(request.user, state=state)[:200]
-    rows = [(r, available_transitions(r, request.user, permissions.may_transition)) for r in qs]
+    rows = [(r, [spec.name for spec in transitions.available(r, request.user)]) for r in qs]
     for r, _names in rows:
         r.shown = minimise.shown(
             r.admission, full=permissions.sees_quasi_identifiers(request.user, r.admission)
@@ -222,7 +223,7 @@ def referral_queue(request):
     return render(
         request,
         "referrals/referral_queue.html",
-        {"rows": rows, "state": state, "forms": {n: f() for n, f in forms.REFERRAL_FORMS.items()}},
+        {"rows": rows, "state": state, "forms": {s.name: s.form() for s in transitions.specs_for(Referral)}},
     )
 
 
@@ -230,22 +231,14 @@ def referral_queue(request):
 @require_POST
 def referral_transition(request, pk, name):
     referral = selectors.referral_list_for_user(request.user).filter(pk=pk).first()
-    if referral is None or name not in services.REFERRAL_TRANSITIONS:
+    if referral is None:
         raise Http404
-    form = forms.REFERRAL_FORMS[name](request.POST)
-    try:
-        if not form.is_valid():
-            raise InvalidInput({k: [str(m) for m in v] for k, v in form.errors.items()})
-        version = int(request.POST.get("version", "0") or 0)
-        services.REFERRAL_TRANSITIONS[name](
-            referral, actor=request.user, version=version, **form.cleaned_data
-        )
-    except PermissionDenied:
-        raise  # 403, as the API answers: a referral this user sees but may not move (issue 10 matrix)
-    except (DomainError, ValueError) as e:
-        messages.error(request, str(e) or _("You may not do this."))
-    else:
+    taken = take_transition(request, referral, name)
+    if taken.ok:
         messages.success(request, _("Referral %(id)s: %(name)s done.") % {"id": pk, "name": name})
+    else:
+        for field, errs in taken.form.errors.items():
+            messages.error(request, " ".join(errs) if field == "__all__" else f"{field}: {' '.join(errs)}")
     return redirect("referrals:referral-queue")
 
 

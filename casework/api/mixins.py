@@ -1,12 +1,11 @@
 """Transitions and history endpoints, shared by every stateful resource (dockets, prosecutions,
 referrals, briefs, reviews).
 
-A viewset declares ``transition_services`` (name → service), ``transition_forms`` (name → form)
-and ``may_transition`` (the app's permission check); this mixin adds
+The transitions, their forms, services and who may take them come from the registry
+(``casework.transitions``, filled by each app at start-up); this mixin adds
 ``GET {id}/transitions/``, ``POST {id}/transitions/{name}/`` and ``GET {id}/history/``.
+The pages' twin is ``casework.web_transitions.take_transition``.
 """
-
-from collections.abc import Callable
 
 from django import forms as django_forms
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
@@ -14,10 +13,9 @@ from rest_framework import serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from .. import transitions
 from ..errors import InvalidInput, NotAllowed, PermissionDenied
-from ..inputs import ascii_int
 from ..models import TransitionLog
-from ..services import allowed_from_state, available_transitions
 
 
 class TransitionLogOutput(serializers.ModelSerializer):
@@ -61,9 +59,6 @@ def describe_form(form_class) -> list[dict]:
 
 
 class TransitionsMixin:
-    transition_services: dict[str, Callable] = {}
-    transition_forms: dict[str, type] = {}
-    may_transition: Callable = staticmethod(lambda user, obj, name: False)
     output_serializer_class = None
 
     @extend_schema(
@@ -80,16 +75,12 @@ class TransitionsMixin:
     @action(detail=True, methods=["get"], url_path="transitions")
     def transitions(self, request, pk=None):
         obj = self.get_object()
-        names = available_transitions(obj, request.user, type(self).may_transition)
+        specs = transitions.available(obj, request.user)
         return Response(
             {
                 "state": obj.state,
                 "version": obj.version,
-                "transitions": [
-                    {"name": n, "fields": describe_form(self.transition_forms[n])}
-                    for n in names
-                    if n in self.transition_forms
-                ],
+                "transitions": [{"name": s.name, "fields": describe_form(s.form)} for s in specs],
             }
         )
 
@@ -108,23 +99,18 @@ class TransitionsMixin:
     def take_transition(self, request, pk=None, name=None):
         self.invalid_input_status = status.HTTP_422_UNPROCESSABLE_ENTITY
         obj = self.get_object()
-        if name not in self.transition_services:
-            raise NotAllowed(name, obj.state, allowed_from_state(obj))
-        if not type(self).may_transition(request.user, obj, name):
+        spec = transitions.get(type(obj), name)
+        if spec is None:
+            raise NotAllowed(name, obj.state, transitions.allowed_from_state(obj))
+        if not spec.may(request.user, obj, name):
             raise PermissionDenied(f"You may not take '{name}' here.")
         if not hasattr(request.data, "get"):  # [], null, 12, "x": a body that is not an object
             raise InvalidInput({"non_field_errors": 'A JSON object is required: {"version": …, …}.'})
-        version = request.data.get("version")
-        if version in (None, ""):
-            raise InvalidInput({"version": "This field is required: send the version you last read."})
-        if not (isinstance(version, int) and not isinstance(version, bool)):
-            version = ascii_int(version)  # "3" from a form, never 3.5, 1e999, "²" or true
-        if version is None or not 0 <= version < 2**31:
-            raise InvalidInput({"version": "A whole number is required."})
-        form = self.transition_forms[name](data=request.data)
+        version = transitions.parse_version(request.data.get("version"))
+        form = spec.form(data=request.data)
         if not form.is_valid():
             raise InvalidInput({k: [str(m) for m in v] for k, v in form.errors.items()})
-        obj = self.transition_services[name](obj, actor=request.user, version=version, **form.cleaned_data)
+        obj = spec.service(obj, actor=request.user, version=version, **form.cleaned_data)
         obj.refresh_from_db()
         return Response(self.output_serializer_class(obj, context=self.get_serializer_context()).data)
 

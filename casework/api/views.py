@@ -2,7 +2,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.response import Response
 
-from .. import forms, permissions, selectors, services
+from .. import selectors, services
 from ..inputs import ascii_int
 from ..models import Court, Facility, Offence, Station, Suburb
 from .mixins import TransitionsMixin
@@ -115,9 +115,6 @@ class PoliceCaseViewSet(
 ):
     input_serializer_class = PoliceCaseInput
     output_serializer_class = PoliceCaseOutput
-    transition_services = services.POLICE_CASE_TRANSITIONS
-    transition_forms = forms.POLICE_CASE_FORMS
-    may_transition = staticmethod(permissions.may_transition)
 
     def get_queryset(self):
         p = self.request.query_params
@@ -148,9 +145,6 @@ class ProsecutionViewSet(
 ):
     input_serializer_class = ProsecutionInput
     output_serializer_class = ProsecutionOutput
-    transition_services = services.PROSECUTION_TRANSITIONS
-    transition_forms = forms.PROSECUTION_FORMS
-    may_transition = staticmethod(permissions.may_transition)
 
     def get_queryset(self):
         p = self.request.query_params

@@ -8,7 +8,7 @@ from rest_framework.response import Response
 from casework.api.mixins import TransitionsMixin
 from casework.api.views import CreateWithInputMixin, int_param
 
-from .. import forms, notifications, permissions, selectors, services
+from .. import notifications, selectors, services
 from .serializers import (
     BriefOutput,
     BulkAssignInput,
@@ -39,9 +39,6 @@ class BriefViewSet(TransitionsMixin, viewsets.ReadOnlyModelViewSet):
     (``officer`` username), start_monitoring, close (matter finalised), reopen."""
 
     serializer_class = output_serializer_class = BriefOutput
-    transition_services = services.BRIEF_TRANSITIONS
-    transition_forms = forms.BRIEF_FORMS
-    may_transition = staticmethod(permissions.may_transition_brief)
 
     def get_queryset(self):
         p = self.request.query_params
@@ -82,7 +79,11 @@ class HearingViewSet(CreateWithInputMixin, mixins.CreateModelMixin, viewsets.Rea
         )
 
     def perform_service(self, data):
-        return services.hearing_record(actor=self.request.user, **data)
+        # The contract's ``date`` and ``type`` are the service's ``held_on`` and ``kind``.
+        data = dict(data)
+        return services.hearing_record(
+            actor=self.request.user, held_on=data.pop("date"), kind=data.pop("type"), **data
+        )
 
 
 @extend_schema_view(
@@ -127,9 +128,6 @@ class ReviewViewSet(TransitionsMixin, viewsets.ReadOnlyModelViewSet):
     (``decision``, ``rationale``, ``members_present``), close."""
 
     serializer_class = output_serializer_class = ReviewOutput
-    transition_services = services.REVIEW_TRANSITIONS
-    transition_forms = forms.REVIEW_FORMS
-    may_transition = staticmethod(permissions.may_transition_review)
 
     def get_queryset(self):
         p = self.request.query_params

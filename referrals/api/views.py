@@ -15,7 +15,7 @@ from rest_framework.views import APIView
 from casework.api.mixins import TransitionsMixin
 from casework.errors import InvalidInput, PermissionDenied
 
-from .. import dead_letters, forms, permissions, selectors, services
+from .. import dead_letters, permissions, selectors, services
 from ..intake import receive
 from ..models import Channel
 from ..subject_access import subject_access_report
@@ -201,9 +201,6 @@ class ReferralViewSet(TransitionsMixin, mixins.CreateModelMixin, viewsets.ReadOn
 
     output_serializer_class = ReferralOutput
     serializer_class = ReferralOutput
-    transition_services = services.REFERRAL_TRANSITIONS
-    transition_forms = forms.REFERRAL_FORMS
-    may_transition = staticmethod(permissions.may_transition)
 
     def get_queryset(self):
         p = self.request.query_params

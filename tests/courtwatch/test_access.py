@@ -22,8 +22,8 @@ def theirs(assigned, other_officer, supervisor):
     services.hearing_record(
         actor=other_officer,
         prosecution=brief.prosecution,
-        date=days_ago(3),
-        type="remand",
+        held_on=days_ago(3),
+        kind="remand",
         outcome="withdrawn",
         reason="witness_intimidated",
     )

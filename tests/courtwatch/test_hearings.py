@@ -231,8 +231,8 @@ def test_the_service_refuses_a_sentence_with_no_text(assigned, officer):
         services.hearing_record(
             actor=officer,
             prosecution=brief.prosecution,
-            date=days_ago(1),
-            type="sentencing",
+            held_on=days_ago(1),
+            kind="sentencing",
             outcome="sentenced",
         )
     assert "sentence" in e.value.errors

@@ -151,8 +151,8 @@ def build_world() -> SimpleNamespace:
         side.hearing = cwt.hearing_record(
             actor=None,
             prosecution=side.prosecution,
-            date=days_ago(200),
-            type="remand",
+            held_on=days_ago(200),
+            kind="remand",
             outcome="postponed",
             reason="witness_absent",
             next_date=days_ago(100),
