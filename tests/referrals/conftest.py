@@ -1,7 +1,10 @@
 import pytest
 
 from casework.models import Facility, Suburb
-from referrals.models import InboundMessage
+from referrals.intake import receive
+from referrals.models import Admission, InboundMessage
+
+from .helpers import adt
 
 
 @pytest.fixture
@@ -22,6 +25,13 @@ def suburb(db):
 @pytest.fixture
 def clerk(make_user, facility):
     return make_user("health_capture", grants=[facility])
+
+
+@pytest.fixture
+def admission(run_tasks, facility, suburb):
+    """Thandiwe Mokoena's admission at ``facility``, received over HL7, injured in ``suburb``."""
+    run_tasks(receive.inbound_receive_hl7, raw=adt(name="Mokoena^Thandiwe", obx={"SUBURB": suburb.code}))
+    return Admission.objects.get()
 
 
 @pytest.fixture

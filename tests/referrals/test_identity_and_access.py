@@ -19,12 +19,6 @@ from .helpers import adt
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def admission(run_tasks, facility, suburb):
-    run_tasks(receive.inbound_receive_hl7, raw=adt(name="Mokoena^Thandiwe", obx={"SUBURB": suburb.code}))
-    return Admission.objects.get()
-
-
 def test_the_name_is_not_in_the_database_in_plain_text(admission):
     with connection.cursor() as cur:
         cur.execute("SELECT * FROM referrals_patientidentity")

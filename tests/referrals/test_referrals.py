@@ -14,12 +14,6 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def admission(run_tasks, facility, suburb):
-    run_tasks(receive.inbound_receive_hl7, raw=adt(obx={"SUBURB": suburb.code}))
-    return Admission.objects.get()
-
-
-@pytest.fixture
 def liaison(make_user, suburb):
     return make_user("saps_liaison", grants=[suburb.station])
 
