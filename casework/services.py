@@ -33,14 +33,6 @@ from .models import (
     TransitionLog,
     parse_cas_number,
 )
-
-# The engine lives in casework.transitions; these names stay importable from here for callers.
-from .transitions import (  # noqa: F401
-    allowed_from_state,
-    apply_transition,
-    available_transitions,
-    transition_names,
-)
 from .transitions import code as _code
 from .transitions import require as _require
 

@@ -2,7 +2,7 @@
 withdrawal reviews for the anti-gang priority committee, committee meetings and notifications.
 
 State fields are django-fsm-2 ``FSMField(protected=True)``; only ``courtwatch.services`` calls
-the transition methods, always through ``casework.services.apply_transition`` (lock, who,
+the transition methods, always through ``casework.transitions.apply_transition`` (lock, who,
 version, state, log row, reactions).
 """
 

@@ -12,7 +12,7 @@ from casework import services as cw_services
 from casework import transitions
 from casework.errors import InvalidInput, PermissionDenied
 from casework.models import PoliceCase
-from casework.services import apply_transition
+from casework.transitions import apply_transition
 
 from . import permissions
 from .intake.process import inbound_process  # noqa: F401  (bench/bench_intake.py calls it here)
