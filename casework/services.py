@@ -307,7 +307,7 @@ def police_case_open(
 
 
 def _police_case_step(name: str, *, reason_required: bool = False):
-    return transitions.service(
+    return transitions.make_service(
         "police_case",
         name,
         may=permissions.may_transition,
@@ -462,7 +462,7 @@ def _clear_outcomes(p: Prosecution) -> None:
 
 
 def _prosecution_step(name: str, **how):
-    return transitions.service("prosecution", name, may=permissions.may_transition, **how)
+    return transitions.make_service("prosecution", name, may=permissions.may_transition, **how)
 
 
 NEXT_DATE = {"next_date": "next_date"}

@@ -1,5 +1,5 @@
 """Every state change: the one locked path (``apply_transition``), the one registry of what each
-machine offers (``TransitionSpec``) and the one factory for the plain transition services.
+machine offers (``TransitionSpec``) and the one factory for plain transition services (``make_service``).
 
 A spec names a model's transition, the form that describes its fields (pages and API validate
 with it), the service that takes it and the rule for who may. Each app registers its own specs
@@ -173,7 +173,7 @@ def _clean(fields: dict, *, required, codes) -> dict:
     return out
 
 
-def service(
+def make_service(
     subject: str,
     name: str,
     *,
@@ -192,8 +192,7 @@ def service(
     ``fields`` are the keyword arguments it takes besides actor, version, note, data and at (a
     ``reason`` is logged as the reason); ``to_method`` maps a field to the model method's argument
     (the rest are not passed on); ``log_reason`` fixes the logged reason (a text, or a function of
-    the checked values); ``check(obj, values)``
-    adds a rule of its own after the fields' checks.
+    the checked values); ``check(obj, values)`` adds a rule of its own after the fields' checks.
     """
     codes, to_method = dict(codes or {}), dict(to_method or {})
 
@@ -293,7 +292,8 @@ def may(user, obj, name: str) -> bool:
 
 def available(obj, user) -> list[TransitionSpec]:
     """The specs of the transitions this user may take on ``obj`` now."""
-    return [get(type(obj), n) for n in available_transitions(obj, user, may) if get(type(obj), n)]
+    specs = _specs.get(type(obj), {})
+    return [specs[n] for n in available_transitions(obj, user, may) if n in specs]
 
 
 class Services(Mapping):

@@ -92,7 +92,7 @@ def brief_assign(brief: Brief, *, actor, version: int | None, officer, note: str
 
 
 def _brief_step(name: str):
-    return transitions.service("brief", name, may=perms.may_transition_brief)
+    return transitions.make_service("brief", name, may=perms.may_transition_brief)
 
 
 brief_start_monitoring = _brief_step("start_monitoring")

@@ -172,7 +172,7 @@ def referral_create(*, admission: Admission, actor) -> Referral:
 
 
 def _referral_step(name: str):
-    return transitions.service("referral", name, may=permissions.may_transition, fields=("reason",))
+    return transitions.make_service("referral", name, may=permissions.may_transition, fields=("reason",))
 
 
 referral_send = _referral_step("send")
