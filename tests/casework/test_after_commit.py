@@ -6,6 +6,11 @@ from django.db import transaction
 
 from casework import after_commit
 
+# Real commits: serialized_rollback puts the roles and reference data back after each test's flush,
+# as for every transactional test here (without it the flush recreates the content types under new
+# ids, and the next test that restores the snapshot fails on them).
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+
 CALLS: list = []
 
 
