@@ -58,6 +58,9 @@ IDLE_SECONDS = 60  # a connection with no byte for this long is closed
 FRAME_SECONDS = 60  # a frame not ended this long after its start block is dropped (a half-sent frame)
 MAX_CONNECTIONS = 200  # connections served at once; more are closed at once
 READ_CHUNK = 65536
+# Kicks of what this listener stored are sent at most this often (see MllpServer.kick): well inside
+# the ten-second freshness budget, and one broker publish per interval instead of one per batch.
+KICK_SECONDS = 0.05
 
 
 def frame(message: str | bytes) -> bytes:
@@ -190,6 +193,8 @@ class MllpServer:
         self.connections = 0  # our own asynchronous connections (PostgreSQL)
         self.free: list[psycopg.AsyncConnection] = []  # those not writing now
         self.waiting: list[tuple] = []  # (message row, its answer, the sender's future, the sender)
+        self.unkicked: list[int] = []  # stored, processing not yet kicked (see kick)
+        self.kicking = False
         self.server: asyncio.base_events.Server | None = None
 
     async def store(self, raw: bytes, sender: permissions.Sender) -> bytes:
@@ -249,13 +254,8 @@ class MllpServer:
         """A committed batch: kick its processing and answer each sender (a duplicate as its first copy)."""
         loop = asyncio.get_running_loop()
         stored = [row.pk for row, *_rest in batch if row.pk is not None and row.status == "received"]
-        # One task per batch of stored messages (a task claims a batch), queued from a worker thread:
-        # Django's connection must not be touched in the event loop. Eager, the task runs there and
-        # then, before the answers; otherwise the answers do not wait for the broker.
         if stored:
-            kicked = loop.run_in_executor(self.executor, receive.kick, stored)
-            if settings.CELERY_TASK_ALWAYS_EAGER:
-                await kicked
+            await self.kick(stored)
         for row, answer, done, sender in batch:
             if done.done():
                 continue
@@ -264,6 +264,37 @@ class MllpServer:
                 done.set_result(again[0])
             else:
                 done.set_result(frame(answer.body))
+
+    async def kick(self, message_ids: list[int]) -> None:
+        """Have the messages this listener stored processed (``receive.kick``, from a worker thread:
+        Django's connection must not be touched in the event loop).
+
+        The one cross-transaction coalescing of kicks: every group-commit batch is its own
+        transaction, and one kick (a Celery publish) measured ≈ 2 ms of CPU here, against ≈ 0.35 ms
+        of the listener's work per message, with batches of a few messages (8 senders each wait
+        for their ACK). So ids stored while a kick is under way wait and go together, at most one
+        kick per ``KICK_SECONDS`` (≤ 40 ms of publishing a second); a task claims a batch of
+        waiting messages whatever id it names, and the sweeper re-kicks anything a lost kick left
+        behind. Eager tasks (tests, the embedded default) run at once, before the answers, in order.
+        """
+        loop = asyncio.get_running_loop()
+        if settings.CELERY_TASK_ALWAYS_EAGER:
+            await loop.run_in_executor(self.executor, receive.kick, message_ids)
+            return
+        self.unkicked += message_ids
+        if not self.kicking:
+            self.kicking = True
+            loop.create_task(self._kick_waiting())
+
+    async def _kick_waiting(self) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            while self.unkicked:
+                ids, self.unkicked = self.unkicked, []
+                await loop.run_in_executor(self.executor, receive.kick, ids)
+                await asyncio.sleep(KICK_SECONDS)
+        finally:
+            self.kicking = False
 
     async def _connect(self) -> psycopg.AsyncConnection:
         return await psycopg.AsyncConnection.connect(**self.params, autocommit=True)
