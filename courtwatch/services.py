@@ -157,6 +157,7 @@ def _check_not_stale(p: Prosecution, brief: Brief, *, version, held_on, kind, ou
 
 
 def _check_dates_and_courts(p: Prosecution, brief: Brief, *, held_on, outcome, next_date, court, new_court):
+    """In order: the hearing's date, the next date, the courts, then whether the outcome can happen now."""
     today = timezone.localdate()
     if held_on > today:
         raise InvalidInput({"date": f"A hearing cannot be recorded before it happens (today is {today})."})
@@ -247,8 +248,8 @@ def hearing_record(
         _check_dates_and_courts(
             p, brief, held_on=held_on, outcome=outcome, next_date=next_date, court=court, new_court=new_court
         )
-        values = {"reason": reason, "next_date": next_date, "sentence": sentence, "programme": programme}
-        kwargs = outcome_kwargs(outcome, {**values, "new_court": new_court})
+        fields = {"reason": reason, "next_date": next_date, "sentence": sentence, "programme": programme}
+        kwargs = outcome_kwargs(outcome, {**fields, "new_court": new_court})
         if officer is None and perms.watches(actor, brief):
             officer = actor
         hearing = Hearing.objects.create(
