@@ -4,7 +4,6 @@ from django import forms
 
 from casework.inputs import ascii_int
 
-from .measures.outcomes import GROUP_BY
 from .models import Subscription
 
 
@@ -21,14 +20,14 @@ class SubscribeForm(forms.Form):
         choices=Subscription.Frequency.choices, error_messages=_one_of(Subscription.Frequency.values)
     )
     # The conviction rate's grouping (the service checks it for that report); the others keep the default.
-    group_by = forms.CharField(required=False, max_length=20, error_messages=_one_of(GROUP_BY))
+    group_by = forms.CharField(required=False, max_length=20, strip=False)
 
     def clean_group_by(self) -> str:
         return self.cleaned_data["group_by"] or "court"
 
 
 class CancelForm(forms.Form):
-    cancel = forms.CharField()
+    cancel = forms.CharField(strip=False)
 
     def clean_cancel(self) -> int:
         return ascii_int(self.cleaned_data["cancel"]) or 0  # "abc" is no subscription: 404

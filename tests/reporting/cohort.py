@@ -25,6 +25,7 @@ from zoneinfo import ZoneInfo
 
 from casework import services
 from casework.models import Offence
+from courtwatch.models import WithdrawalReview
 from referrals.models import Admission, Referral
 from reporting import rollups
 from tests.factories import (
@@ -109,7 +110,6 @@ def enrol(ref, *, court, station, offence, mechanism, gang, name, occurred=None)
 def committee_decides_to_re_enrol(p, *, on: date):
     """The flagged review of a removed matter is decided 're_enrol' (arranged directly: the committee's
     own flow is courtwatch's to test)."""
-    from courtwatch.models import WithdrawalReview
 
     review = WithdrawalReview.objects.get(prosecution=p)
     WithdrawalReview.objects.filter(pk=review.pk).update(

@@ -3,10 +3,15 @@
 from datetime import date
 
 import pytest
+from django.utils import timezone
 
 from casework import services
+from referrals.models import Admission
+from reporting import attrition, hotspots, rollups
+from reporting.models import RemovalFacts, RemovalRollup
+from reporting.periods import Period
 
-from .cohort import MARCH, admissions_cohort, attrition_cohort, conviction_cohort, sast
+from .cohort import MARCH, admissions_cohort, attrition_cohort, conviction_cohort, enrol, reference, sast
 
 FEB_MAR = {"from": "2025-02-01", "to": "2025-03-31", "unsuppressed": "1"}
 
@@ -17,9 +22,6 @@ FEB_MAR = {"from": "2025-02-01", "to": "2025-03-31", "unsuppressed": "1"}
 def test_removals_by_reason_with_the_police_attributable_share_and_the_splits(
     db, api, analyst, django_capture_on_commit_callbacks, kept
 ):
-    from reporting import rollups
-    from reporting.models import RemovalRollup
-
     with django_capture_on_commit_callbacks(execute=kept == "after each commit"):
         conviction_cohort()
     if kept == "rebuilt":
@@ -60,9 +62,6 @@ def test_removals_by_reason_with_the_police_attributable_share_and_the_splits(
 def test_a_whole_month_of_removals_is_read_from_its_rollup_and_its_ragged_ends_from_the_facts(
     db, api, analyst
 ):
-    from reporting import rollups
-    from reporting.models import RemovalFacts
-
     conviction_cohort()
     rollups.refresh_prosecution_facts(None)
 
@@ -83,12 +82,6 @@ def test_a_whole_month_of_removals_is_read_from_its_rollup_and_its_ragged_ends_f
 def test_the_month_to_date_of_a_period_running_to_today_is_read_from_its_rollup(
     db, api, analyst, django_capture_on_commit_callbacks
 ):
-    from django.utils import timezone
-
-    from reporting.models import RemovalFacts, RemovalRollup
-
-    from .cohort import enrol
-
     with django_capture_on_commit_callbacks(execute=True):
         cohort = conviction_cohort()
         p = enrol(
@@ -169,9 +162,6 @@ def test_unknown_to_police_after_7_30_and_90_days_by_facility(db, api, analyst):
 
 
 def test_an_admission_too_recent_for_the_window_is_not_in_its_denominator(db):
-    from reporting import attrition
-    from reporting.periods import Period
-
     admissions_cohort()
     # Pretend "now" is 2025-03-20: a1-a3 are older than 7 days, a4 (03-15) is not; none is 30 days old.
     report = attrition.unknown_to_police(
@@ -182,11 +172,6 @@ def test_an_admission_too_recent_for_the_window_is_not_in_its_denominator(db):
 
 
 def test_hotspots_rank_suburbs_and_raise_a_spike_alert_by_the_documented_rule(db, api, analyst):
-    from referrals.models import Admission
-    from reporting import hotspots, rollups
-
-    from .cohort import reference
-
     ref = reference()
     # Suburb X: 1 admission a week for 8 baseline weeks, then 9 in the last complete week.
     # Suburb Y: 2 a week throughout. "Today" is Wednesday 2025-06-18; the last complete week starts 06-09.

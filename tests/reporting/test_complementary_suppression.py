@@ -11,12 +11,20 @@ code with the suppression it audits.
 import csv
 import io
 import math
+from collections import Counter
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from casework import permissions as roles
+from casework import services
+from casework.models import POLICE_ATTRIBUTABLE_REASONS
+from referrals.models import Admission
+from reporting import attrition, rollups, selectors
 from reporting import suppression as s
+
+from .cohort import enrol, reference, sast
 
 LIMIT = {
     s.SMALL: (1, 4),
@@ -191,10 +199,6 @@ def test_no_outcome_count_can_be_worked_out_from_the_row_identities_and_the_tota
 @SETTINGS
 @given(st.lists(st.integers(0, 12), min_size=6, max_size=6), st.integers(0, 12), st.integers(0, 40))
 def test_no_step_or_drop_of_the_attrition_funnel_can_be_worked_out(drops, convicted, admissions):
-    from collections import Counter
-
-    from reporting import attrition
-
     # incidents, referred, ..., convicted: each step is the next plus its drop
     n = convicted + sum(drops)
     counts = Counter({"admissions": admissions, "incidents": n})
@@ -231,9 +235,6 @@ removal_reason = st.fixed_dictionaries(
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(removal_reason, min_size=1, max_size=3), st.data())
 def test_no_count_of_the_removals_report_can_be_worked_out(reasons, data):
-    from casework.models import POLICE_ATTRIBUTABLE_REASONS
-    from reporting import selectors
-
     police = sorted(POLICE_ATTRIBUTABLE_REASONS)[:2]
     names = [police[0], "other_reason", police[1]][: len(reasons)]
     by_reason = {n: {**r, "removals": sum(r.values())} for n, r in zip(names, reasons, strict=False)}
@@ -325,10 +326,6 @@ QUARTER = {"from": "2025-01-01", "to": "2025-03-31"}
 def _small_cell_admissions():
     """23 admissions: January 10 (firearm, 15-24), February 10 (sharp, 25-34), March 3 (blunt, 35-44).
     By month, mechanism or age band exactly one cell is 1-4 (the 3); the total (23) is shown."""
-    from referrals.models import Admission
-    from reporting import rollups
-
-    from .cohort import reference, sast
 
     ref = reference()
     plan = [(1, "firearm", "15-24", 10), (2, "sharp", "25-34", 10), (3, "blunt", "35-44", 3)]
@@ -374,8 +371,6 @@ def small_cell(db):
 def test_a_managers_dashboard_cannot_be_undone_by_subtracting_the_shown_bars_from_the_total(
     small_cell, make_user, api, group_by
 ):
-    from casework import permissions as roles
-
     body = (
         api(make_user(roles.MANAGER))
         .get("/api/v1/dashboard/incidents/", {**QUARTER, "group_by": group_by})
@@ -398,8 +393,6 @@ def test_the_dashboard_csv_and_page_withhold_the_same_bars_as_the_api(
     small_cell, make_user, api, client, group_by
 ):
     import re
-
-    from casework import permissions as roles
 
     manager = make_user(roles.MANAGER)
     text = (
@@ -425,8 +418,6 @@ def test_the_dashboard_csv_and_page_withhold_the_same_bars_as_the_api(
 
 
 def test_an_analyst_asking_for_unsuppressed_figures_still_gets_every_bar(small_cell, make_user, api):
-    from casework import permissions as roles
-
     q = {**QUARTER, "group_by": "mechanism", "unsuppressed": "1"}
     for role in (roles.VPU_ANALYST, roles.ADMIN):
         body = api(make_user(role)).get("/api/v1/dashboard/incidents/", q).json()
@@ -436,8 +427,6 @@ def test_an_analyst_asking_for_unsuppressed_figures_still_gets_every_bar(small_c
 
 
 def test_the_hour_and_weekday_charts_withhold_what_the_heat_map_withholds(small_cell, make_user, api):
-    from casework import permissions as roles
-
     manager = api(make_user(roles.MANAGER))
     get = lambda g: manager.get("/api/v1/dashboard/incidents/", {**QUARTER, "group_by": g}).json()  # noqa: E731
     # Every admission arrives at 14:00: the hour chart is one bar, 23, the total; the days of the week
@@ -453,9 +442,6 @@ def test_the_hour_and_weekday_charts_withhold_what_the_heat_map_withholds(small_
 def _conviction_by_district():
     """District One (court A): 6 convictions, 2 acquittals; District Two (court B): 7 convictions,
     6 acquittals; all in March 2025. Only District One's acquittals (2) are under 5."""
-    from casework import services
-
-    from .cohort import enrol, reference, sast
 
     ref = reference()
     kw = {"actor": None, "version": None}
@@ -480,8 +466,6 @@ def _conviction_by_district():
 
 
 def test_conviction_rate_by_district_cannot_be_undone_by_subtraction(db, make_user, api, client):
-    from casework import permissions as roles
-
     _conviction_by_district()
     manager = make_user(roles.MANAGER)
     q = {"from": "2025-03-01", "to": "2025-03-31", "group_by": "district"}

@@ -2,12 +2,17 @@
 
 import csv
 import io
+from datetime import date
 
 import pytest
 
 from casework import permissions as roles
+from casework import services
+from casework.models import Prosecution
+from reporting import rollups
+from reporting.models import OutcomeRollup, ProsecutionFacts
 
-from .cohort import MARCH, conviction_cohort
+from .cohort import MARCH, committee_decides_to_re_enrol, conviction_cohort, sast
 
 FIELDS = [
     "convictions",
@@ -68,8 +73,6 @@ def cohort(db):
 def counted_cohort(request, db, django_capture_on_commit_callbacks):
     """The cohort counted three ways: live (no kept days), from the per-day outcome rollups after a
     rebuild, and from the days its own transitions refreshed after commit (the rest live)."""
-    from reporting import rollups
-    from reporting.models import OutcomeRollup
 
     if request.param == "kept after each commit":
         with django_capture_on_commit_callbacks(execute=True):
@@ -218,9 +221,6 @@ def test_a_committee_member_drills_down_only_to_prosecutions_they_may_see(cohort
 def test_kept_prosecution_facts_follow_a_changed_gang_assertion(
     db, django_capture_on_commit_callbacks, api, analyst
 ):
-    from casework import services
-    from reporting.models import ProsecutionFacts
-
     with django_capture_on_commit_callbacks(execute=True):
         cohort = conviction_cohort()
     assert ProsecutionFacts.objects.count() == 10
@@ -255,11 +255,6 @@ def _march(api, analyst, group_by="court"):
 
 
 def test_a_kept_day_is_counted_from_its_rollup_until_that_day_is_refreshed(cohort, api, analyst):
-    from datetime import date
-
-    from casework.models import Prosecution
-    from reporting import rollups
-
     rollups.rebuild_outcomes()
     # Changed behind reporting's back (no transition, no event): P7, diverted on 03-25, now acquitted.
     Prosecution.objects.filter(pk=cohort.p["P7"].pk).update(state="acquitted")
@@ -271,13 +266,6 @@ def test_a_kept_day_is_counted_from_its_rollup_until_that_day_is_refreshed(cohor
 def test_a_re_enrolment_takes_the_matter_off_the_day_it_was_counted_on_after_commit(
     db, django_capture_on_commit_callbacks, api, analyst
 ):
-    from datetime import date
-
-    from casework import services
-    from reporting import rollups
-
-    from .cohort import committee_decides_to_re_enrol, sast
-
     with django_capture_on_commit_callbacks(execute=True):  # the cohort's own after-commit refreshes
         cohort = conviction_cohort()
     rollups.rebuild_outcomes()

@@ -7,6 +7,8 @@ from django.db import transaction
 
 from casework import permissions as roles
 from casework import reactions, services
+from casework.models import Facility
+from referrals.models import Admission
 from reporting import dashboard, rollups, tasks
 from reporting.models import AdmissionRollup
 from reporting.params import DashboardFilters
@@ -111,8 +113,6 @@ def test_firearm_at_one_hospital_and_the_like_come_from_the_facility_by_mechanis
 
 def _api_key(group_by, key):
     if group_by == "facility":
-        from casework.models import Facility
-
         return Facility.objects.get(pk=key).code
     return key
 
@@ -120,8 +120,6 @@ def _api_key(group_by, key):
 def test_a_recorded_admission_refreshes_its_day_after_commit(
     db, django_capture_on_commit_callbacks, monkeypatch
 ):
-    from referrals.models import Admission
-
     ref = reference()
     refreshes = []
     delay = tasks.refresh_rollups.delay
@@ -143,7 +141,6 @@ def test_a_changed_gang_assertion_refreshes_the_days_of_its_admissions(
 ):
     cohort = admissions_cohort()
     incident = cohort["a1"].incident if hasattr(cohort["a1"], "incident") else None
-    from referrals.models import Admission
 
     incident = Admission.objects.get(pk=cohort["a1"].pk).incident
     with django_capture_on_commit_callbacks(execute=True):

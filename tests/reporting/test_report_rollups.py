@@ -6,6 +6,8 @@ from datetime import date
 import pytest
 
 from casework import reactions, services
+from casework.models import Incident
+from referrals.models import Admission
 from reporting import attrition, rollups, selectors
 from reporting.models import FunnelRollup, RemovalFacts
 from reporting.periods import Period
@@ -39,8 +41,6 @@ def test_the_funnel_rollups_give_the_live_figures_after_a_rebuild(db, now):
 
 
 def test_the_funnel_is_read_from_the_rollups_and_a_refreshed_day_catches_up(db):
-    from casework.models import Incident
-
     cohort = attrition_cohort()
     rollups.rebuild_funnel()
     # Written behind reporting's back (no event): the kept day does not see it until it is refreshed.
@@ -55,8 +55,6 @@ def test_the_funnel_is_read_from_the_rollups_and_a_refreshed_day_catches_up(db):
 
 
 def test_refreshing_two_days_recounts_those_days_and_leaves_the_days_between_as_kept(db):
-    from casework.models import Incident
-
     cohort = attrition_cohort()
     rollups.rebuild_funnel()
     suburb = cohort["ref"]["y"]
@@ -78,8 +76,6 @@ def test_refreshing_two_days_recounts_those_days_and_leaves_the_days_between_as_
 def test_a_docket_step_refreshes_the_funnel_of_its_incidents_after_commit(
     db, django_capture_on_commit_callbacks
 ):
-    from casework.models import Incident
-
     with django_capture_on_commit_callbacks(execute=True):  # the cohort's own after-commit refreshes
         cohort = attrition_cohort()
     ref = cohort["ref"]
@@ -107,8 +103,6 @@ def test_a_docket_step_refreshes_the_funnel_of_its_incidents_after_commit(
 def test_opening_a_docket_alone_moves_its_incident_down_the_funnel_after_commit(
     db, django_capture_on_commit_callbacks
 ):
-    from casework.models import Incident
-
     with django_capture_on_commit_callbacks(execute=True):
         cohort = attrition_cohort()
     ref = cohort["ref"]
@@ -130,8 +124,6 @@ def test_opening_a_docket_alone_moves_its_incident_down_the_funnel_after_commit(
 def test_a_recorded_admission_counts_in_the_funnel_and_unknown_to_police_after_commit(
     db, django_capture_on_commit_callbacks
 ):
-    from referrals.models import Admission
-
     with django_capture_on_commit_callbacks(execute=True):  # the cohort's own after-commit refreshes
         cohort = attrition_cohort()
     rollups.rebuild_funnel()  # the cohort also linked admissions without events

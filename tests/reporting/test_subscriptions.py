@@ -9,6 +9,7 @@ from django.core import mail
 from casework import permissions as roles
 from reporting import services
 from reporting.models import Delivery, Subscription
+from reporting.tasks import send_scheduled_reports
 
 from .cohort import conviction_cohort
 
@@ -27,8 +28,6 @@ def test_a_monthly_subscription_is_sent_once_with_the_csv_and_a_link(db, make_us
     )
     assert r.status_code == 302
     sub = Subscription.objects.get(user=manager)
-
-    from reporting.tasks import send_scheduled_reports
 
     assert services.send_due_subscriptions(today=date(2025, 4, 1)) == 1
     assert services.send_due_subscriptions(today=date(2025, 4, 15)) == 0  # same period: not again
