@@ -7,7 +7,8 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from casework.models import GangAssertion
+from casework import services as cw_services
+from casework.models import GangAssertion, Suburb
 from referrals.intake import process
 from referrals.models import Admission, InboundMessage, StagedRow
 from reporting.models import AdmissionRollup
@@ -53,6 +54,30 @@ def test_a_backfill_row_joins_an_incident_that_already_exists(api, clerk, django
         upload(api(clerk), csv_text([good(2, arrival_at=at(t + timedelta(minutes=45)))]), name="second.csv")
     first, second = Admission.objects.order_by("visit_number")
     assert first.incident_id is not None and second.incident_id == first.incident_id
+
+
+def test_ec_suspicion_in_a_backfill_is_asserted_through_casework_by_its_rule(
+    api, clerk, django_capture_on_commit_callbacks
+):
+    # An incident the committee said was not gang-related: the EC's suspicion in a backfill row that
+    # joins it is a newer standing assertion, so casework's rule (the latest standing one) makes it
+    # gang-related; the earlier assertion stays on record.
+    t = timezone.now() - timedelta(days=2)
+    place = Suburb.objects.get(code="tafelsig")  # the rows' suburb
+    incident = cw_services.incident_create(actor=None, occurred_at=t, suburb=place, mechanism="sharp")
+    cw_services.incident_assert_gang_relatedness(
+        incident=incident, actor=None, gang_related=False, basis="committee review", source="committee",
+        at=t + timedelta(hours=1),
+    )  # fmt: skip
+    with django_capture_on_commit_callbacks(execute=True):
+        upload(api(clerk), csv_text([good(1, arrival_at=at(t + timedelta(minutes=20)), gang_suspected="Y")]))
+    incident.refresh_from_db()
+    assert Admission.objects.get().incident_id == incident.pk
+    assert incident.gang_related is True
+    assert sorted(incident.gang_assertions.values_list("source", "gang_related")) == [
+        ("committee", False),
+        ("ec_clinician", True),
+    ]
 
 
 def test_rows_for_known_visits_and_repeated_visits_update_the_same_admission(
