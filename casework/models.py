@@ -548,6 +548,20 @@ class TransitionLog(models.Model):
         return str(self.WORDS.get(self.transition, self.transition))
 
     @classmethod
+    def record_start(cls, subject, name: str, *, actor, at=None, **fields) -> "TransitionLog":
+        """The first row of a new object's history: created (``name``, e.g. "open") in its first state."""
+        at = at or getattr(subject, "state_changed_at", None) or timezone.now()
+        return cls.objects.create(
+            subject=subject,
+            transition=name,
+            from_state="",
+            to_state=subject.state,
+            actor=actor,
+            at=at,
+            **fields,
+        )
+
+    @classmethod
     def for_object(cls, obj):
         return cls.objects.filter(
             content_type=ContentType.objects.get_for_model(type(obj)), object_id=obj.pk

@@ -293,15 +293,7 @@ def police_case_open(
     except IntegrityError as e:  # a concurrent open of the same CAS number won
         raise InvalidInput({"cas_number": f"CAS {cas_number} already exists at {station}."}) from e
     case.incidents.set(incidents)
-    TransitionLog.objects.create(
-        subject=case,
-        transition="open",
-        from_state="",
-        to_state=case.state,
-        actor=actor,
-        note=f"CAS {case.cas_number}",
-        at=case.state_changed_at,
-    )
+    TransitionLog.record_start(case, "open", actor=actor, note=f"CAS {case.cas_number}")
     reactions.emit("police_case_opened", police_case=case, actor=actor)
     return case
 
@@ -425,15 +417,7 @@ def prosecution_enrol(
             for n, a in zip(names, accused, strict=True)
         ]
     )
-    TransitionLog.objects.create(
-        subject=prosecution,
-        transition="enrol",
-        from_state="",
-        to_state=prosecution.state,
-        actor=actor,
-        note=f"{case_number} at {court}",
-        at=prosecution.state_changed_at,
-    )
+    TransitionLog.record_start(prosecution, "enrol", actor=actor, note=f"{case_number} at {court}")
     reactions.emit("prosecution_enrolled", prosecution=prosecution, actor=actor)
     return prosecution
 

@@ -10,6 +10,7 @@ import re
 
 from django.db import transaction
 from django.db.models import Q
+from django.urls import reverse
 from django.utils import timezone
 
 from casework import transitions
@@ -46,9 +47,7 @@ def brief_open(*, prosecution: Prosecution, actor=None) -> Brief | None:
         defaults={"next_appearance": prosecution.next_appearance or prosecution.enrolled_on},
     )
     if created:
-        TransitionLog.objects.create(
-            subject=brief, transition="open", from_state="", to_state=brief.state, actor=actor
-        )
+        TransitionLog.record_start(brief, "open", actor=actor)
     return brief
 
 
@@ -86,7 +85,7 @@ def brief_assign(brief: Brief, *, actor, version: int | None, officer, note: str
                 key=f"brief_assigned:brief:{brief.pk}:v{brief.version}",
                 subject=f"Brief assigned: {brief.prosecution}",
                 body=f"You now watch {brief.prosecution}. Next appearance: {brief.next_appearance or '—'}.",
-                url=f"/courtwatch/briefs/{brief.pk}/",
+                url=reverse("courtwatch:brief-detail", args=[brief.pk]),
             )
         return brief
 
@@ -382,15 +381,13 @@ def review_flag(
         priority_reasons=reasons,
         priority_score=sum(WithdrawalReview.PRIORITY_WEIGHTS[r] for r in reasons),
     )
-    TransitionLog.objects.create(
-        subject=review,
-        transition="flag",
-        from_state="",
-        to_state=review.state,
+    TransitionLog.record_start(
+        review,
+        "flag",
         actor=actor,
+        at=review.flagged_at,
         reason=reason or "",
         data={"removal": removal, "priority": reasons},
-        at=review.flagged_at,
     )
     return review
 

@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from casework import services as cw_services
 from casework import transitions
 from casework.errors import InvalidInput, PermissionDenied
-from casework.models import PoliceCase
+from casework.models import PoliceCase, TransitionLog
 from casework.transitions import apply_transition
 
 from . import permissions
@@ -158,16 +158,7 @@ def referral_create(*, admission: Admission, actor) -> Referral:
     referral = Referral.objects.create(
         admission=admission, station=admission.suburb.station, created_by=actor
     )
-    from casework.models import TransitionLog
-
-    TransitionLog.objects.create(
-        subject=referral,
-        transition="refer",
-        from_state="",
-        to_state=referral.state,
-        actor=actor,
-        note=f"to {referral.station.code}",
-    )
+    TransitionLog.record_start(referral, "refer", actor=actor, note=f"to {referral.station.code}")
     return referral
 
 
