@@ -166,11 +166,15 @@ def _assert_gang(incident: Incident, *, actor, gang_related: bool, source: str, 
         asserted_by=actor,
         asserted_at=at or timezone.now(),
     )
-    latest = (
-        incident.gang_assertions.filter(withdrawn_at__isnull=True).order_by("-asserted_at", "-id").first()
-    )
-    incident.gang_related = bool(latest and latest.gang_related)
-    incident.save(update_fields=["gang_related"])
+    _apply_gang_rule([incident.pk])
+    incident.refresh_from_db(fields=["gang_related"])
+
+
+def _apply_gang_rule(incident_ids: list[int]) -> None:
+    """The rule of every report: an incident is gang-related while its latest standing assertion says so."""
+    latest = GangAssertion.objects.filter(incident=OuterRef("pk"), withdrawn_at__isnull=True)
+    latest = latest.order_by("-asserted_at", "-id").values("gang_related")[:1]
+    Incident.objects.filter(pk__in=incident_ids).update(gang_related=Coalesce(Subquery(latest), Value(False)))
 
 
 @transaction.atomic
@@ -230,11 +234,8 @@ def gang_assert_many(
     else:
         GangAssertion.objects.bulk_create(rows, batch_size=1000)
     touched = sorted({pk for pk, _basis in wanted})
-    latest = GangAssertion.objects.filter(incident=OuterRef("pk"), withdrawn_at__isnull=True)
-    latest = latest.order_by("-asserted_at", "-id").values("gang_related")[:1]
     for chunk in _chunks(touched):
-        # The rule of every report: gang-related while the latest standing assertion says so.
-        Incident.objects.filter(pk__in=chunk).update(gang_related=Coalesce(Subquery(latest), Value(False)))
+        _apply_gang_rule(chunk)
         for incident in Incident.objects.filter(pk__in=chunk):
             reactions.emit("incident_changed", incident=incident)
     return touched
