@@ -256,7 +256,7 @@ def bench_acceptance(url: str, broker: str, n: int, processes: int) -> dict:
 
 
 def bench_processing() -> dict:
-    from referrals import services
+    from referrals.intake import process
     from referrals.models import Admission, InboundMessage
 
     waiting = InboundMessage.objects.filter(status="received")
@@ -266,7 +266,7 @@ def bench_processing() -> dict:
         first = waiting.order_by("id").values_list("id", flat=True).first()
         if first is None:
             break
-        services.inbound_process(first)
+        process.inbound_process(first)
     elapsed = time.perf_counter() - t0
     done = InboundMessage.objects.filter(status="processed").count()
     return {
@@ -410,7 +410,7 @@ def bench_csv(url: str, n: int) -> dict:
     from django.contrib.auth import get_user_model
     from django.db import connection
 
-    from referrals import services
+    from referrals.intake import process, receive
     from referrals.models import Admission, InboundMessage
 
     admin, _ = get_user_model().objects.get_or_create(username="bench-admin", defaults={"is_superuser": True})
@@ -420,9 +420,9 @@ def bench_csv(url: str, n: int) -> dict:
     clock = StatementClock()
     with connection.execute_wrapper(clock):
         t0 = time.perf_counter()
-        answer = services.inbound_receive_csv(text=text, actor=admin, filename="bench.csv")
+        answer = receive.inbound_receive_csv(text=text, actor=admin, filename="bench.csv")
         t_receive = time.perf_counter() - t0
-        services.inbound_process(answer.message.pk)
+        process.inbound_process(answer.message.pk)
         ours = time.perf_counter() - t0
     msg = InboundMessage.objects.get(pk=answer.message.pk)
     stored = Admission.objects.filter(message=msg).count()

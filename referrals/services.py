@@ -15,8 +15,6 @@ from casework.models import PoliceCase, TransitionLog
 from casework.transitions import apply_transition
 
 from . import permissions
-from .intake.process import inbound_process  # noqa: F401  (bench/bench_intake.py calls it here)
-from .intake.receive import inbound_receive_csv  # noqa: F401  (bench/bench_intake.py calls it here)
 from .models import (
     Admission,
     IdentityRead,
