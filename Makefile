@@ -44,8 +44,9 @@ format: setup
 
 # Development only, like run: DEBUG on unless the caller says otherwise.
 worker beat: export DEBUG ?= true
+# Every queue (intake, reporting, default) in one worker; production runs two (Procfile, docs/operations.md).
 worker: setup
-	$(BIN)/celery -A config worker -l info
+	$(BIN)/celery -A config worker -Q intake,reporting,default -l info
 
 beat: setup
 	$(BIN)/celery -A config beat -l info

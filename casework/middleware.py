@@ -17,7 +17,7 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
 
-from . import throttling
+from . import health, throttling
 
 SIGNED_IN_AT = "casetrail_signed_in_at"
 LAST_SEEN_AT = "casetrail_last_seen_at"
@@ -42,6 +42,8 @@ class SecurityMiddleware(DjangoSecurityMiddleware):
 
     def process_request(self, request):
         if not settings.SECURE_PROXY_SSL_HEADER and _from_this_host(request):
+            return None
+        if request.path_info in health.PATHS:  # a load balancer probes plain HTTP; nothing private there
             return None
         return super().process_request(request)
 
@@ -97,7 +99,7 @@ class PageThrottleMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        if not _is_api(request):
+        if not _is_api(request) and request.path_info not in health.PATHS:  # probed every few seconds
             wait = throttling.page_wait(request)
             if wait is not None:
                 response = render(request, "429.html", {"retry_after": wait}, status=429)

@@ -332,6 +332,22 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# Queues (docs/operations.md): intake has its own worker, so a slow report never delays a hospital's
+# message. Every queue is declared, so a worker started without -Q (make worker) consumes them all.
+CELERY_TASK_DEFAULT_QUEUE = "default"
+CELERY_TASK_QUEUES = {"intake": {}, "reporting": {}, "default": {}}
+CELERY_TASK_ROUTES = {
+    "referrals.tasks.*": {"queue": "intake"},
+    "reporting.tasks.refresh_*": {"queue": "reporting"},
+    "reporting.tasks.rebuild_*": {"queue": "reporting"},
+    "reporting.tasks.sweep_*": {"queue": "reporting"},
+    # the rest (courtwatch notices and reminders, scheduled report e-mails): "default"
+}
+# Readiness (GET /ready/, docs/operations.md): not ready while the oldest unfinished intake message is
+# older than this, and a worker's answer about its queues is kept this long.
+READY_INTAKE_MAX_AGE_SECONDS = env.int("READY_INTAKE_MAX_AGE_SECONDS", default=300)
+READY_WORKER_CACHE_SECONDS = env.float("READY_WORKER_CACHE_SECONDS", default=5.0)
+READY_WORKER_TIMEOUT_SECONDS = env.float("READY_WORKER_TIMEOUT_SECONDS", default=1.0)
 CELERY_BEAT_SCHEDULE: dict = {}  # every app's periodic jobs, all here
 # referrals: re-kick intake messages stuck unfinished (docs/intake.md, "Sweeper").
 CELERY_BEAT_SCHEDULE["referrals-sweep-inbound"] = {"task": "referrals.tasks.sweep_inbound", "schedule": 30.0}

@@ -5,6 +5,8 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from casework import health
+
 api_v1 = [
     path("", include("casework.api.urls")),
     path("", include("referrals.api.urls")),
@@ -14,6 +16,9 @@ api_v1 = [
 ]
 
 urlpatterns = [
+    # For the load balancer and the supervisor (docs/operations.md): no sign-in, no throttle.
+    path("health/", health.health, name="health"),
+    path("ready/", health.ready, name="ready"),
     path("admin/", admin.site.urls),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),

@@ -9,10 +9,11 @@ class ReferralsConfig(AppConfig):
     def ready(self):
         from casework import permissions as cw
 
-        from . import menus, permissions, transition_specs
+        from . import health, menus, permissions, transition_specs
 
         menus.register()
         transition_specs.register()
+        health.register()  # /ready/ fails while intake messages wait too long (docs/operations.md)
 
         cw.register_scope("incident", permissions.incidents_of_my_admissions)
         # The same incidents show their time to the minute (the rest to the hour): docs/security.md.

@@ -16,6 +16,7 @@ from django.urls import reverse
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 
+from .. import health
 from . import selectors
 
 
@@ -33,6 +34,7 @@ class TwoFactorMiddleware:
             reverse("api-token-issue"),
             "/" + settings.STATIC_URL.lstrip("/"),
             "/i18n/",
+            *health.PATHS,
         )
 
     def __call__(self, request):
