@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: run test setup browser bench lint format worker beat clean
+.PHONY: run test setup browser bench lint format worker beat clean fuzz
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -33,6 +33,12 @@ test: setup browser
 
 bench: setup
 	@bash scripts/bench.sh $(SIZE)
+
+# The long fuzzing run (docs/reliability.md, "Fuzzing"): the API as three roles and the intake's HL7 and
+# CSV doors, randomised, with many more examples than the bounded run in `make test`.
+fuzz: export DEBUG ?= true
+fuzz: setup
+	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-60} FUZZ_RANDOM=1 $(BIN)/python -m pytest tests/fuzz -q -p no:cacheprovider
 
 lint: setup
 	$(BIN)/ruff check .

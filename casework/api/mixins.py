@@ -115,7 +115,8 @@ class TransitionsMixin:
         return Response(self.output_serializer_class(obj, context=self.get_serializer_context()).data)
 
     @extend_schema(responses=TransitionLogOutput(many=True), description="The transition log, oldest first.")
-    @action(detail=True, methods=["get"])
+    # Not paged (the whole log, oldest first): without pagination_class=None the schema said it was.
+    @action(detail=True, methods=["get"], pagination_class=None)
     def history(self, request, pk=None):
         obj = self.get_object()
         return Response(TransitionLogOutput(TransitionLog.for_object(obj), many=True).data)
