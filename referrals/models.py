@@ -248,6 +248,8 @@ class Admission(models.Model):
     )
     source_row = models.PositiveIntegerField(null=True, blank=True, help_text=_("CSV row number."))
     event = models.CharField(max_length=8, blank=True, help_text=_("Last HL7 trigger event, e.g. A08."))
+    # The time of the newest message applied (MSH-7, else EVN-2, else receipt): an older one changes nothing.
+    message_time = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

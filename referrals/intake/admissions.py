@@ -5,6 +5,9 @@ An update keeps what the record leaves out; an identity it changes is kept as an
 ``IdentityVersion``. Incidents come from ``incidents`` (the joining rule), through casework.
 """
 
+from datetime import datetime
+
+from django.db import transaction
 from django.db.models import Q
 
 from casework import reactions
@@ -15,6 +18,7 @@ from ..crypto import pseudonym
 from ..models import (
     IDENTITY_KEYS,
     Admission,
+    Channel,
     IdentityVersion,
     InboundMessage,
     PatientIdentity,
@@ -22,7 +26,14 @@ from ..models import (
     age_band,
 )
 from ..parsing.common import IntakeError, Record, has_assault_code
+from ..parsing.hl7 import Message, hl7_precheck, hl7_timestamp, normalise_hl7, parse_hl7
 from . import incidents, store
+
+OLDER_REASON = "Older than the admission's last update: changed nothing."
+# The events that open a visit: an update (A03, A08) stored while one of these waits is kept for it.
+ADMITTING_EVENTS = ("A01", "A04")
+UPDATE_EVENTS = ("A03", "A08")
+HL7_CHANNELS = (Channel.HL7_MLLP, Channel.HL7_HTTP)
 
 
 def not_your_facility(where: str, sender: "permissions.Sender", code: str) -> IntakeError:
@@ -37,6 +48,8 @@ class Lookups:
     def __init__(self):
         self.suburbs: dict[str, Suburb | None] = {}
         self.senders: dict[int, permissions.Sender | None] = {}
+        # Messages that were older than the admission they update (changed nothing).
+        self.older: set[int] = set()
 
     def check_sender(self, message: InboundMessage, records: list[Record]) -> None:
         """A message from a sending system writes only for its facilities, as they are now (the
@@ -71,6 +84,42 @@ class Lookups:
                 .first()
             )
         return self.suburbs[key]
+
+
+def message_time(message: InboundMessage) -> datetime:
+    """When the sender wrote it: MSH-7, else EVN-2 (HL7), else when we received it (every channel)."""
+    if message.channel in HL7_CHANNELS and message.raw:
+        try:
+            msg = Message(normalise_hl7(message.raw))
+            msh, evn = msg.one("MSH"), msg.one("EVN", required=False) or []
+            # MSH-1 is the separator itself: MSH-7 is msh[6].
+            found = hl7_timestamp("MSH-7", msg.first(msh, 6)) or hl7_timestamp("EVN-2", msg.first(evn, 2))
+        except IntakeError:
+            found = None
+        if found is not None:
+            return found
+    return message.received_at
+
+
+def waiting_admission(facility: Facility, visit: str, *, exclude: int | None = None, lock=False):
+    """A stored, not yet processed A01/A04 (HL7) of this visit, or None: an update of it is kept for it.
+
+    Only unfinished messages are read (normally a handful); their raw is read to find the visit.
+    """
+    waiting = InboundMessage.objects.filter(
+        facility=facility, channel__in=HL7_CHANNELS, status__in=InboundMessage.UNFINISHED
+    ).filter(Q(message_type__contains="A01") | Q(message_type__contains="A04"))
+    if exclude is not None:
+        waiting = waiting.exclude(pk=exclude)
+    for pk, raw in waiting.order_by("pk").values_list("pk", "raw").iterator():
+        try:
+            header, rec = hl7_precheck(normalise_hl7(raw))
+        except IntakeError:
+            continue
+        if header.event in ADMITTING_EVENTS and rec.visit_number == visit:
+            found = InboundMessage.objects.filter(pk=pk)
+            return (found.select_for_update() if lock else found).first()
+    return None
 
 
 def pseudonym_of(rec: Record) -> str:
@@ -153,10 +202,17 @@ def apply_record(rec: Record, message: InboundMessage, lookups: Lookups) -> Admi
         Admission.objects.select_for_update().filter(facility=facility, visit_number=rec.visit_number).first()
     )
     if admission is None and not has_assault_code(rec.icd10_codes):
-        return None
+        admission = _admit_waiting_first(rec, message, lookups, facility)
+        if admission is None:
+            return None
     created = admission is None
     if created:
         admission = Admission(facility=facility, visit_number=rec.visit_number)
+    sent_at = message_time(message)
+    if not created and admission.message_time and sent_at < admission.message_time:
+        lookups.older.add(message.pk)  # a newer message was applied already: this one changes nothing
+        return admission
+    admission.message_time = sent_at
     before = (admission.suburb_id, admission.mechanism, admission.injury_at, admission.arrival_at)
     fill(admission, rec, message, lookups, created=created)
     after = (admission.suburb_id, admission.mechanism, admission.injury_at, admission.arrival_at)
@@ -179,6 +235,35 @@ def apply_record(rec: Record, message: InboundMessage, lookups: Lookups) -> Admi
     return admission
 
 
+def _admit_waiting_first(
+    rec: Record, message: InboundMessage, lookups: Lookups, facility: Facility
+) -> Admission | None:
+    """An update without an assault code of a visit whose A01/A04 is stored, not yet processed:
+    process that message first (its own savepoint), then the update applies to its admission.
+    Raises IntakeError (a dead letter to replay) when another worker holds it unfinished."""
+    if message.channel not in HL7_CHANNELS:
+        return None
+    # The lock waits for a worker processing it right now; then it is finished and found below.
+    waiting = waiting_admission(facility, rec.visit_number, exclude=message.pk, lock=True)
+    if waiting is not None and waiting.status == InboundMessage.Status.RECEIVED:
+        try:
+            with transaction.atomic():
+                waiting.status = InboundMessage.Status.PROCESSING
+                records = [parse_hl7(waiting.raw)[1]]
+                lookups.check_sender(waiting, records)
+                admitted = apply_record(records[0], waiting, lookups)
+                store.finish(waiting, status=InboundMessage.Status.PROCESSED, admission=admitted)
+        except IntakeError as e:
+            store.finish(waiting, status=InboundMessage.Status.FAILED, reason=str(e)[:2000])
+    elif waiting is not None and waiting.status == InboundMessage.Status.PROCESSING:
+        raise IntakeError(
+            "PV1-19", "The admission message of this visit is still being processed: replay this."
+        )
+    return (
+        Admission.objects.select_for_update().filter(facility=facility, visit_number=rec.visit_number).first()
+    )
+
+
 def apply_new(
     pairs: list[tuple[InboundMessage, Record]], lookups: Lookups
 ) -> dict[int, tuple[int, Admission]]:
@@ -193,6 +278,7 @@ def apply_new(
     for message, rec in pairs:
         a = Admission(facility=lookups.facility(rec.facility_code), visit_number=rec.visit_number)
         fill(a, rec, message, lookups, created=True)
+        a.message_time = message_time(message)
         items.append((message, rec, a))
     _join_incidents([a for _m, _r, a in items])
     store.insert_many(Admission, [a for _m, _r, a in items])

@@ -22,7 +22,7 @@ from ..parsing.fhir import parse_fhir
 from ..parsing.hl7 import parse_hl7
 from . import csv as staged_csv
 from . import store
-from .admissions import Lookups, apply_new, apply_record
+from .admissions import OLDER_REASON, Lookups, apply_new, apply_record
 
 log = logging.getLogger(__name__)
 Status = InboundMessage.Status
@@ -183,7 +183,8 @@ def _apply_rest(batch: _Batch, message: InboundMessage, rest: list[Record], done
     if message.channel == Channel.CSV:
         message.report = {**message.report, "stored": count}
         InboundMessage.objects.filter(pk=message.pk).update(report=message.report)
-    batch.finish(message, Status.PROCESSED, admission=last)
+    older = message.pk in batch.lookups.older and count == 1  # changed nothing (docs/intake.md)
+    batch.finish(message, Status.PROCESSED, OLDER_REASON if older else "", admission=last)
 
 
 def _known_visits(keys: set[tuple[int, str]]) -> set[tuple[int, str]]:

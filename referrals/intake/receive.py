@@ -28,7 +28,7 @@ from ..parsing.fhir import escape_json_controls, parse_fhir
 from ..parsing.hl7 import Header, Message, escape_controls, hl7_ack, hl7_header, hl7_precheck, normalise_hl7
 from . import csv as staged_csv
 from . import store
-from .admissions import not_your_facility
+from .admissions import UPDATE_EVENTS, not_your_facility, waiting_admission
 
 Status = InboundMessage.Status
 FILTERED_REASON = "No assault code (X85–Y09): not recorded."
@@ -99,7 +99,11 @@ def _duplicate_answer(
 
 
 def _is_update_of_known_visit(rec: Record, facility: Facility) -> bool:
-    return Admission.objects.filter(facility=facility, visit_number=rec.visit_number).exists()
+    """A visit with an admission, or (an A03/A08) whose A01/A04 is stored and not yet processed: the
+    update is kept and applied after it (docs/intake.md, "Updates of a visit")."""
+    if Admission.objects.filter(facility=facility, visit_number=rec.visit_number).exists():
+        return True
+    return rec.event in UPDATE_EVENTS and waiting_admission(facility, rec.visit_number) is not None
 
 
 def _sender_of(actor, sender: "permissions.Sender | None") -> "permissions.Sender | None":

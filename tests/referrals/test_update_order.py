@@ -1,0 +1,137 @@
+"""Updates of a visit in the order they were meant (issue 11 item 2): a discharge that arrives before
+its admission is processed is kept, and an older message never overwrites a newer one."""
+
+from datetime import timedelta
+
+from django.utils import timezone
+
+from referrals.intake import process, receive
+from referrals.models import Admission, InboundMessage
+
+from .helpers import adt, ts
+
+Status = InboundMessage.Status
+HOUR = timedelta(hours=1)
+
+
+def dated(raw: str, when) -> str:
+    """``raw`` with its message time (MSH-7 and EVN-2) set to ``when``."""
+    segs = raw.split("\r")
+    msh = segs[0].split("|")
+    msh[6] = ts(when)
+    segs[0] = "|".join(msh)
+    evn = segs[1].split("|")
+    evn[2] = ts(when)
+    segs[1] = "|".join(evn)
+    return "\r".join(segs)
+
+
+def discharge(visit="V0001", control="MSG0002", disposition="died", when=None) -> str:
+    """An A03 without DG1 (no assault code) carrying the disposition in PV1-36."""
+    raw = adt(event="A03", control=control, visit=visit, codes=(), obx={})
+    segs = raw.split("\r")
+    pv1 = segs[3].split("|")
+    pv1[36] = disposition
+    segs[3] = "|".join(pv1)
+    raw = "\r".join(segs)
+    return dated(raw, when) if when else raw
+
+
+def stored(raw: str) -> InboundMessage:
+    """Received with processing not yet run (as when the workers are behind)."""
+    return receive.inbound_receive_hl7(raw=raw).message
+
+
+def process_one(message: InboundMessage) -> None:
+    process.inbound_process(message.pk, batch=1)
+
+
+def test_a_discharge_without_dg1_right_after_its_unprocessed_admission_is_stored_not_filtered(db):
+    admit = stored(adt(event="A01", control="A1"))
+    answer = receive.inbound_receive_hl7(raw=discharge(control="D1"))
+    assert answer.text == "Accepted."
+    assert answer.message.status == Status.RECEIVED
+    assert answer.message.raw
+    assert admit.status == Status.RECEIVED
+
+
+def test_the_discharge_lands_on_the_admission_when_both_are_processed_together(db):
+    admit = stored(adt(event="A01", control="A1"))
+    out = stored(discharge(control="D1"))
+    process.inbound_process(admit.pk)
+    assert Admission.objects.get().disposition == "died"
+    out.refresh_from_db()
+    assert out.status == Status.PROCESSED
+
+
+def test_the_discharge_processed_alone_first_processes_its_admission_before_it(db):
+    admit = stored(adt(event="A01", control="A1"))
+    out = stored(discharge(control="D1"))
+    process_one(out)
+    a = Admission.objects.get()
+    assert a.disposition == "died"
+    admit.refresh_from_db()
+    out.refresh_from_db()
+    assert (admit.status, out.status) == (Status.PROCESSED, Status.PROCESSED)
+    assert out.admission_id == a.pk
+
+
+def test_a_discharge_of_a_visit_nobody_sent_an_admission_for_is_still_filtered(db):
+    stored(adt(event="A01", control="A1", visit="OTHER"))
+    answer = receive.inbound_receive_hl7(raw=discharge(control="D1"))
+    assert answer.message.status == Status.FILTERED
+    assert answer.message.raw == ""
+
+
+def test_an_older_admission_received_after_a_newer_update_does_not_overwrite_it(db):
+    now = timezone.now()
+    newer = stored(dated(adt(event="A08", control="U1", obx={"TRIAGE": "RED"}), now))
+    older = stored(dated(adt(event="A01", control="A1", obx={"TRIAGE": "GREEN"}), now - HOUR))
+    process_one(newer)
+    process_one(older)
+    a = Admission.objects.get()
+    assert (a.triage, a.event) == ("red", "A08")
+    older.refresh_from_db()
+    assert older.status == Status.PROCESSED
+    assert older.reason == "Older than the admission's last update: changed nothing."
+
+
+def test_an_older_admission_in_the_same_batch_as_a_newer_update_does_not_overwrite_it(db):
+    now = timezone.now()
+    stored(dated(adt(event="A08", control="U1", obx={"TRIAGE": "RED"}), now))
+    older = stored(dated(adt(event="A01", control="A1", obx={"TRIAGE": "GREEN"}), now - HOUR))
+    process.inbound_process(older.pk)
+    assert Admission.objects.get().triage == "red"
+
+
+def test_an_update_newer_than_the_admission_applies(db):
+    now = timezone.now()
+    process_one(stored(dated(adt(event="A01", control="A1", obx={"TRIAGE": "GREEN"}), now - HOUR)))
+    process_one(stored(dated(adt(event="A08", control="U1", obx={"TRIAGE": "RED"}), now)))
+    a = Admission.objects.get()
+    assert (a.triage, a.event) == ("red", "A08")
+
+
+def test_of_two_updates_out_of_order_the_newer_stands(db):
+    now = timezone.now()
+    process_one(stored(dated(adt(event="A01", control="A1", obx={"TRIAGE": "GREEN"}), now - 2 * HOUR)))
+    process_one(stored(dated(adt(event="A08", control="U2", obx={"TRIAGE": "RED"}), now)))
+    process_one(stored(dated(adt(event="A08", control="U1", obx={"TRIAGE": "YELLOW"}), now - HOUR)))
+    assert Admission.objects.get().triage == "red"
+
+
+def test_without_a_message_time_the_evn_time_orders_updates(db):
+    now = timezone.now()
+
+    def undated_msh(raw):
+        segs = raw.split("\r")
+        msh = segs[0].split("|")
+        msh[6] = ""
+        segs[0] = "|".join(msh)
+        return "\r".join(segs)
+
+    process_one(stored(undated_msh(dated(adt(event="A08", control="U1", obx={"TRIAGE": "RED"}), now))))
+    process_one(
+        stored(undated_msh(dated(adt(event="A01", control="A1", obx={"TRIAGE": "GREEN"}), now - HOUR)))
+    )
+    assert Admission.objects.get().triage == "red"
