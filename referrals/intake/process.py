@@ -8,10 +8,11 @@ a processed message is never processed again. docs/intake.md, "The path of a mes
 
 import json
 import logging
+import re
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from django.db import OperationalError, connection, transaction
+from django.db import InterfaceError, OperationalError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -29,8 +30,8 @@ Status = InboundMessage.Status
 
 # How many waiting messages one task takes together (a savepoint each) on PostgreSQL.
 PROCESS_BATCH = 200
-# A message that keeps failing to finish (its worker dies) goes to the dead letters after this.
-MAX_ATTEMPTS = 5
+# Errors that say the database is away, not that a message is bad: its claim is released, not failed.
+DATABASE_AWAY = (OperationalError, InterfaceError)
 
 
 def _records_of(message: InboundMessage) -> list[Record]:
@@ -238,8 +239,9 @@ def inbound_process(message_id: int, *, batch: int = PROCESS_BATCH) -> dict[int,
     """Claim the message (and, on PostgreSQL, other waiting ones up to ``batch``) and process them.
 
     Idempotent: a message not in ``received`` is left alone; a message whose claim was taken
-    over (the sweeper re-kicked it) is skipped by the older claimant. OperationalError puts the
-    claimed messages back to ``received`` (when the database allows) and propagates for a retry.
+    over (the sweeper re-kicked it) is skipped by the older claimant. A message whose processing
+    raises fails alone (``_isolating``). OperationalError puts the claimed messages back to
+    ``received`` (when the database allows) and propagates for a retry.
     """
     attempt = inbound_claim(message_id)
     # Whatever id it names, a task is a kick: it also takes other waiting messages.
@@ -247,19 +249,74 @@ def inbound_process(message_id: int, *, batch: int = PROCESS_BATCH) -> dict[int,
     if not claims:
         return {}
     try:
-        return _process_claims(claims)
-    except OperationalError:
-        _release(claims)
+        return _isolating(claims)
+    except DATABASE_AWAY:
+        _release(claims)  # only those still ours and unfinished
         raise
 
 
+def _isolating(claims: list[tuple[int, int]]) -> dict[int, str]:
+    """Process the claims together; if that raises, each half again, down to the one message that
+    raises alone: it becomes a dead letter with its reason, and the healthy ones commit."""
+    try:
+        return _process_claims(claims)
+    except DATABASE_AWAY:
+        raise
+    except Exception as e:
+        if len(claims) == 1:
+            return _dead_letter(claims[0], e)
+        log.warning(
+            "Processing %s messages together raised %s; splitting the batch", len(claims), type(e).__name__
+        )
+        half = len(claims) // 2
+        return {**_isolating(claims[:half]), **_isolating(claims[half:])}
+
+
+def _dead_letter(claim: tuple[int, int], error: Exception) -> dict[int, str]:
+    """The one message whose processing raised: failed with what went wrong, if it is still ours."""
+    pk, attempt = claim
+    log.error("Processing inbound message %s raised", pk, exc_info=error)
+    reason = _raised_reason(InboundMessage.objects.filter(pk=pk).first(), error)
+    done = InboundMessage.objects.filter(pk=pk, status=Status.PROCESSING, attempts=attempt).update(
+        status=Status.FAILED, reason=reason, status_changed_at=timezone.now(), processed_at=timezone.now()
+    )
+    return {pk: Status.FAILED} if done else {}
+
+
+# A quoted value or a key=(value) detail in a database error: the reason never repeats what was sent.
+_QUOTED = re.compile(r'"[^"]*"|\([^)]*\)=\([^)]*\)')
+
+
+def _raised_reason(message: InboundMessage | None, error: Exception) -> str:
+    """The exception in words (its first line, values left out) and the field when one is to blame."""
+    words = _QUOTED.sub("…", (str(error).strip().splitlines() or [""])[0])[:300]
+    where = _field_to_blame(message) if message is not None else ""
+    prefix = f"{where}: " if where else ""
+    return f"{prefix}processing raised {type(error).__name__}: {words or 'no message'}"
+
+
+def _field_to_blame(message: InboundMessage) -> str:
+    """The record field holding what a database column cannot take (a NUL, too long), if any."""
+    try:
+        records = _records_of(message)
+    except Exception:  # the raw cannot even be read: no field to name
+        return ""
+    bounded = {"visit_number": Admission._meta.get_field("visit_number").max_length}
+    for rec in records:
+        for name, value in vars(rec).items():
+            if isinstance(value, str) and ("\x00" in value or len(value) > bounded.get(name, len(value))):
+                return name
+    return ""
+
+
 def _release(claims: list[tuple[int, int]]) -> None:
+    """Claims back to ``received`` without counting: ``attempts`` counts claims, not failures."""
     try:
         for pk, attempt in claims:
             InboundMessage.objects.filter(pk=pk, status=Status.PROCESSING, attempts=attempt).update(
                 status=Status.RECEIVED, status_changed_at=timezone.now()
             )
-    except OperationalError:
+    except DATABASE_AWAY:
         log.warning("Could not release claimed messages; the sweeper will re-kick them.")
 
 
@@ -267,17 +324,12 @@ def inbound_release_stuck(*, older_than_seconds: int = 60) -> tuple[dict, list[i
     """Find messages stuck in received/processing for longer than ``older_than_seconds``: (counts,
     the ids to kick again — ``tasks.sweep_inbound`` kicks them).
 
-    ``processing`` rows whose worker died go back to ``received``; rows that used up
-    MAX_ATTEMPTS go to the dead letters instead of looping forever.
+    ``processing`` rows whose worker died go back to ``received``, however often: a lost worker or
+    a database away is no fault of the message, which fails only for an error its processing raised.
     """
     cutoff = timezone.now() - timedelta(seconds=older_than_seconds)
     now = timezone.now()
     stuck = InboundMessage.objects.filter(status_changed_at__lt=cutoff)
-    gave_up = stuck.filter(status=Status.PROCESSING, attempts__gte=MAX_ATTEMPTS).update(
-        status=Status.FAILED,
-        reason=f"Gave up after {MAX_ATTEMPTS} attempts: processing never finished.",
-        status_changed_at=now,
-    )
     released = stuck.filter(status=Status.PROCESSING).update(status=Status.RECEIVED, status_changed_at=now)
     waiting = list(
         InboundMessage.objects.filter(status=Status.RECEIVED)
@@ -285,4 +337,4 @@ def inbound_release_stuck(*, older_than_seconds: int = 60) -> tuple[dict, list[i
         .order_by("id")
         .values_list("pk", flat=True)[:10000]
     )
-    return {"released": released, "kicked": len(waiting), "gave_up": gave_up}, waiting
+    return {"released": released, "kicked": len(waiting)}, waiting

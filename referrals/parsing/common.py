@@ -178,6 +178,18 @@ def check_times(rec: Record, *, arrival: str, injury: str, dob: str) -> None:
         raise IntakeError("age_years", "The age must be 0 to 120.", hl7_code="102")
 
 
+# The longest visit number the admission's column holds (Admission.visit_number).
+VISIT_NUMBER_MAX = 60
+
+
+def check_visit_number(rec: Record, where: str) -> None:
+    """A visit number longer than its column is refused at the door, naming the field."""
+    if len(rec.visit_number) > VISIT_NUMBER_MAX:
+        raise IntakeError(
+            where, f"The visit number is longer than {VISIT_NUMBER_MAX} characters.", hl7_code="102"
+        )
+
+
 # A control character other than the segment end and tab (NUL above all: PostgreSQL refuses it in text).
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 

@@ -20,6 +20,7 @@ from .common import (
     IntakeError,
     Record,
     check_times,
+    check_visit_number,
     choice,
     has_assault_code,
     iso_time,
@@ -64,6 +65,7 @@ def record_from_row(row: dict, n: int, *, zone=None) -> Record:
             raise IntakeError(col, "This field is required.")
     rec = Record(facility_code=row["facility"].strip(), visit_number=row["visit_number"].strip(), row=n)
     rec.event = "CSV"
+    check_visit_number(rec, "visit_number")
     rec.arrival_at = iso_time("arrival_at", row["arrival_at"], required=True, zone=zone)
     rec.injury_at = iso_time("injury_at", row.get("injury_at", ""), zone=zone)
     rec.icd10_codes = [c.upper() for c in re.split(r"[\s;,]+", row["icd10_codes"].strip()) if c]
@@ -129,6 +131,9 @@ def read_csv(text: str) -> tuple[list[Record], list[dict]]:
     """All rows: (good records, problems [{row, field, problem}]). Row 1 is the header."""
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
     header = [h.strip() for h in (reader.fieldnames or [])]
+    cell = next((i for i, h in enumerate(header, start=1) if CONTROL.search(h)), None)
+    if cell is not None:  # a NUL in a column name would otherwise drop that column unseen
+        return [], [{"row": 1, "field": "header", "problem": f"Control characters in header cell {cell}."}]
     missing = sorted(CSV_REQUIRED - set(header))
     if missing:
         return [], [

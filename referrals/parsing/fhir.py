@@ -18,6 +18,7 @@ from .common import (
     Record,
     aware,
     check_times,
+    check_visit_number,
     choice,
     place_from_codes,
     yes_no,
@@ -165,6 +166,7 @@ def _encounter(enc, by_ref: dict[str, object]) -> Record:
     if not enc.period or not enc.period.start:
         raise IntakeError("Encounter.period.start", "The arrival time is required.")
     rec = Record(facility_code=org.identifier[0].value.strip(), visit_number=str(visit).strip(), event="FHIR")
+    check_visit_number(rec, "Encounter.identifier")
     rec.arrival_at = aware(enc.period.start)
     return rec
 

@@ -25,6 +25,7 @@ from .common import (
     IntakeError,
     Record,
     check_times,
+    check_visit_number,
     choice,
     place_from_codes,
     yes_no,
@@ -222,6 +223,7 @@ def _read_visit(msg: Message, pv1: list[str], rec: Record) -> None:
     """PV1-19 visit number, PV1-2 patient class, PV1-44 arrival, PV1-36 disposition."""
     if not rec.visit_number:
         raise IntakeError("PV1-19", "The visit number is required.")
+    check_visit_number(rec, "PV1-19")
     patient_class = msg.field(pv1, 2).strip().upper()
     if patient_class and patient_class != "E":
         raise IntakeError("PV1-2", "The patient class is not E (emergency).", hl7_code="103")

@@ -344,18 +344,6 @@ def test_the_sweeper_rekicks_messages_stuck_in_processing(facility):
     assert Admission.objects.count() == 1
 
 
-def test_a_message_whose_worker_keeps_dying_goes_to_the_dead_letters(facility):
-    receiving.inbound_receive_hl7(raw=adt())
-    InboundMessage.objects.update(
-        status="processing",
-        attempts=process.MAX_ATTEMPTS,
-        status_changed_at=timezone.now() - timedelta(minutes=5),
-    )
-    tasks.sweep_inbound(older_than_seconds=60)
-    message = InboundMessage.objects.get()
-    assert message.status == "failed" and "Gave up" in message.reason
-
-
 @pytest.mark.postgres
 def test_a_batch_of_waiting_messages_is_processed_together_and_joins_incidents_within_it(facility, suburb):
     t = timezone.now() - timedelta(hours=10)
