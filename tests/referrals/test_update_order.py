@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from referrals.intake import process, receive
 from referrals.models import Admission, InboundMessage
+from referrals.parsing import CSV_HEADER
 
 from .helpers import adt, ts
 
@@ -135,3 +136,26 @@ def test_without_a_message_time_the_evn_time_orders_updates(db):
         stored(undated_msh(dated(adt(event="A01", control="A1", obx={"TRIAGE": "GREEN"}), now - HOUR)))
     )
     assert Admission.objects.get().triage == "red"
+
+
+def csv_update(clerk, triage: str) -> InboundMessage:
+    """A CSV row for visit V0001 (no message time of its own: the time we received it)."""
+    row = dict.fromkeys(CSV_HEADER, "")
+    arrival = timezone.localtime(timezone.now() - HOUR).strftime("%Y-%m-%d %H:%M")
+    row.update(facility="tygerberg", visit_number="V0001", arrival_at=arrival, icd10_codes="S31.1 X99.0")
+    row.update(patient_id="0105125800081", patient_id_type="NI", sex="F", age_years="25", triage=triage)
+    text = ",".join(CSV_HEADER) + "\n" + ",".join(row[c] for c in CSV_HEADER) + "\n"
+    return receive.inbound_receive_csv(text=text, actor=clerk).message
+
+
+def test_a_csv_row_received_after_the_last_message_time_applies(clerk):
+    process_one(stored(dated(adt(event="A01", control="A1", obx={"TRIAGE": "GREEN"}), timezone.now() - HOUR)))
+    process_one(csv_update(clerk, "red"))
+    assert Admission.objects.get().triage == "red"
+
+
+def test_a_csv_row_older_than_the_last_message_time_changes_nothing(clerk):
+    ahead = timezone.now() + HOUR  # a hospital clock ahead of ours: its message is the newer
+    process_one(stored(dated(adt(event="A08", control="U1", obx={"TRIAGE": "GREEN"}), ahead)))
+    process_one(csv_update(clerk, "red"))
+    assert Admission.objects.get().triage == "green"
