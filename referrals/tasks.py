@@ -1,6 +1,9 @@
 """Thin Celery entry points for the intake. PostgreSQL is the only truth: a task only "kicks"
 processing of a stored row, and the sweeper re-kicks rows a lost task left behind."""
 
+import logging
+import threading
+
 from celery import shared_task
 from django.conf import settings
 from django.db import OperationalError, connection
@@ -8,6 +11,8 @@ from django.db import OperationalError, connection
 from casework import after_commit
 
 from .intake import process
+
+log = logging.getLogger(__name__)
 
 
 @shared_task(
@@ -60,3 +65,55 @@ def purge_identities() -> dict:
     from . import retention
 
     return retention.purge_identities().as_dict()
+
+
+# ---------------------------------------------------------------- the embedded mode's sweeper
+
+# Embedded mode (no broker: tasks run in-process) has no beat to run ``sweep_inbound``: one daemon
+# thread per serving process does, so a message left received/processing is not stuck for ever.
+EMBEDDED_SWEEP_SECONDS = 30.0
+_embedded_lock = threading.Lock()
+_embedded: "EmbeddedSweeper | None" = None
+
+
+def embedded_sweeper_wanted() -> bool:
+    """No broker (eager tasks) and not under the tests, which run the sweep themselves."""
+    return bool(settings.CELERY_TASK_ALWAYS_EAGER) and not getattr(settings, "TESTING", False)
+
+
+class EmbeddedSweeper(threading.Thread):
+    """Runs ``sweep_inbound`` every ``interval`` seconds until ``stop()``; its own database connection."""
+
+    def __init__(self, interval: float):
+        super().__init__(name="casetrail-embedded-sweeper", daemon=True)
+        self.interval, self.stopping = interval, threading.Event()
+
+    def run(self) -> None:
+        while not self.stopping.wait(self.interval):
+            try:
+                sweep_inbound()
+            except Exception:
+                log.exception("The embedded intake sweep failed; it runs again in %s s", self.interval)
+            finally:
+                connection.close()  # this thread's connection: not held open between sweeps
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.join(timeout=10)
+
+
+def start_embedded_sweeper(interval: float = EMBEDDED_SWEEP_SECONDS) -> EmbeddedSweeper | None:
+    """Start this process's sweeper once (later calls do nothing, returning None)."""
+    global _embedded
+    with _embedded_lock:
+        if _embedded is not None and _embedded.is_alive():
+            return None
+        _embedded = EmbeddedSweeper(interval)
+        _embedded.start()
+        return _embedded
+
+
+def start_embedded_sweeper_on_request(**_signal) -> None:
+    """``request_started`` receiver (apps.py): a process that serves requests — runserver, a WSGI
+    server — sweeps; migrate, shell and the other commands never start it."""
+    start_embedded_sweeper()

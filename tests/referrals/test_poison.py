@@ -2,11 +2,15 @@
 door refuses what no column can hold."""
 
 import json
+import time
 from datetime import timedelta
 
 import pytest
+from django.core.signals import request_started
+from django.test import override_settings
 from django.utils import timezone
 
+from referrals import tasks
 from referrals.intake import process, store
 from referrals.intake import receive as receiving
 from referrals.models import Admission, Channel, InboundMessage
@@ -120,3 +124,44 @@ def test_a_nul_in_a_csv_header_cell_is_refused_at_upload_naming_the_header(api, 
     ]
     assert InboundMessage.objects.get().status == "rejected"
     assert Admission.objects.count() == 0
+
+
+# ---------------------------------------------------------------- the embedded mode's sweeper
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)  # the thread: its own connection
+def test_the_embedded_sweeper_processes_a_message_left_behind(facility):
+    receiving.inbound_receive_hl7(raw=adt())  # stored; its kick was lost (nothing ran it)
+    InboundMessage.objects.update(
+        status="processing", status_changed_at=timezone.now() - timedelta(minutes=5)
+    )
+    sweeper = tasks.start_embedded_sweeper(interval=0.05)
+    try:
+        assert tasks.start_embedded_sweeper(interval=0.05) is None  # once per process
+        deadline = time.monotonic() + 10
+        while InboundMessage.objects.get().status != "processed" and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        sweeper.stop()
+    assert InboundMessage.objects.get().status == "processed"
+    assert Admission.objects.count() == 1
+
+
+@override_settings(CELERY_TASK_ALWAYS_EAGER=True, TESTING=False)
+def test_the_embedded_sweeper_is_wanted_only_without_a_broker_and_outside_the_tests():
+    assert tasks.embedded_sweeper_wanted()
+    with override_settings(CELERY_TASK_ALWAYS_EAGER=False):
+        assert not tasks.embedded_sweeper_wanted()
+    with override_settings(TESTING=True):
+        assert not tasks.embedded_sweeper_wanted()
+
+
+def test_the_first_request_served_in_embedded_mode_starts_the_sweeper(client, monkeypatch):
+    started = []
+    monkeypatch.setattr(tasks, "start_embedded_sweeper", lambda: started.append(True))
+    request_started.connect(tasks.start_embedded_sweeper_on_request, dispatch_uid="referrals-embedded-sweep")
+    try:
+        client.get("/health/")
+    finally:
+        request_started.disconnect(dispatch_uid="referrals-embedded-sweep")
+    assert started
