@@ -6,13 +6,14 @@ so each example opens its own savepoint when the machine is made and rolls it ba
 every example starts from the database the test started with, as Hypothesis requires.
 """
 
+import os
 import time
 from collections import defaultdict
 
 from django.contrib.auth.models import Group
 from django.db import transaction
 from django.forms.models import model_to_dict
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, Phase, settings
 from hypothesis.stateful import RuleBasedStateMachine
 
 from casework import permissions as cw
@@ -29,6 +30,8 @@ BOUNDED = settings(
     derandomize=True,
     database=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+    # PROPERTY_NO_SHRINK=1 while writing a machine: report the first failure instead of shrinking it.
+    phases=[Phase.generate] if os.environ.get("PROPERTY_NO_SHRINK") else list(Phase),
 )
 
 
@@ -74,16 +77,17 @@ class CleanMachine(RuleBasedStateMachine):
         self._savepoint.__exit__(None, None, None)
         RUNS[self.name]["seconds"] += time.perf_counter() - self._started
 
-    def refused(self, expected: type, action, watched: list) -> None:
-        """``action()`` must raise ``expected`` (exactly that domain error) and change none of ``watched``."""
-        before = [(row(o), log_count(o)) for o in watched]
+    def refused(self, expected: type, action, watched: list, counts=lambda: ()) -> None:
+        """``action()`` must raise ``expected`` (exactly that domain error) and change none of ``watched``
+        (their rows and logs) nor ``counts()`` (e.g. how many hearings and reviews exist)."""
+        before = [(row(o), log_count(o)) for o in watched], counts()
         try:
             action()
         except ERRORS as e:
             assert type(e) is expected, f"expected {expected.__name__}, got {type(e).__name__}: {e}"
         else:
             raise AssertionError(f"expected {expected.__name__}, the action succeeded")
-        after = [(row(o), log_count(o)) for o in watched]
+        after = [(row(o), log_count(o)) for o in watched], counts()
         assert before == after, "a refused action changed something"
         self.count_step(refused=True)
 
