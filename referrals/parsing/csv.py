@@ -130,7 +130,10 @@ def _coordinates(row: dict, rec: Record) -> None:
 def read_csv(text: str) -> tuple[list[Record], list[dict]]:
     """All rows: (good records, problems [{row, field, problem}]). Row 1 is the header."""
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
-    header = [h.strip() for h in (reader.fieldnames or [])]
+    try:
+        header = [h.strip() for h in (reader.fieldnames or [])]
+    except csv.Error as e:  # the header line itself cannot be read (a bare CR, a cell over the limit)
+        return [], [{"row": 1, "field": "csv", "problem": f"The file cannot be read here: {e}."}]
     cell = next((i for i, h in enumerate(header, start=1) if CONTROL.search(h)), None)
     if cell is not None:  # a NUL in a column name would otherwise drop that column unseen
         return [], [{"row": 1, "field": "header", "problem": f"Control characters in header cell {cell}."}]
