@@ -248,7 +248,6 @@ def _admit_waiting_first(
     if waiting is not None and waiting.status == InboundMessage.Status.RECEIVED:
         try:
             with transaction.atomic():
-                waiting.status = InboundMessage.Status.PROCESSING
                 records = [parse_hl7(waiting.raw)[1]]
                 lookups.check_sender(waiting, records)
                 admitted = apply_record(records[0], waiting, lookups)

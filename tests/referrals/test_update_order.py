@@ -77,6 +77,17 @@ def test_the_discharge_processed_alone_first_processes_its_admission_before_it(d
     assert out.admission_id == a.pk
 
 
+def test_a_discharge_whose_admission_another_worker_holds_unfinished_is_a_dead_letter_not_filtered(db):
+    admit = stored(adt(event="A01", control="A1"))
+    out = stored(discharge(control="D1"))
+    InboundMessage.objects.filter(pk=admit.pk).update(status=Status.PROCESSING, attempts=1)
+    process_one(out)
+    out.refresh_from_db()
+    assert out.status == Status.FAILED
+    assert "still being processed" in out.reason
+    assert out.raw
+
+
 def test_a_discharge_of_a_visit_nobody_sent_an_admission_for_is_still_filtered(db):
     stored(adt(event="A01", control="A1", visit="OTHER"))
     answer = receive.inbound_receive_hl7(raw=discharge(control="D1"))
