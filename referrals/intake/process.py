@@ -49,13 +49,11 @@ def _records_of(message: InboundMessage) -> list[Record]:
     raise IntakeError("channel", f"Unknown channel {message.channel}.")
 
 
-def _fail_reason(e: Exception) -> str:
+def _fail_reason(e: Exception, message: InboundMessage) -> str:
     if isinstance(e, IntakeError):
         return str(e)[:2000]
-    log.exception("Processing an inbound message failed")
-    # The exception's text may quote a value of the message (a database error echoes the row): the
-    # dead letter names the kind of failure only; the details are in the server log.
-    return f"{type(e).__name__}: processing failed (details in the server log)."
+    log.exception("Processing inbound message %s failed", message.pk)
+    return _raised_reason(message, e)
 
 
 @dataclass
@@ -135,7 +133,7 @@ def _parse(batch: _Batch, message: InboundMessage) -> None:
     except OperationalError:
         raise
     except Exception as e:
-        batch.finish(message, Status.FAILED, _fail_reason(e))
+        batch.finish(message, Status.FAILED, _fail_reason(e, message))
 
 
 def _split_new(batch: _Batch) -> tuple[list[tuple[InboundMessage, Record]], dict[int, list[Record]]]:
@@ -176,7 +174,7 @@ def _apply_rest(batch: _Batch, message: InboundMessage, rest: list[Record], done
             raise
         if message.pk in batch.staged:  # a replay validates the (maybe corrected) raw file again
             StagedRow.objects.filter(message=message).delete()
-        batch.finish(message, Status.FAILED, _fail_reason(e))
+        batch.finish(message, Status.FAILED, _fail_reason(e, message))
         return
     if count == 0:
         batch.finish(message, Status.FILTERED, "No assault code (X85–Y09): not recorded.")
