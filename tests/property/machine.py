@@ -42,6 +42,9 @@ def bounded(examples: int, steps: int) -> settings:
 # machine name -> {"examples": n, "steps": n, "refused": n, "seconds": s}; printed by conftest.py.
 RUNS: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
 
+# machine name -> {what succeeded: how often}: shows which paths the examples reached.
+TOOK: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+
 ERRORS = (NotAllowed, PermissionDenied, StaleVersion, InvalidInput)
 
 
@@ -67,10 +70,13 @@ class CleanMachine(RuleBasedStateMachine):
         self._started = time.perf_counter()
         RUNS[self.name]["examples"] += 1
 
-    def count_step(self, refused: bool = False) -> None:
+    def count_step(self, refused: bool = False, took: str = "") -> None:
+        """One step run; ``took`` names what succeeded (e.g. "hearing:convicted"), for the summary."""
         RUNS[self.name]["steps"] += 1
         if refused:
             RUNS[self.name]["refused"] += 1
+        if took:
+            TOOK[self.name][took] += 1
 
     def teardown(self):
         transaction.set_rollback(True)

@@ -92,7 +92,7 @@ class DocketMachine(CleanMachine):
         moved = self.call(name, actor, version)()
         self.state, self.version, self.logs = TABLE[name][1], self.version + 1, self.logs + 1
         assert moved.state == self.state and moved.version == self.version
-        self.count_step()
+        self.count_step(took=name)
 
     @rule(data=st.data())
     def move(self, data):

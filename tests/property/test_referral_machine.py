@@ -14,7 +14,7 @@ from referrals import services
 from referrals.models import Admission, Referral
 from tests.factories import FacilityFactory, IncidentFactory, PoliceCaseFactory, StationFactory, SuburbFactory
 
-from .machine import BOUNDED, CleanMachine, log_count, make_user
+from .machine import CleanMachine, bounded, log_count, make_user
 
 STATES = {"pending", "sent", "acknowledged", "case_opened", "declined"}
 TABLE = {
@@ -89,7 +89,7 @@ class ReferralMachine(CleanMachine):
         assert (moved.state, moved.version) == (self.state, self.version)
         if name == "open_case":  # the docket links the admission's incident, with a row in its log
             assert list(self.docket.incidents.all()) == [self.referral.admission.incident]
-        self.count_step()
+        self.count_step(took=name)
 
     @rule(data=st.data())
     def move(self, data):
@@ -131,4 +131,4 @@ def test_the_registry_offers_the_designs_referral_transitions(db):
 
 
 def test_the_referral_machine_keeps_the_design_through_its_services(db):
-    run_state_machine_as_test(ReferralMachine, settings=BOUNDED)
+    run_state_machine_as_test(ReferralMachine, settings=bounded(10, 20))
