@@ -11,6 +11,7 @@ as a worker would. FUZZ_EXAMPLES scales the run (`make fuzz`).
 import itertools
 import json
 import os
+from collections import Counter
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -127,14 +128,17 @@ def sender(make_sender):
 
 
 def test_every_hl7_message_gets_an_ack_and_a_refused_one_leaves_no_admission(
-    sender, django_capture_on_commit_callbacks
+    sender, django_capture_on_commit_callbacks, capsys
 ):
+    answers = Counter()
+
     @FUZZ
     @given(raw=spoiled(_good_hl7, extra=[_odd_msh]))
     def receive_one(raw):
         before = Admission.objects.count()
         with django_capture_on_commit_callbacks(execute=True):
             answer = receive.inbound_receive_hl7(raw=raw, channel=Channel.HL7_MLLP, sender=sender)
+        answers[answer.code] += 1
         assert answer.code in {"AA", "AE", "AR"}
         assert msa(answer.body)[1] == answer.code
         if answer.code != "AA":
@@ -143,6 +147,7 @@ def test_every_hl7_message_gets_an_ack_and_a_refused_one_leaves_no_admission(
             _assert_whole(Admission.objects.filter(message=answer.message))
 
     receive_one()
+    _print(capsys, "HL7 messages", answers)
 
 
 # ------------------------------------------------------------------------------------------- CSV
@@ -175,8 +180,9 @@ def clerk(make_user):
 
 
 def test_every_csv_upload_gets_a_report_or_a_400_and_stored_rows_are_whole(
-    clerk, django_capture_on_commit_callbacks
+    clerk, django_capture_on_commit_callbacks, capsys
 ):
+    answers = Counter()
     client = APIClient()
     client.force_authenticate(clerk)
 
@@ -186,6 +192,7 @@ def test_every_csv_upload_gets_a_report_or_a_400_and_stored_rows_are_whole(
         before = Admission.objects.count()
         with django_capture_on_commit_callbacks(execute=True):
             response = client.post("/api/v1/intake/csv/", data=body, content_type="text/csv")
+        answers[response.status_code] += 1
         assert response.status_code in {200, 201, 400, 413, 422}, response.content[:300]
         if response.status_code == 400:
             assert Admission.objects.count() == before
@@ -202,6 +209,12 @@ def test_every_csv_upload_gets_a_report_or_a_400_and_stored_rows_are_whole(
         _assert_whole(kept)
 
     upload()
+    _print(capsys, "CSV uploads", answers)
+
+
+def _print(capsys, what, answers):
+    with capsys.disabled():
+        print(f"\nfuzz {what}: {sum(answers.values())} examples, answered {dict(sorted(answers.items()))}")
 
 
 def _assert_whole(admissions):
