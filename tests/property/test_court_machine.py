@@ -146,7 +146,8 @@ class CourtMachine(CleanMachine):
         ]
 
     def counts(self):
-        return (Hearing.objects.filter(prosecution_id=self.p_id).count(), len(self.watched()))
+        reviews = WithdrawalReview.objects.filter(prosecution_id=self.p_id).count()
+        return (Hearing.objects.filter(prosecution_id=self.p_id).count(), reviews)
 
     # ------------------------------------------------------------------ who may (the design's roles)
 
