@@ -1,5 +1,6 @@
 """Processing stored messages: claim them, parse the stored raw again, write admission, identity and
-incident for each, and mark each message's outcome — all claimed messages in one transaction.
+incident for each, and mark each message's outcome — all claimed messages in one transaction; a
+batch that raises is split until the one message that raises fails alone.
 
 Safe to repeat: a message is claimed by a conditional UPDATE (received → processing), a claim
 taken over by someone else (the sweeper re-kicked it: ``attempts`` moved on) is left to them, and
