@@ -43,7 +43,7 @@ import psycopg
 from django.conf import settings
 from django.db import close_old_connections, connection
 
-from . import permissions
+from . import permissions, tasks
 from .intake import receive, store
 from .models import Channel
 
@@ -266,7 +266,7 @@ class MllpServer:
                 done.set_result(frame(answer.body))
 
     async def kick(self, message_ids: list[int]) -> None:
-        """Have the messages this listener stored processed (``receive.kick``, from a worker thread:
+        """Have the messages this listener stored processed (``tasks.kick``, from a worker thread:
         Django's connection must not be touched in the event loop).
 
         The one cross-transaction coalescing of kicks: every group-commit batch is its own
@@ -279,7 +279,7 @@ class MllpServer:
         """
         loop = asyncio.get_running_loop()
         if settings.CELERY_TASK_ALWAYS_EAGER:
-            await loop.run_in_executor(self.executor, receive.kick, message_ids)
+            await loop.run_in_executor(self.executor, tasks.kick, message_ids)
             return
         self.unkicked += message_ids
         if not self.kicking:
@@ -291,7 +291,7 @@ class MllpServer:
         try:
             while self.unkicked:
                 ids, self.unkicked = self.unkicked, []
-                await loop.run_in_executor(self.executor, receive.kick, ids)
+                await loop.run_in_executor(self.executor, tasks.kick, ids)
                 await asyncio.sleep(KICK_SECONDS)
         finally:
             self.kicking = False

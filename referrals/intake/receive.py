@@ -7,8 +7,8 @@ then answers; processing follows after commit (``tasks.process_inbound``). docs/
 
 The MLLP listener's interface (``referrals/mllp.py``): ``decide_hl7_offline`` (decide in the event
 loop, reading nothing, else ``NeedsDatabase``), ``inbound_receive_hl7_batch`` (the synchronous path),
-``inbound_refuse_hl7`` / ``refusal_ack`` (answers for what cannot be taken) and ``kick`` (process
-what it stored on its own connections); with ``store.insert_statement`` / ``store.inserted``.
+``inbound_refuse_hl7`` / ``refusal_ack`` (answers for what cannot be taken); with
+``store.insert_statement`` / ``store.inserted``, and ``tasks.kick`` to process what it stored.
 """
 
 import hashlib
@@ -63,16 +63,11 @@ class NeedsDatabase(Exception):
     """Deciding this message needs a database read (``offline``): take the synchronous path."""
 
 
-def kick(message_ids: list[int]) -> None:
-    """Process these stored messages after commit (at once outside a transaction): ``tasks.kick``."""
-    tasks.kick(message_ids)
-
-
 def _store(**fields) -> InboundMessage:
     """``store.store``, then processing of a message waiting for it is queued after commit."""
     message = store.store(**fields)
     if message.status == Status.RECEIVED:
-        kick([message.pk])
+        tasks.kick([message.pk])
     return message
 
 
@@ -267,7 +262,7 @@ def inbound_receive_hl7_batch(
     rows = [row for row, _answer, _header in decided if row is not None]
     _store_batch(rows)
     answers = [_answer_of(channel, answer, header) for _row, answer, header in decided]
-    kick([row.pk for row in rows if row.pk is not None and row.status == Status.RECEIVED])
+    tasks.kick([row.pk for row in rows if row.pk is not None and row.status == Status.RECEIVED])
     return answers
 
 
