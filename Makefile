@@ -3,15 +3,25 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+# What makemessages leaves out (tests/test_translations.py extracts with the same list).
+MESSAGES_IGNORE := --ignore='.venv/*' --ignore='tests/*' --ignore='bench/*' --ignore='staticfiles/*' \
+  --ignore='test-artifacts/*' --ignore='docs/*' --ignore='deploy/*'
 
-.PHONY: run test setup browser bench lint format worker beat clean fuzz
+.PHONY: run test setup browser bench lint format worker beat clean fuzz messages
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev]'
 	@rm -f $(VENV)/.installed-*; touch $(STAMP)
 
+# The Afrikaans and isiXhosa catalogues are compiled here, never committed (*.mo is ignored), so they
+# cannot go stale; `make messages` re-extracts the strings after a change (locale/README.md).
 setup: $(STAMP)
+	@$(BIN)/django-admin compilemessages --ignore=.venv --ignore='.*' >/dev/null
+
+messages: $(STAMP)
+	DEBUG=true $(BIN)/python manage.py makemessages -l af -l xh --no-location --no-obsolete $(MESSAGES_IGNORE)
+	@$(BIN)/django-admin compilemessages --ignore=.venv --ignore='.*' >/dev/null
 
 # Debian's chromium for the browser checks (never a downloaded browser).
 browser:

@@ -10,6 +10,8 @@ import environ
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
+from casework import logs
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 # Fail closed (docs/security.md, "Settings and hardening"): DEBUG is off unless set, and outside DEBUG the
 # process refuses to start unless each key below is the deployment's own. These development values are
@@ -86,6 +88,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "casework.logs.RequestIdMiddleware",  # outermost: every answer and log line of a request has its id
     "casework.middleware.SecurityMiddleware",  # Django's, plain HTTP from this host served (docs/security.md)
     "whitenoise.middleware.WhiteNoiseMiddleware",  # static files, compressed, before anything slower
     "csp.middleware.CSPMiddleware",
@@ -116,6 +119,7 @@ TEMPLATES = [
         "OPTIONS": {
             "context_processors": [
                 "django.template.context_processors.request",
+                "django.template.context_processors.i18n",  # LANGUAGE_CODE for <html lang>
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "casework.context_processors.menus",
@@ -178,6 +182,11 @@ LOGOUT_REDIRECT_URL = "login"
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English"), ("af", "Afrikaans"), ("xh", "isiXhosa")]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# The language a user picks (templates/_language.html) is kept for a year in its own cookie, as the other
+# cookies: secure outside DEBUG and never sent cross-site.
+LANGUAGE_COOKIE_AGE = 365 * 24 * 3600
+LANGUAGE_COOKIE_SECURE = not DEBUG
+LANGUAGE_COOKIE_SAMESITE = "Lax"
 TIME_ZONE = "Africa/Johannesburg"
 USE_I18N = True
 USE_TZ = True
@@ -386,17 +395,11 @@ CELERY_BEAT_SCHEDULE["reporting-rebuild-prosecution-facts"] = {
 }
 CELERY_BEAT_SCHEDULE["reporting-sweep-rollups"] = {"task": "reporting.tasks.sweep_rollups", "schedule": 60.0}
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
-    # "Task … succeeded" for every in-process task drowns what matters; failures still show.
-    # django-axes logs every sign-in at INFO (each is also in its access log table); failures and lockouts
-    # are WARNING and still show.
-    "loggers": {
-        "django.db.backends": {"level": "WARNING"},
-        "celery.app.trace": {"level": "WARNING"},
-        "axes": {"level": "WARNING"},
-    },
-}
+# Logs (docs/operations.md, "Logs"): one JSON object per line outside development, every line of a request
+# with its request id (casework.logs.RequestIdMiddleware), every line of a task with its task id.
+LOG_FORMAT = env.str("LOG_FORMAT", default="text" if DEBUG else "json").strip().lower()
+if LOG_FORMAT not in ("json", "text"):
+    raise ImproperlyConfigured(f"LOG_FORMAT must be json or text, not {LOG_FORMAT!r}")
+LOGGING = logs.logging_config(log_format=LOG_FORMAT, level=env("LOG_LEVEL", default="INFO"))
+# Celery workers log through the handler above (JSON, task ids) instead of replacing it with their own.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
