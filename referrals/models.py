@@ -127,6 +127,9 @@ class InboundMessage(models.Model):
     facility = models.ForeignKey(Facility, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     control_id = models.CharField(max_length=120, blank=True, help_text=_("MSH-10, bundle id or file hash."))
     message_type = models.CharField(max_length=40, blank=True)
+    # PV1-19 of an accepted HL7 message, in clear like the admission's: an update (A03/A08) finds the
+    # stored, unprocessed or dead-lettered A01/A04 of its visit by index, not by decrypting every raw.
+    visit_number = models.CharField(max_length=60, blank=True, default="")
     raw = EncryptedTextField(blank=True)
     received_at = models.DateTimeField(default=timezone.now, db_index=True)
     received_by = models.ForeignKey(
@@ -160,7 +163,15 @@ class InboundMessage(models.Model):
                 name="inbound_once_per_sender_control_id",
             )
         ]
-        indexes = [models.Index(fields=["status", "status_changed_at"], name="inbound_status_idx")]
+        indexes = [
+            models.Index(fields=["status", "status_changed_at"], name="inbound_status_idx"),
+            models.Index(
+                fields=["facility", "visit_number"],
+                condition=models.Q(status__in=["received", "processing", "failed"])
+                & ~models.Q(visit_number=""),
+                name="inbound_waiting_visit_idx",
+            ),
+        ]
 
     def __str__(self):
         return f"{self.get_channel_display()} {self.sender} {self.control_id} ({self.status})"

@@ -33,6 +33,7 @@ OLDER_REASON = "Older than the admission's last update: changed nothing."
 # The events that open a visit: an update (A03, A08) stored while one of these waits is kept for it.
 ADMITTING_EVENTS = ("A01", "A04")
 UPDATE_EVENTS = ("A03", "A08")
+WAITING_STATUSES = (*InboundMessage.UNFINISHED, InboundMessage.Status.FAILED)
 HL7_CHANNELS = (Channel.HL7_MLLP, Channel.HL7_HTTP)
 
 
@@ -102,23 +103,35 @@ def message_time(message: InboundMessage) -> datetime:
 
 
 def waiting_admission(facility: Facility, visit: str, *, exclude: int | None = None, lock=False):
-    """A stored, not yet processed A01/A04 (HL7) of this visit, or None: an update of it is kept for it.
+    """A stored A01/A04 (HL7) of this visit not yet processed, or a dead letter, or None: an update of
+    it is kept for it (a dead letter's update waits for its replay instead of being filtered).
 
-    Only unfinished messages are read (normally a handful); their raw is read to find the visit.
+    Found by the visit number kept at receipt; a message stored before that column existed has none,
+    and only those are read and parsed (normally none).
     """
     waiting = InboundMessage.objects.filter(
-        facility=facility, channel__in=HL7_CHANNELS, status__in=InboundMessage.UNFINISHED
+        facility=facility, channel__in=HL7_CHANNELS, status__in=WAITING_STATUSES
     ).filter(Q(message_type__contains="A01") | Q(message_type__contains="A04"))
     if exclude is not None:
         waiting = waiting.exclude(pk=exclude)
-    for pk, raw in waiting.order_by("pk").values_list("pk", "raw").iterator():
+    found = waiting.filter(visit_number=visit).order_by("pk")
+    pk = found.values_list("pk", flat=True).first()
+    if pk is None:
+        pk = _legacy_waiting(waiting.filter(visit_number=""), visit)
+    if pk is None:
+        return None
+    row = InboundMessage.objects.filter(pk=pk)
+    return (row.select_for_update() if lock else row).first()
+
+
+def _legacy_waiting(candidates, visit: str) -> int | None:
+    for pk, raw in candidates.order_by("pk").values_list("pk", "raw").iterator():
         try:
             header, rec = hl7_precheck(normalise_hl7(raw))
         except IntakeError:
             continue
         if header.event in ADMITTING_EVENTS and rec.visit_number == visit:
-            found = InboundMessage.objects.filter(pk=pk)
-            return (found.select_for_update() if lock else found).first()
+            return pk
     return None
 
 
@@ -254,13 +267,20 @@ def _admit_waiting_first(
                 store.finish(waiting, status=InboundMessage.Status.PROCESSED, admission=admitted)
         except IntakeError as e:
             store.finish(waiting, status=InboundMessage.Status.FAILED, reason=str(e)[:2000])
+            waiting.status = InboundMessage.Status.FAILED
     elif waiting is not None and waiting.status == InboundMessage.Status.PROCESSING:
         raise IntakeError(
             "PV1-19", "The admission message of this visit is still being processed: replay this."
         )
-    return (
+    admission = (
         Admission.objects.select_for_update().filter(facility=facility, visit_number=rec.visit_number).first()
     )
+    if admission is None and waiting is not None and waiting.status == InboundMessage.Status.FAILED:
+        raise IntakeError(
+            "PV1-19",
+            f"The admission message of this visit is a dead letter (#{waiting.pk}): replay it, then this.",
+        )
+    return admission
 
 
 def apply_new(

@@ -28,7 +28,7 @@ from ..parsing.fhir import escape_json_controls, parse_fhir
 from ..parsing.hl7 import Header, Message, escape_controls, hl7_ack, hl7_header, hl7_precheck, normalise_hl7
 from . import csv as staged_csv
 from . import store
-from .admissions import UPDATE_EVENTS, not_your_facility, waiting_admission
+from .admissions import ADMITTING_EVENTS, UPDATE_EVENTS, not_your_facility, waiting_admission
 
 Status = InboundMessage.Status
 FILTERED_REASON = "No assault code (X85–Y09): not recorded."
@@ -126,14 +126,19 @@ class _Arrival:
     offline: bool
     text: str
     header: Header = field(default_factory=Header)
+    # (facility id, visit) of the admitting messages accepted earlier in the same batch: not stored
+    # yet when a later update of the visit is decided, so the database alone would not know them.
+    batch_visits: set = field(default_factory=set)
 
-    def fields(self, *, status: str, reason: str = "", ack: str = "", facility=None, raw=None) -> dict:
+    def fields(
+        self, *, status: str, reason: str = "", ack: str = "", facility=None, raw=None, visit: str = ""
+    ) -> dict:
         """The inbox fields of this message (``store.new_message``'s keywords)."""
         h = self.header
         return dict(
             channel=self.channel, sender=h.sender, control_id=h.control_id,
             raw=self.text if raw is None else raw, status=status, reason=reason, ack=ack, facility=facility,
-            message_type=h.message_type, actor=self.actor, sending_system=self.sender,
+            message_type=h.message_type, actor=self.actor, sending_system=self.sender, visit_number=visit,
         )  # fmt: skip
 
     def row(self, **fields) -> InboundMessage:
@@ -159,13 +164,20 @@ class _Arrival:
         assault = has_assault_code(probe.icd10_codes)
         if not assault and self.offline:
             raise NeedsDatabase  # filtered, or an update of a visit known by its assault code: look it up
-        if not assault and not _is_update_of_known_visit(probe, facility):
+        visit = (facility.pk, probe.visit_number)
+        admitted_in_batch = probe.event in UPDATE_EVENTS and visit in self.batch_visits
+        if not assault and not admitted_in_batch and not _is_update_of_known_visit(probe, facility):
             status, reason, raw_kept = Status.FILTERED, FILTERED_REASON, ""
             text_answer = "Accepted: no assault code, not recorded."
         else:
             status, reason, raw_kept, text_answer = Status.RECEIVED, "", self.text, "Accepted."
+            if probe.event in ADMITTING_EVENTS:
+                self.batch_visits.add(visit)
         ack = hl7_ack(self.header, "AA", text_answer)
-        row = self.row(status=status, reason=reason, ack=ack, facility=facility, raw=raw_kept)
+        kept_visit = probe.visit_number if status == Status.RECEIVED else ""
+        row = self.row(
+            status=status, reason=reason, ack=ack, facility=facility, raw=raw_kept, visit=kept_visit
+        )
         return row, Answer("AA", text_answer, row, ack), self.header
 
 
@@ -177,6 +189,7 @@ def _decide_hl7(
     *,
     offline: bool = False,
     sender: "permissions.Sender | None" = None,
+    batch_visits: set | None = None,
 ) -> Decision:
     """What to store (None: nothing) and what to answer for one HL7 message; nothing is written here,
     except that a rejected copy of a message id accepted before is answered (and counted) as that
@@ -184,7 +197,9 @@ def _decide_hl7(
     the common message (known facility, an assault code, valid) never needs to. ``sender``: the
     registered sending system; MSH-4 must be one of its facilities, else AR (stored as rejected)."""
     text, control = escape_controls(normalise_hl7(raw))  # a NUL is refused below, its raw kept escaped
-    arrival = _Arrival(channel, actor, sender, offline, text)
+    arrival = _Arrival(
+        channel, actor, sender, offline, text, batch_visits=set() if batch_visits is None else batch_visits
+    )
     try:
         msg = Message(text)
         arrival.header = msg.header()
@@ -258,7 +273,11 @@ def inbound_receive_hl7_batch(
         sender = _sender_of(actor, sender)
     # A sending system is checked against its facilities (the rejection is stored); anyone else
     # against their grants (refused before anything is stored).
-    decided = [_decide_hl7(raw, channel, actor, authorise and sender is None, sender=sender) for raw in raws]
+    visits: set = set()  # an A01 and its discharge in one batch: the discharge is kept for it
+    decided = [
+        _decide_hl7(raw, channel, actor, authorise and sender is None, sender=sender, batch_visits=visits)
+        for raw in raws
+    ]
     rows = [row for row, _answer, _header in decided if row is not None]
     _store_batch(rows)
     answers = [_answer_of(channel, answer, header) for _row, answer, header in decided]

@@ -63,8 +63,10 @@ def new_message(
     actor=None,
     report=None,
     sending_system: "permissions.Sender | None" = None,
+    visit_number: str = "",
 ) -> InboundMessage:
     return InboundMessage(
+        visit_number=visit_number[:60],
         channel=channel,
         family=CHANNEL_FAMILY[channel],
         sender=sender[:80],
@@ -117,7 +119,7 @@ def seen_again(message: InboundMessage) -> None:
 _INSERT_COLUMNS = (
     "channel", "family", "sender", "facility_id", "control_id", "message_type", "raw", "received_at",
     "received_by_id", "status", "status_changed_at", "reason", "attempts", "duplicates_seen", "ack", "report",
-    "sending_system_id",
+    "sending_system_id", "visit_number",
 )  # fmt: skip
 # The arbiter of ON CONFLICT: the partial unique index of (family, sender, control id), by its predicate.
 _ONCE_PER_CONTROL_ID = (

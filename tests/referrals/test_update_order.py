@@ -170,3 +170,41 @@ def test_a_csv_row_older_than_the_last_message_time_changes_nothing(clerk):
     process_one(stored(dated(adt(event="A08", control="U1", obx={"TRIAGE": "GREEN"}), ahead)))
     process_one(csv_update(clerk, "red"))
     assert Admission.objects.get().triage == "green"
+
+
+def test_an_admission_and_its_discharge_in_one_batch_are_both_kept_and_the_discharge_lands(db):
+    answers = receive.inbound_receive_hl7_batch([adt(event="A01", control="A1"), discharge(control="D1")])
+    assert [a.message.status for a in answers] == [Status.RECEIVED, Status.RECEIVED]
+    assert answers[1].message.raw
+    process.inbound_process(answers[0].message.pk)
+    assert Admission.objects.get().disposition == "died"
+
+
+def test_an_update_finds_its_waiting_admission_by_visit_number_kept_at_receipt(db):
+    admit = stored(adt(event="A01", control="A1", visit="V0042"))
+    assert InboundMessage.objects.get(pk=admit.pk).visit_number == "V0042"
+    other = receive.inbound_receive_hl7(raw=discharge(control="D9", visit="V0043"))
+    assert other.message.status == Status.FILTERED
+    assert other.message.visit_number == ""  # nothing of a filtered visit is kept beyond its metadata
+
+
+def test_a_discharge_whose_admission_is_a_dead_letter_is_kept_and_lands_after_both_are_replayed(
+    db, django_user_model
+):
+    from referrals.dead_letters import dead_letter_replay
+
+    admit = stored(adt(event="A01", control="A1"))
+    InboundMessage.objects.filter(pk=admit.pk).update(status=Status.FAILED, reason="database was away")
+    answer = receive.inbound_receive_hl7(raw=discharge(control="D1"))
+    assert answer.message.status == Status.RECEIVED  # not filtered: its admission may come back
+    process_one(answer.message)
+    out = InboundMessage.objects.get(pk=answer.message.pk)
+    assert out.status == Status.FAILED
+    assert f"dead letter (#{admit.pk})" in out.reason
+    assert out.raw
+
+    dead_letter_replay(message=admit, actor=None)
+    process_one(admit)
+    dead_letter_replay(message=out, actor=None)
+    process_one(out)
+    assert Admission.objects.get().disposition == "died"
