@@ -115,6 +115,10 @@ class Suburb(models.Model):
     code = models.SlugField(max_length=60, unique=True)
     name = models.CharField(max_length=120)
     station = models.ForeignKey(Station, on_delete=models.PROTECT, related_name="suburbs")
+    # One point per suburb for the map (no boundaries are shipped); where it comes from, in words.
+    latitude = models.DecimalField(_("latitude"), max_digits=8, decimal_places=5, null=True, blank=True)
+    longitude = models.DecimalField(_("longitude"), max_digits=8, decimal_places=5, null=True, blank=True)
+    location_source = models.CharField(_("source of the point"), max_length=300, blank=True)
 
     class Meta:
         ordering = ["name"]
@@ -528,9 +532,6 @@ class TransitionLog(models.Model):
             models.Index(fields=["transition", "at"]),
         ]
 
-    # Steps that record something without changing the state, in words for the timeline.
-    WORDS = {"link_incidents": _("Incidents linked")}
-
     def __str__(self):
         return f"{self.transition}: {self.from_state} → {self.to_state}"
 
@@ -544,8 +545,11 @@ class TransitionLog(models.Model):
 
     @property
     def label(self) -> str:
-        """What the timeline calls this step: its words if it has some, else its name."""
-        return str(self.WORDS.get(self.transition, self.transition))
+        """What the timeline calls this step, in words (``casework.labels``, the one table)."""
+        from .labels import words  # labels reads the models: imported when first asked
+
+        model = ContentType.objects.get_for_id(self.content_type_id).model_class()
+        return words("transition", self.transition, model)
 
     @classmethod
     def record_start(cls, subject, name: str, *, actor, at=None, **fields) -> "TransitionLog":
