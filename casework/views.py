@@ -8,8 +8,9 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from . import permissions, selectors, web_transitions
+from . import labels, permissions, selectors, web_transitions
 from .errors import NotAllowed, StaleVersion
+from .labels import words
 from .models import PoliceCase, Prosecution, TransitionLog
 
 
@@ -43,14 +44,14 @@ def case_list(request):
 def _transitions(obj, user, bound=None) -> list[dict]:
     """The forms for the transitions this user may take now (one bound with errors, if any)."""
     forms = web_transitions.transition_forms(obj, user, bound=bound, prefixed=True)
-    return [{"name": n, "label": n.replace("_", " ").capitalize(), "form": f} for n, f in forms.items()]
+    return [{"name": n, "label": words("transition", n, obj), "form": f} for n, f in forms.items()]
 
 
 def _post_transition(request, obj, name):
     """Take the transition; None when the page should redirect, else the bound form to show (400)."""
     taken = web_transitions.take_transition(request, obj, name, prefixed=True)
     if taken.ok:
-        messages.success(request, _("Recorded: %(name)s.") % {"name": name.replace("_", " ")})
+        messages.success(request, _("Recorded: %(name)s.") % {"name": words("transition", name, obj)})
         return None
     if isinstance(taken.error, StaleVersion):
         messages.error(
@@ -58,7 +59,7 @@ def _post_transition(request, obj, name):
         )
         return None
     if isinstance(taken.error, NotAllowed):
-        messages.error(request, str(taken.error))
+        messages.error(request, labels.not_allowed(taken.error, obj))
         return None
     return taken.form
 

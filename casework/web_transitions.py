@@ -12,7 +12,7 @@ from django import forms
 from django.db import transaction
 from django.http import Http404
 
-from . import transitions
+from . import labels, transitions
 from .errors import DomainError, InvalidInput, NotAllowed, PermissionDenied
 
 
@@ -35,7 +35,7 @@ def put_on_form(form: forms.Form, exc: DomainError) -> None:
             else:
                 form.add_error(None, f"{field}: {text}" if field == "version" else text)
     elif isinstance(exc, NotAllowed) and "outcome" in form.fields:
-        form.add_error("outcome", str(exc))
+        form.add_error("outcome", labels.not_allowed(exc))
     else:
         form.add_error(None, str(exc))
 
