@@ -12,6 +12,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import OuterRef, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from . import permissions, reactions, transitions
 from .bulk import copy_insert
@@ -70,7 +71,7 @@ def _check_incident(*, occurred_at, suburb, mechanism: str, place_type: str, now
     if place_type:
         _code("place_type", place_type, PlaceType)
     if occurred_at > (now or timezone.now()):
-        raise InvalidInput({"occurred_at": "An incident cannot happen in the future."})
+        raise InvalidInput({"occurred_at": _("An incident cannot happen in the future.")})
 
 
 @transaction.atomic
@@ -269,17 +270,22 @@ def police_case_open(
         raise PermissionDenied(f"You may not open dockets at {station}.")
     if actor is not None and not permissions.may_link_incidents(actor, incidents):
         # Hidden incidents answer like missing ones.
-        raise InvalidInput({"incidents": "No such incident."})
+        raise InvalidInput({"incidents": _("No such incident.")})
     try:
         serial, month, year = parse_cas_number(cas_number)
     except ValidationError as e:
         raise InvalidInput({"cas_number": e.messages}) from e
     if opened_on > timezone.localdate():
-        raise InvalidInput({"opened_on": "A docket cannot be opened in the future."})
+        raise InvalidInput({"opened_on": _("A docket cannot be opened in the future.")})
     if (year, month) > (opened_on.year, opened_on.month):
-        raise InvalidInput({"cas_number": "The CAS month/year is after the date the docket was opened."})
+        raise InvalidInput({"cas_number": _("The CAS month/year is after the date the docket was opened.")})
     if PoliceCase.objects.filter(station=station, cas_serial=serial, cas_month=month, cas_year=year).exists():
-        raise InvalidInput({"cas_number": f"CAS {cas_number} already exists at {station}."})
+        raise InvalidInput(
+            {
+                "cas_number": _("CAS %(number)s already exists at %(station)s.")
+                % {"number": cas_number, "station": station}
+            }
+        )
     try:
         with transaction.atomic():
             case = PoliceCase.objects.create(
@@ -292,7 +298,12 @@ def police_case_open(
                 state_changed_at=at or start_of_day(opened_on),
             )
     except IntegrityError as e:  # a concurrent open of the same CAS number won
-        raise InvalidInput({"cas_number": f"CAS {cas_number} already exists at {station}."}) from e
+        raise InvalidInput(
+            {
+                "cas_number": _("CAS %(number)s already exists at %(station)s.")
+                % {"number": cas_number, "station": station}
+            }
+        ) from e
     case.incidents.set(incidents)
     TransitionLog.record_start(case, "open", actor=actor, note=f"CAS {case.cas_number}")
     reactions.emit("police_case_opened", police_case=case, actor=actor)
@@ -332,7 +343,7 @@ def police_case_link_incidents(*, police_case: PoliceCase, incident_ids, actor, 
     _require(incidents=ids)
     found = set(Incident.objects.filter(pk__in=ids).values_list("pk", flat=True))
     if len(found) != len(ids):
-        raise InvalidInput({"incidents": "No such incident."})
+        raise InvalidInput({"incidents": _("No such incident.")})
     case = PoliceCase.objects.select_for_update().get(pk=police_case.pk)
     case.incidents.add(*ids)
     TransitionLog.objects.create(
@@ -366,17 +377,22 @@ def _check_enrolment(
         raise PermissionDenied(f"You may not enrol matters at {court}.")
     if actor is not None and not permissions.may_enrol_prosecution(actor, court, police_case):
         # A docket the actor cannot see (another court's station) answers like a missing one.
-        raise InvalidInput({"police_case": "No such docket."})
+        raise InvalidInput({"police_case": _("No such docket.")})
     case_number = case_number.strip()
     names = [(a.get("name") or "").strip() for a in accused]
     if not all(names):
-        raise InvalidInput({"accused": "Every accused needs a name."})
+        raise InvalidInput({"accused": _("Every accused needs a name.")})
     if enrolled_on > timezone.localdate():
-        raise InvalidInput({"enrolled_on": "A matter cannot be enrolled in the future."})
+        raise InvalidInput({"enrolled_on": _("A matter cannot be enrolled in the future.")})
     if enrolled_on < police_case.opened_on:
-        raise InvalidInput({"enrolled_on": "A matter cannot be enrolled before its docket was opened."})
+        raise InvalidInput({"enrolled_on": _("A matter cannot be enrolled before its docket was opened.")})
     if Prosecution.objects.filter(court=court, case_number__iexact=case_number).exists():
-        raise InvalidInput({"case_number": f"{case_number} is already on the roll at {court}."})
+        raise InvalidInput(
+            {
+                "case_number": _("%(number)s is already on the roll at %(court)s.")
+                % {"number": case_number, "court": court}
+            }
+        )
     return case_number, names
 
 
@@ -411,7 +427,12 @@ def prosecution_enrol(
                 state_changed_at=at or start_of_day(enrolled_on),
             )
     except IntegrityError as e:
-        raise InvalidInput({"case_number": f"{case_number} is already on the roll at {court}."}) from e
+        raise InvalidInput(
+            {
+                "case_number": _("%(number)s is already on the roll at %(court)s.")
+                % {"number": case_number, "court": court}
+            }
+        ) from e
     Accused.objects.bulk_create(
         [
             Accused(prosecution=prosecution, name=n, pseudonym=a.get("pseudonym", ""))
@@ -434,12 +455,12 @@ def _settle_accused(outcome: str):
 
 def _not_before_enrolment(p: Prosecution, values: dict) -> None:
     if values["next_date"] < p.enrolled_on:
-        raise InvalidInput({"next_date": "The next date cannot be before the matter was enrolled."})
+        raise InvalidInput({"next_date": _("The next date cannot be before the matter was enrolled.")})
 
 
 def _not_the_same_court(p: Prosecution, values: dict) -> None:
     if values["court"].pk == p.court_id:
-        raise InvalidInput({"court": "The matter is already at this court."})
+        raise InvalidInput({"court": _("The matter is already at this court.")})
 
 
 def _clear_outcomes(p: Prosecution) -> None:
