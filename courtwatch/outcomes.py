@@ -8,6 +8,7 @@ form, ``casework.transitions``); who may move a matter by hearing follows from t
 from datetime import date, datetime, time, timedelta
 
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from casework import transitions
 from casework.errors import InvalidInput
@@ -35,10 +36,10 @@ HEARING_TRANSITIONS = frozenset(OUTCOME_TRANSITIONS.values())
 HEARING_FIELD = {"court": "new_court"}
 # What the watcher is told when an outcome's required field is missing (by the transition's field).
 MISSING = {
-    "next_date": "A postponement needs the next date.",
-    "sentence": "The sentence imposed is required.",
-    "programme": "The diversion programme is required.",
-    "court": "The court the matter is transferred to is required.",
+    "next_date": _("A postponement needs the next date."),
+    "sentence": _("The sentence imposed is required."),
+    "programme": _("The diversion programme is required."),
+    "court": _("The court the matter is transferred to is required."),
 }
 
 
@@ -92,7 +93,7 @@ def outcome_kwargs(outcome, values: dict) -> dict:
         if codes:
             transitions.code(name, value, codes)
         elif field in spec.required and _blank(value):
-            raise InvalidInput({name: MISSING.get(field, "This field is required.")})
+            raise InvalidInput({name: MISSING.get(field, _("This field is required."))})
         kwargs[field] = value
     return kwargs
 

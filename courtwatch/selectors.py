@@ -4,6 +4,7 @@ from datetime import date, timedelta
 
 from django.db.models import Count, Exists, OuterRef, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from casework.models import Court, Prosecution
 
@@ -108,19 +109,19 @@ def watch_for(brief: Brief, last: Hearing | None, feedback_open: bool, reviewed:
     hints = []
     p = brief.prosecution
     if last is None:
-        hints.append("First hearing on this brief: note charges, bail and the investigating officer.")
+        hints.append(_("First hearing on this brief: note charges, bail and the investigating officer."))
     elif last.outcome == Hearing.Outcome.POSTPONED and last.reason:
         hints.append(f"Last postponed for '{last.reason.replace('_', ' ')}': check it is resolved.")
     if p.enrolments > 1:
-        hints.append(f"Re-enrolled matter (enrolment {p.enrolments}).")
+        hints.append(_("Re-enrolled matter (enrolment %(count)s).") % {"count": p.enrolments})
     if reviewed:
-        hints.append("Matter has been before the withdrawal committee.")
+        hints.append(_("Matter has been before the withdrawal committee."))
     if feedback_open:
-        hints.append("Feedback to SAPS/NPA still awaits a response.")
+        hints.append(_("Feedback to SAPS/NPA still awaits a response."))
     if p.state == Prosecution.State.CONVICTED:
-        hints.append("Convicted: sentencing expected.")
+        hints.append(_("Convicted: sentencing expected."))
     if p.state == Prosecution.State.TRIAL:
-        hints.append("On trial: note witnesses called and absent.")
+        hints.append(_("On trial: note witnesses called and absent."))
     return hints
 
 

@@ -12,6 +12,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from casework import transitions
 from casework.errors import AlreadyRecorded, InvalidInput, NotAllowed, PermissionDenied, StaleVersion
@@ -53,9 +54,11 @@ def brief_open(*, prosecution: Prosecution, actor=None) -> Brief | None:
 
 def _check_officer(officer):
     if officer is None:
-        raise InvalidInput({"officer": "This field is required."})
+        raise InvalidInput({"officer": _("This field is required.")})
     if not perms.court_watchers().filter(pk=officer.pk).exists():
-        raise InvalidInput({"officer": f"{officer.get_username()} is not an active court watcher."})
+        raise InvalidInput(
+            {"officer": _("%(name)s is not an active court watcher.") % {"name": officer.get_username()}}
+        )
 
 
 def brief_assign(brief: Brief, *, actor, version: int | None, officer, note: str = "", at=None) -> Brief:
@@ -105,7 +108,7 @@ def brief_bulk_assign(*, actor, court: Court, officer, note: str = "") -> list[B
     if actor is not None and not perms.is_brief_manager(actor):
         raise PermissionDenied("Only a court-watch supervisor assigns briefs.")
     if court is None:
-        raise InvalidInput({"court": "This field is required."})
+        raise InvalidInput({"court": _("This field is required.")})
     _check_officer(officer)
     briefs = list(
         Brief.objects.select_for_update()
@@ -122,14 +125,14 @@ def brief_bulk_assign(*, actor, court: Court, officer, note: str = "") -> list[B
 def _check_request(*, actor, prosecution, held_on, kind, outcome) -> Brief:
     """What a hearing must name before anything is locked; returns the matter's brief."""
     if prosecution is None:
-        raise InvalidInput({"prosecution": "This field is required."})
+        raise InvalidInput({"prosecution": _("This field is required.")})
     if held_on is None:
-        raise InvalidInput({"date": "This field is required."})
+        raise InvalidInput({"date": _("This field is required.")})
     code("type", kind, Hearing.Type)
     code("outcome", outcome, Hearing.Outcome)
     brief = Brief.objects.filter(prosecution=prosecution).first()
     if brief is None:
-        raise InvalidInput({"prosecution": "This matter has no court-watching brief."})
+        raise InvalidInput({"prosecution": _("This matter has no court-watching brief.")})
     if actor is not None and not perms.may_work_brief(actor, brief):
         raise PermissionDenied(
             "Only the officer assigned to this brief (or a supervisor) records its hearings."
@@ -159,24 +162,35 @@ def _check_dates_and_courts(p: Prosecution, brief: Brief, *, held_on, outcome, n
     """In order: the hearing's date, the next date, the courts, then whether the outcome can happen now."""
     today = timezone.localdate()
     if held_on > today:
-        raise InvalidInput({"date": f"A hearing cannot be recorded before it happens (today is {today})."})
+        raise InvalidInput(
+            {
+                "date": _("A hearing cannot be recorded before it happens (today is %(today)s).")
+                % {"today": today}
+            }
+        )
     if held_on < p.enrolled_on:
         raise InvalidInput(
-            {"date": f"The matter was enrolled on {p.enrolled_on}; the hearing cannot be earlier."}
+            {
+                "date": _("The matter was enrolled on %(date)s; the hearing cannot be earlier.")
+                % {"date": p.enrolled_on}
+            }
         )
     last = brief.hearings.order_by("-date").values_list("date", flat=True).first()
     if last and held_on < last:
         raise InvalidInput(
-            {"date": f"A later hearing ({last}) is already recorded; record hearings in order."}
+            {
+                "date": _("A later hearing (%(date)s) is already recorded; record hearings in order.")
+                % {"date": last}
+            }
         )
     if next_date is not None and next_date <= held_on:
-        raise InvalidInput({"next_date": "The next date must be after the hearing date."})
+        raise InvalidInput({"next_date": _("The next date must be after the hearing date.")})
     if court is not None and court.pk != p.court_id:
         raise InvalidInput(
             {"court": f"The matter is on the roll at {p.court}; a move is recorded as outcome 'transferred'."}
         )
     if outcome != Hearing.Outcome.TRANSFERRED and new_court is not None:
-        raise InvalidInput({"new_court": "A new court is only given for outcome 'transferred'."})
+        raise InvalidInput({"new_court": _("A new court is only given for outcome 'transferred'.")})
     valid = outcomes_valid_now(p)
     if outcome not in valid:
         raise NotAllowed(outcome, p.state, valid)
@@ -293,9 +307,9 @@ def feedback_create(
     code("category", category, Feedback.Category)
     code("recipient", recipient, Feedback.Recipient)
     if not (text or "").strip():
-        raise InvalidInput({"text": "Say what was observed."})
+        raise InvalidInput({"text": _("Say what was observed.")})
     if hearing is not None and hearing.brief_id != brief.pk:
-        raise InvalidInput({"hearing": "That hearing belongs to another brief."})
+        raise InvalidInput({"hearing": _("That hearing belongs to another brief.")})
     return Feedback.objects.create(
         brief=brief,
         hearing=hearing,
@@ -314,12 +328,12 @@ def feedback_record_response(*, actor, feedback: Feedback, response: str, respon
     if actor is not None and not perms.may_work_brief(actor, feedback.brief):
         raise PermissionDenied("Only the officer assigned to this brief (or a supervisor) records responses.")
     if not (response or "").strip():
-        raise InvalidInput({"response": "This field is required."})
+        raise InvalidInput({"response": _("This field is required.")})
     responded_at = responded_at or timezone.now()
     if responded_at > timezone.now():
-        raise InvalidInput({"responded_at": "A response cannot be in the future."})
+        raise InvalidInput({"responded_at": _("A response cannot be in the future.")})
     if responded_at < feedback.created_at:
-        raise InvalidInput({"responded_at": "A response cannot come before the feedback was given."})
+        raise InvalidInput({"responded_at": _("A response cannot come before the feedback was given.")})
     feedback.response = response.strip()
     feedback.responded_at = responded_at
     feedback.response_recorded_by = actor
@@ -403,7 +417,7 @@ def review_schedule(
 ) -> WithdrawalReview:
     """Put the review on a committee meeting's agenda."""
     if meeting is None:
-        raise InvalidInput({"meeting": "This field is required."})
+        raise InvalidInput({"meeting": _("This field is required.")})
     with transaction.atomic():
         return transitions.apply_transition(
             review,
@@ -434,7 +448,7 @@ def review_decide(
     review at once; a re-enrolment decision closes when the matter is re-enrolled with this review."""
     code("decision", decision, WithdrawalReview.Decision)
     if not (rationale or "").strip():
-        raise InvalidInput({"rationale": "The committee's rationale is required."})
+        raise InvalidInput({"rationale": _("The committee's rationale is required.")})
     with transaction.atomic():
         locked = WithdrawalReview.objects.select_for_update().get(pk=review.pk)
         members = list(members_present or (locked.meeting.members.all() if locked.meeting else []))
@@ -455,12 +469,14 @@ def review_decide(
             decided_by=actor,
         )
         if not members:
-            raise InvalidInput({"members_present": "Name the members present."})
+            raise InvalidInput({"members_present": _("Name the members present.")})
         outsiders = [
             m.get_username() for m in members if not perms.committee_members().filter(pk=m.pk).exists()
         ]
         if outsiders:
-            raise InvalidInput({"members_present": f"Not committee members: {', '.join(outsiders)}."})
+            raise InvalidInput(
+                {"members_present": _("Not committee members: %(names)s.") % {"names": ", ".join(outsiders)}}
+            )
         review.members_present.set(members)
         if decision != WithdrawalReview.Decision.RE_ENROL:
             review = transitions.apply_transition(
@@ -482,10 +498,15 @@ def review_link_re_enrolment(*, prosecution: Prosecution, review_id, actor, at=N
     try:
         review_id = int(review_id)
     except (TypeError, ValueError) as e:
-        raise InvalidInput({"review": "A review id (a whole number) is required."}) from e
+        raise InvalidInput({"review": _("A review id (a whole number) is required.")}) from e
     review = WithdrawalReview.objects.select_for_update().filter(pk=review_id).first()
     if review is None or review.prosecution_id != prosecution.pk:
-        raise InvalidInput({"review": f"Review {review_id} is not a withdrawal review of this matter."})
+        raise InvalidInput(
+            {
+                "review": _("Review %(number)s is not a withdrawal review of this matter.")
+                % {"number": review_id}
+            }
+        )
     if (
         review.state != WithdrawalReview.State.DECIDED
         or review.decision != WithdrawalReview.Decision.RE_ENROL
@@ -514,12 +535,14 @@ def meeting_create(*, actor, date: dt.date, members: list) -> CommitteeMeeting:
     if actor is not None and not perms.may_create_meeting(actor):
         raise PermissionDenied("Only committee members call committee meetings.")
     if date is None:
-        raise InvalidInput({"date": "This field is required."})
+        raise InvalidInput({"date": _("This field is required.")})
     if not members:
-        raise InvalidInput({"members": "Name at least one member."})
+        raise InvalidInput({"members": _("Name at least one member.")})
     outsiders = [m.get_username() for m in members if not perms.committee_members().filter(pk=m.pk).exists()]
     if outsiders:
-        raise InvalidInput({"members": f"Not committee members: {', '.join(outsiders)}."})
+        raise InvalidInput(
+            {"members": _("Not committee members: %(names)s.") % {"names": ", ".join(outsiders)}}
+        )
     meeting = CommitteeMeeting.objects.create(date=date, created_by=actor)
     meeting.members.set(members)
     return meeting
