@@ -1,6 +1,7 @@
 """The subscriptions page's forms: parse what was posted; the services decide who may and what else."""
 
 from django import forms
+from django.utils.translation import gettext as _
 
 from casework.inputs import ascii_int
 
@@ -8,7 +9,7 @@ from .models import Subscription
 
 
 def _one_of(choices) -> dict:
-    message = f"Use one of: {', '.join(choices)}."
+    message = _("Use one of: %(choices)s.") % {"choices": ", ".join(choices)}
     return {"required": message, "invalid_choice": message}
 
 

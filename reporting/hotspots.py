@@ -10,6 +10,8 @@ import math
 from collections import Counter, defaultdict
 from datetime import date, timedelta
 
+from django.utils.translation import gettext as _
+
 from casework.models import Suburb
 
 from . import periods
@@ -121,14 +123,17 @@ def _ranked(table: list[dict], suppress: bool) -> list[dict]:
 def _definitions(weeks: int, recent_start: date, this_week: date) -> dict:
     return {
         "recent": (
-            f"Admissions in the last {weeks} complete ISO weeks (Mon-Sun, SAST), "
-            f"{recent_start} to {this_week - timedelta(days=1)}."
+            _("Admissions in the last %(weeks)s complete ISO weeks (Mon-Sun, SAST), %(start)s to %(end)s.")
+            % {"weeks": weeks, "start": recent_start, "end": this_week - timedelta(days=1)}
         ),
-        "previous": f"Admissions in the {weeks} weeks before that.",
+        "previous": _("Admissions in the %(weeks)s weeks before that.") % {"weeks": weeks},
         "alert": (
-            f"A suburb-week is a spike when it has at least {ALERT_MIN_COUNT} admissions and "
-            f"P(X >= observed) < {ALERT_P} for X ~ Poisson(mean of the suburb's {BASELINE_WEEKS} "
-            "preceding weeks, at least 0.5)."
+            _(
+                "A suburb-week is a spike when it has at least %(min)s admissions and "
+                "P(X >= observed) < %(p)s for X ~ Poisson(mean of the suburb's %(weeks)s "
+                "preceding weeks, at least 0.5)."
+            )
+            % {"min": ALERT_MIN_COUNT, "p": ALERT_P, "weeks": BASELINE_WEEKS}
         ),
     }
 

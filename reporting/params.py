@@ -7,6 +7,8 @@ covers 2025-01-01 00:00 SAST up to (not including) 2025-04-01 00:00 SAST.
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
+from django.utils.translation import gettext as _
+
 from casework.inputs import bounded_date
 from casework.models import District, Facility, Mechanism, Station
 
@@ -37,9 +39,12 @@ def _date(params, name: str) -> date | None:
         try:
             date.fromisoformat(value)
         except ValueError:
-            raise ReportInputError({name: f"'{value}' is not a date: use YYYY-MM-DD."}) from None
-        bounds = f"{FIRST_DATE.isoformat()} to today ({today.isoformat()})"
-        raise ReportInputError({name: f"A date from {bounds}."})
+            raise ReportInputError(
+                {name: _("'%(value)s' is not a date: use YYYY-MM-DD.") % {"value": value}}
+            ) from None
+        raise ReportInputError(
+            {name: _("A date from %(first)s to today (%(today)s).") % {"first": FIRST_DATE, "today": today}}
+        )
     return parsed
 
 
@@ -48,9 +53,9 @@ def parse_period(params, *, default_days: int = DEFAULT_DAYS) -> Period:
     end = _date(params, "to") or today
     start = _date(params, "from") or end - timedelta(days=default_days - 1)
     if start > end:
-        raise ReportInputError({"from": "'from' must be on or before 'to'."})
+        raise ReportInputError({"from": _("'from' must be on or before 'to'.")})
     if (end - start).days > 366 * 20:
-        raise ReportInputError({"from": "A period is at most 20 years."})
+        raise ReportInputError({"from": _("A period is at most 20 years.")})
     return Period(start, end)
 
 

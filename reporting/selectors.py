@@ -11,6 +11,7 @@ from datetime import timedelta
 
 from django.db.models import Sum
 from django.db.models.functions import TruncMonth
+from django.utils.translation import gettext as _
 
 from casework.models import (
     POLICE_ATTRIBUTABLE_REASONS,
@@ -67,7 +68,7 @@ def group_labels(group_by: str) -> dict:
     if group_by == "mechanism":
         return {k: str(v) for k, v in Mechanism.choices}
     if group_by == "gang_related":
-        return {True: "Gang-related", False: "Not gang-related"}
+        return {True: _("Gang-related"), False: _("Not gang-related")}
     return {}
 
 
@@ -125,7 +126,7 @@ def _in_group(qs, group_by: str, group: str):
         try:
             year, month = (int(x) for x in group.split("-"))
         except ValueError:
-            raise ReportInputError({"group": "A month is YYYY-MM."}) from None
+            raise ReportInputError({"group": _("A month is YYYY-MM.")}) from None
         # USE_TZ: Django extracts in the current time zone (SAST)
         return qs.filter(finalised_on__year=year, finalised_on__month=month)
     if group == "None":
@@ -296,7 +297,7 @@ def _removal_kinds(*args) -> dict:
     withholds more or shows what is known, so it ends)."""
     alone, tables = removal_tables(*args)
     kinds, known = alone.suppress(), set()
-    for _ in range(20):
+    for _round in range(20):
         before = dict(kinds)
         for t in tables:
             t.public = known & set(t.values)

@@ -8,6 +8,7 @@ from django.core.mail import EmailMessage
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from casework.errors import InvalidInput, PermissionDenied
 
@@ -21,12 +22,21 @@ def subscription_create(*, actor, report: str, frequency: str, group_by: str = "
     if not permissions.may_subscribe(actor):
         raise PermissionDenied("Only managers, analysts and admins subscribe to scheduled reports.")
     if report not in Subscription.Report.values:
-        raise InvalidInput({"report": f"Use one of: {', '.join(Subscription.Report.values)}."})
+        raise InvalidInput(
+            {"report": _("Use one of: %(choices)s.") % {"choices": ", ".join(Subscription.Report.values)}}
+        )
     if frequency not in Subscription.Frequency.values:
-        raise InvalidInput({"frequency": f"Use one of: {', '.join(Subscription.Frequency.values)}."})
+        raise InvalidInput(
+            {
+                "frequency": _("Use one of: %(choices)s.")
+                % {"choices": ", ".join(Subscription.Frequency.values)}
+            }
+        )
     if report == Subscription.Report.CONVICTION_RATE and group_by not in selectors.GROUP_BY:
-        raise InvalidInput({"group_by": f"Use one of: {', '.join(selectors.GROUP_BY)}."})
-    sub, _ = Subscription.objects.update_or_create(
+        raise InvalidInput(
+            {"group_by": _("Use one of: %(choices)s.") % {"choices": ", ".join(selectors.GROUP_BY)}}
+        )
+    sub, _created = Subscription.objects.update_or_create(
         user=actor, report=report, group_by=group_by, frequency=frequency, defaults={"active": True}
     )
     return sub
