@@ -1,6 +1,7 @@
 """Domain errors that every entry point (web, API, tasks) maps the same way (see api/errors.py)."""
 
 from django.core.exceptions import PermissionDenied  # noqa: F401  (403: re-exported for callers)
+from django.utils.translation import gettext as _
 
 
 class DomainError(Exception):
@@ -22,8 +23,10 @@ class StaleVersion(DomainError):
     def __init__(self, current: int, given: int):
         self.current, self.given = current, given
         super().__init__(
-            f"This record was changed by someone else (version {current}, you had {given}). "
-            "Reload it and try again."
+            _("This record was changed by someone else (version %(current)s, you had %(given)s).")
+            % {"current": current, "given": given}
+            + " "
+            + _("Reload it and try again.")
         )
 
 

@@ -15,6 +15,7 @@ from django import forms
 from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django_fsm import can_proceed
 
 from . import reactions
@@ -103,7 +104,7 @@ def apply_transition(
     from_state = locked.state
     at = at or timezone.now()
     if at > timezone.now():
-        raise InvalidInput({"at": "A change cannot take effect in the future."})
+        raise InvalidInput({"at": _("A change cannot take effect in the future.")})
     getattr(locked, name)(**kwargs)
     locked.state_changed_at = at
     if hasattr(locked, "on_state_changed"):
@@ -124,7 +125,9 @@ def apply_transition(
 
 def require(**fields) -> None:
     """InvalidInput naming every field that is missing (None, blank or empty)."""
-    missing = {name: "This field is required." for name, value in fields.items() if value in (None, "", [])}
+    missing = {
+        name: _("This field is required.") for name, value in fields.items() if value in (None, "", [])
+    }
     if missing:
         raise InvalidInput(missing)
 
@@ -134,7 +137,12 @@ def code(field: str, value: str, choices) -> str:
     require(**{field: value})
     values = list(getattr(choices, "values", choices))
     if value not in values:
-        raise InvalidInput({field: f"'{value}' is not a known code. Use one of: {', '.join(values)}."})
+        raise InvalidInput(
+            {
+                field: _("'%(value)s' is not a known code. Use one of: %(codes)s.")
+                % {"value": value, "codes": ", ".join(values)}
+            }
+        )
     return value
 
 
@@ -145,11 +153,11 @@ def parse_version(value) -> int:
     conflict: a 409 means someone else changed the object, which nobody knows yet.
     """
     if value in (None, ""):
-        raise InvalidInput({"version": "This field is required: send the version you last read."})
+        raise InvalidInput({"version": _("This field is required: send the version you last read.")})
     if not (isinstance(value, int) and not isinstance(value, bool)):
         value = ascii_int(value)  # "3" from a form, never 3.5, 1e999, "²" or true
     if value is None or not 0 <= value < 2**31:
-        raise InvalidInput({"version": "A whole number is required."})
+        raise InvalidInput({"version": _("A whole number is required.")})
     return value
 
 

@@ -149,10 +149,10 @@ def referral_create(*, admission: Admission, actor) -> Referral:
     )
     if admission.suburb is None:
         raise InvalidInput(
-            {"suburb": "Set the suburb where the injury happened first: it decides the station."}
+            {"suburb": _("Set the suburb where the injury happened first: it decides the station.")}
         )
     if Referral.objects.filter(admission=admission).exists():
-        raise InvalidInput({"admission": "This admission has already been referred."})
+        raise InvalidInput({"admission": _("This admission has already been referred.")})
     referral = Referral.objects.create(
         admission=admission, station=admission.suburb.station, created_by=actor
     )
@@ -175,7 +175,7 @@ def referral_decline(
     """The victim does not want to lay a charge; ``reason`` says why. Raises InvalidInput without one."""
     reason = (reason or "").strip()
     if not reason:
-        raise InvalidInput({"reason": "This field is required: why is there no charge?"})
+        raise InvalidInput({"reason": _("This field is required: why is there no charge?")})
     if len(reason) > 60:  # the log's reason column is short; the whole text goes in the note
         note = f"{reason}\n{note}".strip()
     with transaction.atomic():
@@ -197,7 +197,7 @@ def referral_open_case(
 ) -> Referral:
     """The station opened a docket: link it, and link the admission's incident to the docket."""
     if police_case is None:
-        raise InvalidInput({"police_case": "This field is required."})
+        raise InvalidInput({"police_case": _("This field is required.")})
     if police_case.station_id != referral.station_id:
         raise InvalidInput({"police_case": str(NO_SUCH_DOCKET)})
     with transaction.atomic():

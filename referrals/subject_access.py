@@ -19,6 +19,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from casework.errors import InvalidInput
 from casework.models import Facility, PoliceCase, TransitionLog
@@ -47,13 +48,13 @@ def _pseudonyms_of_identifiers(identifiers: list[dict], facility_code: str) -> s
 def _check_search(id_number: str, folder_number: str, facility: Facility | None) -> None:
     """Raises InvalidInput naming the field a search lacks."""
     if not id_number and not folder_number:
-        raise InvalidInput({"id_number": "Give an ID number, or a folder number and its facility."})
+        raise InvalidInput({"id_number": _("Give an ID number, or a folder number and its facility.")})
     if folder_number and facility is None:
-        raise InvalidInput({"facility": "A folder number is only unique at its facility: choose it."})
+        raise InvalidInput({"facility": _("A folder number is only unique at its facility: choose it.")})
     if id_number and not normalise_identifier(id_number):
-        raise InvalidInput({"id_number": "The ID number has no letters or digits."})
+        raise InvalidInput({"id_number": _("The ID number has no letters or digits.")})
     if folder_number and not normalise_identifier(folder_number):
-        raise InvalidInput({"folder_number": "The folder number has no letters or digits."})
+        raise InvalidInput({"folder_number": _("The folder number has no letters or digits.")})
 
 
 def _visits_with_folder_number(facility: Facility, folder_number: str) -> dict[int, Admission]:
