@@ -8,7 +8,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from . import labels, permissions, selectors, web_transitions
+from . import labels, permissions, selectors, waiting, web_transitions
 from .errors import NotAllowed, StaleVersion
 from .labels import words
 from .models import PoliceCase, Prosecution, TransitionLog
@@ -16,8 +16,8 @@ from .models import PoliceCase, Prosecution, TransitionLog
 
 @login_required
 def home(request):
-    """A start page that points each role at the screens it lives in."""
-    return render(request, "casework/home.html")
+    """A start page that says what is waiting for this person, then points at the screens they use."""
+    return render(request, "casework/home.html", {"waiting": waiting.waiting_for(request.user)})
 
 
 @login_required

@@ -12,6 +12,7 @@ from casework.permissions import (
     register_menu,
 )
 
+from . import waiting
 from .permissions import BRIEF_MANAGERS, QUEUE_READERS
 
 WATCHERS = {COURT_WATCHER}
@@ -45,6 +46,7 @@ def register() -> None:
     for order, roles, entry in sub:
         register_menu("courtwatch", order, roles, entry)
     _register_cards()
+    waiting.register_counters()
 
 
 def _register_cards() -> None:

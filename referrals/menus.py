@@ -12,6 +12,8 @@ from casework.permissions import (
     register_menu,
 )
 
+from . import waiting
+
 
 def register() -> None:
     main = [
@@ -57,3 +59,4 @@ def register() -> None:
     ]
     for order, roles, card in cards:
         register_menu("home", order, roles, card)
+    waiting.register_counters()

@@ -22,7 +22,7 @@ def test_a_postponement_recorded_on_a_phone_shows_on_the_timeline(live_server, m
         page.fill("#id_remand-next_date", "2025-03-14")
         page.fill("#id_remand-note", "docket not at court")
         page.click("details.transition:has-text('Remand') button[type=submit]")
-        page.wait_for_selector("text=Recorded: remand.")
+        page.wait_for_selector("text=Recorded: Remand.")
         assert "Remanded" in page.locator("h1").inner_text()
         assert "docket not at court" in page.locator(".timeline").inner_text()
         assert page.evaluate("document.documentElement.scrollWidth") <= 390  # no sideways scrolling

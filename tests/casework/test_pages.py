@@ -65,7 +65,7 @@ def test_recording_a_postponement_from_the_phone_form_moves_the_case(client, npa
     p.refresh_from_db()
     assert (p.state, str(p.next_appearance), p.version) == ("remanded", "2025-03-14", 2)
     page = client.get(reverse("prosecution-detail", args=[p.pk])).content.decode()
-    assert "Recorded: remand." in page and "docket not at court" in page
+    assert "Recorded: Remand." in page and "docket not at court" in page
 
 
 def test_a_form_without_its_required_field_shows_the_error_and_changes_nothing(client, npa_client):
