@@ -198,7 +198,11 @@ class Incident(models.Model):
         ordering = ["-occurred_at", "-id"]
 
     def __str__(self):
-        return f"Incident {self.pk} ({self.get_mechanism_display()}, {self.suburb})"
+        return _("Incident %(number)s (%(mechanism)s, %(suburb)s)") % {
+            "number": self.pk,
+            "mechanism": self.get_mechanism_display(),
+            "suburb": self.suburb,
+        }
 
 
 class GangAssertion(models.Model):

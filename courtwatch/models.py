@@ -57,7 +57,7 @@ class Brief(StatefulModel):
         indexes = [models.Index(fields=["state"])]
 
     def __str__(self):
-        return f"Brief {self.pk}: {self.prosecution}"
+        return _("Brief %(number)s: %(matter)s") % {"number": self.pk, "matter": self.prosecution}
 
     @transition(
         field=state, source=[State.UNASSIGNED, State.ASSIGNED, State.MONITORING], target=State.ASSIGNED
@@ -221,7 +221,7 @@ class CommitteeMeeting(models.Model):
         ordering = ["-date", "-id"]
 
     def __str__(self):
-        return f"Committee meeting {self.date:%Y-%m-%d}"
+        return _("Committee meeting %(date)s") % {"date": f"{self.date:%Y-%m-%d}"}
 
 
 class WithdrawalReview(StatefulModel):
@@ -279,7 +279,7 @@ class WithdrawalReview(StatefulModel):
         indexes = [models.Index(fields=["state", "-priority_score", "flagged_at"])]
 
     def __str__(self):
-        return f"Review {self.pk}: {self.prosecution}"
+        return _("Review %(number)s: %(matter)s") % {"number": self.pk, "matter": self.prosecution}
 
     @property
     def overdue_on(self):

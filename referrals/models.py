@@ -276,7 +276,10 @@ class Admission(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.facility.code} visit {self.visit_number}"
+        return _("%(facility)s visit %(visit)s") % {
+            "facility": self.facility.code,
+            "visit": self.visit_number,
+        }
 
 
 IDENTITY_KEYS = {"name": "", "identifiers": [], "date_of_birth": "", "contact": ""}
@@ -456,7 +459,11 @@ class Referral(StatefulModel):
         indexes = [models.Index(fields=["station", "state"], name="referral_station_state")]
 
     def __str__(self):
-        return f"Referral {self.pk} to {self.station} ({self.state})"
+        return _("Referral %(number)s to %(station)s (%(state)s)") % {
+            "number": self.pk,
+            "station": self.station,
+            "state": self.get_state_display(),
+        }
 
     @transition(field=state, source=State.PENDING, target=State.SENT)
     def send(self):
