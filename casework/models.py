@@ -16,6 +16,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django_fsm import FSMField, FSMModelMixin, transition
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
@@ -135,7 +136,8 @@ class Offence(models.Model):
         ordering = ["name"]
 
     def __str__(self):
-        return self.name
+        # The shipped categories are in the translation catalogues (reference_data); others show as named.
+        return gettext(self.name)
 
 
 # Direct foreign-key grant tables (NOTES.md: the generic ones outlive deleted rows).

@@ -6,6 +6,8 @@ precincts and of stations to clusters follows the published precincts as far as 
 is meant to be corrected by the people who use it (see docs/demo.md).
 """
 
+from django.utils.translation import gettext_noop
+
 METRO = "city-of-cape-town"
 WINELANDS = "cape-winelands"
 OVERBERG = "overberg"
@@ -303,15 +305,15 @@ SUBURBS = [
     for name in names
 ]
 
-# Offence categories, exactly the codes of DESIGN.md.
+# Offence categories, exactly the codes of DESIGN.md; the names are translated where shown (Offence.__str__).
 OFFENCES = [
-    {"code": "murder", "name": "Murder"},
-    {"code": "attempted_murder", "name": "Attempted murder"},
-    {"code": "assault_gbh", "name": "Assault with intent to do grievous bodily harm"},
-    {"code": "common_assault", "name": "Common assault"},
-    {"code": "sexual_offence", "name": "Sexual offence"},
-    {"code": "robbery_aggravated", "name": "Robbery with aggravating circumstances"},
-    {"code": "other", "name": "Other"},
+    {"code": "murder", "name": gettext_noop("Murder")},
+    {"code": "attempted_murder", "name": gettext_noop("Attempted murder")},
+    {"code": "assault_gbh", "name": gettext_noop("Assault with intent to do grievous bodily harm")},
+    {"code": "common_assault", "name": gettext_noop("Common assault")},
+    {"code": "sexual_offence", "name": gettext_noop("Sexual offence")},
+    {"code": "robbery_aggravated", "name": gettext_noop("Robbery with aggravating circumstances")},
+    {"code": "other", "name": gettext_noop("Other")},
 ]
 
 # Suburbs where gang violence drives the firearm share (used by the demo data and worth knowing).
