@@ -105,6 +105,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "casework.middleware.PageThrottleMiddleware",  # docs/security.md, "Throttling"
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "casework.db_router.ReportingReadsMiddleware",  # a report's reads go to the replica, when there is one
     "axes.middleware.AxesMiddleware",  # last: turns a lockout into the "locked out" page
 ]
 
@@ -137,6 +138,21 @@ elif DATABASES["default"]["ENGINE"].endswith("postgresql"):
     # PostgreSQL's JIT spent ~0.4 s compiling report queries that run in tens of ms; with the default
     # 4 MB work_mem a year of removals at 5M admissions is sorted on disk, not hashed (docs/reporting.md).
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault("options", "-c jit=off -c work_mem=32MB")
+# Reports read from a PostgreSQL read replica when REPLICA_DATABASE_URL is set (casework/db_router.py,
+# docs/operations.md). Tests get the alias as a mirror of default, to prove the routing.
+REPLICA_DATABASE_URL = env("REPLICA_DATABASE_URL", default="")
+if REPLICA_DATABASE_URL:
+    DATABASES["replica"] = {
+        **env.db_url_config(REPLICA_DATABASE_URL),
+        "CONN_MAX_AGE": DATABASES["default"]["CONN_MAX_AGE"],
+        "OPTIONS": dict(DATABASES["default"].get("OPTIONS", {})),
+    }
+elif TESTING:
+    DATABASES["replica"] = {**DATABASES["default"]}
+if "replica" in DATABASES:
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+REPORTING_DATABASE = "replica" if REPLICA_DATABASE_URL else "default"
+DATABASE_ROUTERS = ["casework.db_router.ReportingReadsRouter"]
 # Least privilege (docs/security.md, "Database roles"): DATABASE_URL is the runtime role the app uses;
 # DATABASE_OWNER_URL, when set, is the role owning the tables, used by `manage.py migrate` alone.
 DATABASE_OWNER_URL = env("DATABASE_OWNER_URL", default="")
