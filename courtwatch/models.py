@@ -200,11 +200,12 @@ class Feedback(models.Model):
 
 
 def _closable(review) -> bool:
-    """A re-enrolment decision stays open until the matter is back on the roll."""
-    return (
-        review.decision != WithdrawalReview.Decision.RE_ENROL
-        or review.prosecution.state not in Prosecution.REMOVED_STATES
-    )
+    """A re-enrolment decision stays open until the matter is back on the roll; an undecided review
+    closes only when the matter is back on the roll (it was re-enrolled: nothing left to decide)."""
+    back_on_roll = review.prosecution.state not in Prosecution.REMOVED_STATES
+    if review.state == WithdrawalReview.State.DECIDED:
+        return review.decision != WithdrawalReview.Decision.RE_ENROL or back_on_roll
+    return back_on_roll
 
 
 class CommitteeMeeting(models.Model):
@@ -304,7 +305,12 @@ class WithdrawalReview(StatefulModel):
         self.decided_by = decided_by
         self.decided_at = timezone.now()
 
-    @transition(field=state, source=State.DECIDED, target=State.CLOSED, conditions=[_closable])
+    @transition(
+        field=state,
+        source=[State.FLAGGED, State.ON_AGENDA, State.DECIDED],
+        target=State.CLOSED,
+        conditions=[_closable],
+    )
     def close(self):
         self.closed_at = timezone.now()
 
@@ -320,6 +326,7 @@ class Notification(models.Model):
         STALE_DIGEST = "stale_digest", _("Stale briefs")
         REVIEW_OVERDUE = "review_overdue", _("Review overdue")
         BRIEF_ASSIGNED = "brief_assigned", _("Brief assigned")
+        MATTER_RE_ENROLLED = "matter_re_enrolled", _("Matter re-enrolled")
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
     kind = models.CharField(max_length=30, choices=Kind.choices)
