@@ -46,4 +46,4 @@ class InvalidInput(DomainError):
 
     def __init__(self, errors: dict[str, str | list[str]]):
         self.errors = {k: v if isinstance(v, list) else [v] for k, v in errors.items()}
-        super().__init__("; ".join(f"{k}: {' '.join(v)}" for k, v in self.errors.items()))
+        super().__init__("; ".join(f"{k}: {' '.join(map(str, v))}" for k, v in self.errors.items()))
