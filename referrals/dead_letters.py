@@ -19,10 +19,11 @@ from . import permissions, tasks
 from .intake import store
 from .intake.admissions import Lookups
 from .models import Channel, IdentityRead, InboundMessage, StagedRow
-from .parsing.common import IntakeError, record_from_json
+from .parsing.common import IntakeError
 from .parsing.csv import read_csv
 from .parsing.fhir import parse_fhir
 from .parsing.hl7 import normalise_hl7, parse_hl7
+from .parsing.rules import record_from_json
 
 Status = InboundMessage.Status
 HL7 = (Channel.HL7_MLLP, Channel.HL7_HTTP)
@@ -38,6 +39,30 @@ def dead_letter_replay(*, message: InboundMessage, actor, raw: str | None = None
     """
     if actor is not None and not permissions.may_replay(actor):
         raise PermissionDenied("Only administrators replay dead letters.")
+    return _replay(message, actor, raw)
+
+
+@transaction.atomic
+def submission_resend(*, message: InboundMessage, actor, raw: str) -> InboundMessage:
+    """The clerk who sent a refused form message resends it corrected (the capture form checked it)."""
+    if not permissions.may_fix_submission(actor, message):
+        raise PermissionDenied("Only the person who sent it fixes and resends a submission.")
+    return _replay(message, actor, raw)
+
+
+@transaction.atomic
+def submission_row_resent(*, message: InboundMessage, actor, row: int, resent_as: InboundMessage) -> None:
+    """A refused row of the clerk's CSV file was sent again through the form: the file's report says
+    so (the row itself stays refused: the file is kept as it was sent)."""
+    if not permissions.may_fix_submission(actor, message):
+        raise PermissionDenied("Only the person who sent it fixes and resends a submission.")
+    message = InboundMessage.objects.select_for_update().get(pk=message.pk)
+    resent = {**message.report.get("resent", {}), str(row): resent_as.pk}
+    message.report = {**message.report, "resent": resent}
+    message.save(update_fields=["report"])
+
+
+def _replay(message: InboundMessage, actor, raw: str | None) -> InboundMessage:
     message = InboundMessage.objects.select_for_update().get(pk=message.pk)
     if message.status not in InboundMessage.DEAD:
         raise InvalidInput(

@@ -1,14 +1,17 @@
 """Forms: referral transitions (the API validates with the same ones), the capture form, uploads."""
 
 from django import forms
+from django.core.validators import MaxValueValidator
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from casework import plausible
 from casework.forms import DateInput, TransitionForm
-from casework.models import Facility, Mechanism, PlaceType, PoliceCase, Suburb
+from casework.models import Facility, Mechanism, Offence, PlaceType, PoliceCase, Suburb
 
 from .models import Disposition, Role, Sex, Triage
+from .parsing import rules
+from .parsing.common import IntakeError, Record, has_assault_code
 from .services import NO_SUCH_DOCKET
 
 
@@ -24,6 +27,41 @@ class OpenCaseForm(TransitionForm):
         queryset=PoliceCase.objects.all(),
         error_messages={"invalid_choice": NO_SUCH_DOCKET},
     )
+
+
+class OpenDocketForm(forms.Form):
+    """The CAS number as SAPS writes it, serial / month / year, in three boxes; the station is the
+    referral's. The service opens the docket (or takes the one already open with this number)."""
+
+    version = forms.IntegerField(widget=forms.HiddenInput)
+    cas_serial = forms.IntegerField(
+        label=_("CAS serial"),
+        min_value=1,
+        max_value=99999,
+        widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
+    )
+    cas_month = forms.IntegerField(label=_("Month"), min_value=1, max_value=12)
+    cas_year = forms.IntegerField(label=_("Year"), min_value=2000)
+    offence = forms.ModelChoiceField(
+        label=_("Offence"),
+        queryset=Offence.objects.order_by("name"),
+        to_field_name="code",
+        empty_label=_("— choose —"),
+    )
+    opened_on = plausible.form_past_date(label=_("Docket opened on"), widget=DateInput)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        today = timezone.localdate()
+        self.fields["cas_year"].max_value = today.year
+        self.fields["cas_year"].validators.append(MaxValueValidator(today.year))
+        self.fields["cas_year"].initial = today.year
+        self.fields["cas_month"].initial = today.month
+        self.fields["opened_on"].initial = today
+
+    def cas_number(self) -> str:
+        d = self.cleaned_data
+        return f"{d['cas_serial']}/{d['cas_month']:02d}/{d['cas_year']}"
 
 
 # The capture form asks for a mechanism; it is sent on as a representative ICD-10 code.
@@ -66,7 +104,13 @@ class CaptureForm(forms.Form):
     arrival_at = forms.DateTimeField(
         label=_("Arrival"), widget=DateTimeInput, initial=timezone.now, validators=[plausible.past_fact]
     )
-    mechanism = forms.ChoiceField(label=_("Mechanism"), choices=Mechanism.choices)
+    # No default: a wrong default once replaced "Sharp object" on an update (issue 12).
+    mechanism = forms.ChoiceField(
+        label=_("Mechanism"),
+        choices=[("", _("— choose —")), *Mechanism.choices],
+        required=False,
+        help_text=_("Needed unless an ICD-10 code X85–Y09 below says it."),
+    )
     icd10_codes = forms.CharField(
         label=_("ICD-10 codes (optional)"),
         required=False,
@@ -117,6 +161,60 @@ class CaptureForm(forms.Form):
         if value and value > timezone.now() + timezone.timedelta(minutes=10):
             raise forms.ValidationError(_("The arrival time is in the future."))
         return value
+
+    def clean(self):
+        """The intake's own rules (referrals/parsing/rules.py), so the form refuses before saving
+        exactly what processing would refuse afterwards, naming the field."""
+        data = super().clean()
+        codes = split_codes(data.get("icd10_codes", ""))
+        if not data.get("mechanism") and not has_assault_code(codes):
+            self.add_error("mechanism", _("Choose the mechanism, or type an X85–Y09 code."))
+        if self.errors:
+            return data
+        self.record = record_from_form(data)
+        try:
+            rules.check_record(self.record)
+        except IntakeError as e:
+            self.add_error(e.where if e.where in self.fields else None, e.problem)
+        return data
+
+
+def split_codes(text: str) -> list[str]:
+    return [c.upper() for c in (text or "").replace(";", " ").replace(",", " ").split() if c]
+
+
+def record_from_form(d: dict) -> Record:
+    """The capture form's cleaned data as the intake's Record (the mechanism as its ICD-10 code)."""
+    codes = split_codes(d.get("icd10_codes", ""))
+    if not has_assault_code(codes):  # the intake's one rule: X85–Y09 (not Y35), T74.2
+        codes.append(ICD10_FOR_MECHANISM[d["mechanism"]])
+    id_type = d["patient_id_type"]
+    return Record(
+        facility_code=d["facility"].code,
+        visit_number=d["visit_number"].strip(),
+        arrival_at=d["arrival_at"],
+        event="FORM",
+        injury_at=d.get("injury_at"),
+        date_of_birth=d.get("date_of_birth"),
+        age_years=d.get("age_years"),
+        sex=d["sex"],
+        role=d["role"],
+        icd10_codes=codes,
+        triage=d.get("triage", ""),
+        place_type=d.get("place_type", ""),
+        suburb_text=d["suburb"].code if d.get("suburb") else "",
+        disposition=d.get("disposition", ""),
+        police_informed={"Y": True, "N": False}.get(d.get("police_informed", "")),
+        gang_suspected={"Y": True, "N": False}.get(d.get("gang_suspected", "")),
+        name=d.get("name", ""),
+        identifiers=[
+            {
+                "value": d["patient_id"].strip(),
+                "type": id_type,
+                "authority": "ZAF" if id_type == "NI" else d["facility"].code,
+            }
+        ],
+    )
 
 
 class CsvUploadForm(forms.Form):

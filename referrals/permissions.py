@@ -18,7 +18,7 @@ from django.db.models import Q, QuerySet
 from casework import permissions as cw
 from casework.models import Facility
 
-from .models import Admission, InboundMessage, Referral, SendingSystem
+from .models import Admission, Channel, InboundMessage, Referral, SendingSystem
 
 INTEGRATION = "integration"
 
@@ -264,6 +264,18 @@ def visible_inbound(user) -> QuerySet[InboundMessage]:
 
 def may_replay(user) -> bool:
     return cw.is_admin(user)
+
+
+def own_submissions(user) -> QuerySet[InboundMessage]:
+    """What this person sent through the form or the CSV upload: theirs to follow, fix and resend."""
+    if not may_upload_csv(user) or is_integration(user):
+        return InboundMessage.objects.none()
+    return InboundMessage.objects.filter(received_by=user, channel__in=[Channel.FORM, Channel.CSV])
+
+
+def may_fix_submission(user, message: InboundMessage) -> bool:
+    """The clerk who sent a form or CSV message may fix and resend what of it was refused."""
+    return may_capture(user) and own_submissions(user).filter(pk=message.pk).exists()
 
 
 # -------------------------------------------------------------------- minimisation (docs/security.md)

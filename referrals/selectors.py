@@ -3,6 +3,8 @@
 from django.db.models import Count, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
+from casework.models import TransitionLog
+
 from . import permissions
 from .models import Admission, InboundMessage, Referral
 
@@ -57,3 +59,8 @@ def repeat_admissions(admission: Admission, user) -> QuerySet[Admission]:
     if not admission.pseudonym:
         return Admission.objects.none()
     return admission_list_for_user(user, pseudonym=admission.pseudonym).exclude(pk=admission.pk)
+
+
+def referral_history(referral: Referral):
+    """The referral's log, oldest first, with who did each step."""
+    return TransitionLog.for_object(referral).select_related("actor").order_by("at", "id")

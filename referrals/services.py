@@ -5,13 +5,14 @@ The intake itself (receive, store, process, the joining rule, CSV) lives in ``re
 and dead letters in ``referrals.dead_letters``; docs/intake.md.
 """
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
 from casework import services as cw_services
 from casework import transitions
 from casework.errors import InvalidInput, PermissionDenied
-from casework.models import PoliceCase, TransitionLog
+from casework.models import PoliceCase, TransitionLog, parse_cas_number
 from casework.transitions import apply_transition
 
 from . import permissions
@@ -158,6 +159,45 @@ def referral_create(*, admission: Admission, actor) -> Referral:
     )
     TransitionLog.record_start(referral, "refer", actor=actor, note=f"to {referral.station.code}")
     return referral
+
+
+@transaction.atomic
+def referral_refer(*, admission: Admission, actor) -> Referral:
+    """The clerk's one action "Refer to SAPS": the referral is made and sent to the station at once
+    (it is never shown as referred while it still waits to be sent)."""
+    referral = referral_create(admission=admission, actor=actor)
+    return apply_transition(
+        referral, "send", actor=actor, version=referral.version, may=permissions.may_transition
+    )
+
+
+@transaction.atomic
+def referral_open_docket(
+    referral: Referral, *, actor, version: int | None, cas_number: str, offence, opened_on
+) -> tuple[Referral, PoliceCase, bool]:
+    """The station's one flow from a referral to its docket: acknowledge it if still only sent, open the
+    docket with this CAS number at the referral's station (or take the docket already open with it
+    there), link the admission's incident and the docket. Returns (referral, docket, opened here).
+    Raises InvalidInput naming ``cas_number``/``offence``/``opened_on``, PermissionDenied, StaleVersion."""
+    if referral.state == Referral.State.SENT:
+        referral = apply_transition(
+            referral, "acknowledge", actor=actor, version=version, may=permissions.may_transition
+        )
+        version = referral.version
+    try:
+        serial, month, year = parse_cas_number(cas_number)
+    except ValidationError as e:
+        raise InvalidInput({"cas_number": e.messages}) from e
+    docket = PoliceCase.objects.filter(
+        station=referral.station, cas_serial=serial, cas_month=month, cas_year=year
+    ).first()
+    opened = docket is None
+    if opened:
+        docket = cw_services.police_case_open(
+            actor=actor, station=referral.station, cas_number=cas_number, offence=offence, opened_on=opened_on
+        )
+    referral = referral_open_case(referral, actor=actor, version=version, police_case=docket)
+    return referral, docket, opened
 
 
 def _referral_step(name: str):

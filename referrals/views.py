@@ -2,12 +2,14 @@
 dead letters. Adapters only: a form or a query string in, one service or selector, a template out."""
 
 import io
+import json
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -16,11 +18,13 @@ from casework.errors import DomainError, InvalidInput
 from casework.inputs import ascii_int
 from casework.web_transitions import take_transition
 
-from . import forms, minimise, permissions, selectors, services
-from .dead_letters import dead_letter_replay
+from . import capture as capture_reads
+from . import forms, minimise, permissions, selectors, services, wording
+from .dead_letters import dead_letter_replay, submission_resend, submission_row_resent
 from .intake import receive
-from .models import Referral
-from .parsing import CSV_COLUMNS, CSV_HEADER, Record, has_assault_code
+from .models import Channel, Referral
+from .parsing import CSV_COLUMNS, CSV_HEADER
+from .selectors import referral_history
 from .subject_access import subject_access_report
 
 PAGE = 50
@@ -32,56 +36,84 @@ def _intake_user(request, may=permissions.may_capture):
     return request.user
 
 
+def _fixing(request):
+    """The refused submission (and CSV row) this capture fixes, when ``fix`` names one of the user's."""
+    pk = ascii_int(request.POST.get("fix") or request.GET.get("fix") or "")
+    if pk is None:
+        return None, None
+    message = permissions.own_submissions(request.user).filter(pk=pk).first()
+    if message is None or not permissions.may_fix_submission(request.user, message):
+        raise Http404
+    row = ascii_int(request.POST.get("row") or request.GET.get("row") or "")
+    return message, (row if message.channel == Channel.CSV else None)
+
+
 @login_required
 def capture(request):
-    """One screen for an EC clerk; goes through the same inbox and processing as the feeds."""
+    """One screen for an EC clerk; goes through the same inbox and processing as the feeds. The form
+    runs the intake's rules before saving; a visit that exists is updated only once confirmed."""
     _intake_user(request)
     facilities = permissions.submittable_facilities(request.user)
-    form = forms.CaptureForm(request.POST or None, facilities=facilities)
-    if request.method == "POST" and form.is_valid():
-        d = form.cleaned_data
-        codes = [c.upper() for c in d["icd10_codes"].replace(";", " ").replace(",", " ").split() if c]
-        if not has_assault_code(codes):  # the intake's one rule: X85–Y09 (not Y35), T74.2
-            codes.append(forms.ICD10_FOR_MECHANISM[d["mechanism"]])
-        rec = Record(
-            facility_code=d["facility"].code,
-            visit_number=d["visit_number"].strip(),
-            arrival_at=d["arrival_at"],
-            event="FORM",
-            injury_at=d["injury_at"],
-            date_of_birth=d["date_of_birth"],
-            age_years=d["age_years"],
-            sex=d["sex"],
-            role=d["role"],
-            icd10_codes=codes,
-            triage=d["triage"],
-            place_type=d["place_type"],
-            suburb_text=d["suburb"].code if d["suburb"] else "",
-            disposition=d["disposition"],
-            police_informed={"Y": True, "N": False}.get(d["police_informed"]),
-            gang_suspected={"Y": True, "N": False}.get(d["gang_suspected"]),
-            name=d["name"],
-            identifiers=[
-                {
-                    "value": d["patient_id"].strip(),
-                    "type": d["patient_id_type"],
-                    "authority": "ZAF" if d["patient_id_type"] == "NI" else d["facility"].code,
-                }
-            ],
-        )
-        try:
-            answer = receive.inbound_receive_form(record=rec, actor=request.user)
-        except InvalidInput as e:
-            for field, errs in e.errors.items():
-                form.add_error(field if field in form.fields else None, errs)
-        else:
-            messages.success(
-                request,
-                _("Admission %(visit)s received (message %(id)s).")
-                % {"visit": rec.visit_number, "id": answer.message.pk},
-            )
-            return redirect("referrals:capture")
-    return render(request, "referrals/capture.html", {"form": form})
+    fixing, row = _fixing(request)
+    data = request.POST or None
+    if data is None and fixing is not None:  # bound at once: the page shows what was wrong
+        data = capture_reads.refused_form_data(fixing, request.user, row)
+    form = forms.CaptureForm(data, facilities=facilities)
+    context = {"form": form, "fixing": fixing, "row": row}
+    if request.method != "POST" or not form.is_valid():
+        return render(request, "referrals/capture.html", context)
+    rec, decision = form.record, request.POST.get("confirm_update")
+    if decision == "no":  # "go back and change": the form as it was filled
+        return render(request, "referrals/capture.html", context)
+    existing = capture_reads.existing_admission(request.user, rec)
+    if existing is not None and decision != "yes":
+        context.update(a=existing, changes=capture_reads.changes(existing, rec))
+        return render(request, "referrals/capture_confirm.html", context)
+    try:
+        message = _send_capture(request.user, rec, fixing, row)
+    except InvalidInput as e:
+        for field, errs in e.errors.items():
+            form.add_error(field if field in form.fields else None, errs)
+        return render(request, "referrals/capture.html", context)
+    messages.success(
+        request,
+        _("Admission %(visit)s sent. Its status is below: it is not recorded until it says processed.")
+        % {"visit": rec.visit_number},
+    )
+    return redirect(f"{reverse('referrals:my-submissions')}#m{message.pk}")
+
+
+def _send_capture(user, rec, fixing, row):
+    if fixing is not None and fixing.channel == Channel.FORM:
+        return submission_resend(message=fixing, actor=user, raw=json.dumps(rec.as_json()))
+    message = receive.inbound_receive_form(record=rec, actor=user).message
+    if fixing is not None and row is not None:
+        submission_row_resent(message=fixing, actor=user, row=row, resent_as=message)
+    return message
+
+
+@login_required
+def my_submissions(request):
+    """What this clerk sent by form or CSV, with its status in words; refused ones can be fixed."""
+    _intake_user(request, permissions.may_upload_csv)
+    qs = permissions.own_submissions(request.user).select_related("admission", "facility")
+    before = ascii_int(request.GET.get("before", ""))
+    if before is not None:
+        qs = qs.filter(pk__lt=before)
+    rows = list(qs.order_by("-id")[: PAGE + 1])
+    more = len(rows) > PAGE
+    rows = rows[:PAGE]
+    for m in rows:
+        m.words = capture_reads.submission_words(m)
+        resent = (m.report or {}).get("resent", {})
+        m.problems = [
+            {**p, "resent_as": resent.get(str(p["row"]))} for p in (m.report or {}).get("problems", [])
+        ]
+    return render(
+        request,
+        "referrals/my_submissions.html",
+        {"rows": rows, "next_before": rows[-1].pk if more else None},
+    )
 
 
 @login_required
@@ -187,6 +219,11 @@ def admission_detail(request, pk):
             "may_identity": may_identity,
             "may_refer": permissions.may_refer(request.user, admission)
             and not hasattr(admission, "referral"),
+            "referral_words": wording.state_words(admission.referral)
+            if hasattr(admission, "referral")
+            else "",
+            "may_see_referral": hasattr(admission, "referral")
+            and selectors.referral_list_for_user(request.user).filter(pk=admission.referral.pk).exists(),
             "shown": minimise.shown(
                 admission, full=full, prior_visits=getattr(admission, "prior_visits", None)
             ),
@@ -196,50 +233,158 @@ def admission_detail(request, pk):
     )
 
 
+def _referral_of(user, admission) -> dict:
+    referral = getattr(admission, "referral", None)
+    if referral is None:
+        return {"referral_words": "", "may_see_referral": False}
+    return {
+        "referral_words": wording.state_words(referral),
+        "may_see_referral": selectors.referral_list_for_user(user).filter(pk=referral.pk).exists(),
+    }
+
+
 @login_required
 @require_POST
 def admission_refer(request, pk):
+    """The clerk's one action: the referral is made and sent to the station."""
     admission = selectors.admission_list_for_user(request.user).filter(pk=pk).first()
     if admission is None:
         raise Http404
     try:
-        referral = services.referral_create(admission=admission, actor=request.user)
+        referral = services.referral_refer(admission=admission, actor=request.user)
     except DomainError as e:
-        messages.error(request, str(e))
+        messages.error(request, " ".join(_words(e)))
     else:
-        messages.success(request, _("Referred to %(station)s.") % {"station": referral.station})
+        messages.success(request, wording.state_words(referral))
     return redirect("referrals:admission-detail", pk=pk)
+
+
+def _words(e: DomainError) -> list[str]:
+    errors = getattr(e, "errors", None)
+    if not errors:
+        return [str(e)]
+    return [" ".join(v) if isinstance(v, list | tuple) else str(v) for v in errors.values()]
 
 
 @login_required
 def referral_queue(request):
     state = request.GET.get("state", "")
-    qs = selectors.referral_list_for_user(request.user, state=state)[:200]
-    rows = [(r, [spec.name for spec in transitions.available(r, request.user)]) for r in qs]
-    for r, _names in rows:
+    qs = selectors.referral_list_for_user(request.user, state=state).select_related(
+        "station", "police_case", "admission__facility", "admission__suburb"
+    )
+    before = ascii_int(request.GET.get("before", ""))
+    if before is not None:
+        qs = qs.filter(pk__lt=before)
+    referrals = list(qs.order_by("-id")[: PAGE + 1])
+    more = len(referrals) > PAGE
+    referrals = referrals[:PAGE]
+    for r in referrals:
         r.shown = minimise.shown(
             r.admission, full=permissions.sees_quasi_identifiers(request.user, r.admission)
         )
+        r.words = wording.state_words(r)
     return render(
         request,
         "referrals/referral_queue.html",
-        {"rows": rows, "state": state, "forms": {s.name: s.form() for s in transitions.specs_for(Referral)}},
+        {
+            "referrals": referrals,
+            "state": state,
+            "states": Referral.State.choices,
+            "next_before": referrals[-1].pk if more else None,
+        },
+    )
+
+
+def _visible_referral(request, pk) -> Referral:
+    referral = (
+        selectors.referral_list_for_user(request.user)
+        .select_related("station", "police_case", "admission__facility", "admission__suburb")
+        .filter(pk=pk)
+        .first()
+    )
+    if referral is None:
+        raise Http404
+    return referral
+
+
+@login_required
+def referral_detail(request, pk):
+    """One referral: its state in words and the actions this user may take, "Open docket" among them."""
+    referral = _visible_referral(request, pk)
+    names = [spec.name for spec in transitions.available(referral, request.user)]
+    may_open = "open_case" in names or ("acknowledge" in names and permissions.may_transition(
+        request.user, referral, "open_case"))  # fmt: skip
+    docket_form = forms.OpenDocketForm(initial={"version": referral.version}) if may_open else None
+    return _render_referral(request, referral, names, docket_form)
+
+
+def _render_referral(request, referral, names, docket_form, decline_form=None, status=200):
+    actions = [(n, wording.action_words(n)) for n in names if n not in ("open_case", "decline")]
+    return render(
+        request,
+        "referrals/referral_detail.html",
+        {
+            "r": referral,
+            "words": wording.state_words(referral),
+            "shown": minimise.shown(
+                referral.admission, full=permissions.sees_quasi_identifiers(request.user, referral.admission)
+            ),
+            "actions": actions,
+            "docket_form": docket_form,
+            "decline_form": decline_form or (forms.DeclineForm() if "decline" in names else None),
+            "history": [
+                (h.at, h.actor, wording.action_words(h.transition)) for h in referral_history(referral)
+            ],
+        },
+        status=status,
     )
 
 
 @login_required
 @require_POST
+def referral_open_docket(request, pk):
+    referral = _visible_referral(request, pk)
+    form = forms.OpenDocketForm(request.POST)
+    if form.is_valid():
+        d = form.cleaned_data
+        try:
+            referral, docket, opened = services.referral_open_docket(
+                referral, actor=request.user, version=d["version"], cas_number=form.cas_number(),
+                offence=d["offence"], opened_on=d["opened_on"],
+            )  # fmt: skip
+        except DomainError as e:
+            _form_errors(form, e)
+        else:
+            text = (
+                _("Docket CAS %(cas)s opened and linked.")
+                if opened
+                else _("Docket CAS %(cas)s was already open at this station: the referral is linked to it.")
+            )
+            messages.success(request, text % {"cas": docket.cas_number})
+            return redirect("referrals:referral-detail", pk=pk)
+    names = [spec.name for spec in transitions.available(referral, request.user)]
+    return _render_referral(request, referral, names, form, status=422)
+
+
+def _form_errors(form, e: DomainError) -> None:
+    errors = getattr(e, "errors", None) or {None: [str(e)]}
+    for field, errs in errors.items():
+        where = "cas_serial" if field == "cas_number" else field
+        form.add_error(where if where in form.fields else None, errs)
+
+
+@login_required
+@require_POST
 def referral_transition(request, pk, name):
-    referral = selectors.referral_list_for_user(request.user).filter(pk=pk).first()
-    if referral is None:
-        raise Http404
+    referral = _visible_referral(request, pk)
     taken = take_transition(request, referral, name)
     if taken.ok:
-        messages.success(request, _("Referral %(id)s: %(name)s done.") % {"id": pk, "name": name})
+        referral.refresh_from_db()
+        messages.success(request, wording.state_words(referral))
     else:
-        for field, errs in taken.form.errors.items():
-            messages.error(request, " ".join(errs) if field == "__all__" else f"{field}: {' '.join(errs)}")
-    return redirect("referrals:referral-queue")
+        for errs in taken.form.errors.values():
+            messages.error(request, " ".join(errs))
+    return redirect("referrals:referral-detail", pk=pk)
 
 
 def _admin_only(request):

@@ -18,10 +18,11 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from ..models import Admission, Channel, InboundMessage, StagedRow
-from ..parsing.common import IntakeError, Record, has_assault_code, record_from_json
+from ..parsing.common import IntakeError, Record, has_assault_code
 from ..parsing.csv import read_csv
 from ..parsing.fhir import parse_fhir
 from ..parsing.hl7 import parse_hl7
+from ..parsing.rules import record_from_json
 from . import csv as staged_csv
 from . import store
 from .admissions import OLDER_REASON, Lookups, apply_new, apply_record

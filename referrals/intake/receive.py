@@ -500,5 +500,6 @@ def inbound_receive_form(*, record: Record, actor) -> Answer:
         facility=facility,
         message_type="form",
         actor=actor,
+        visit_number=record.visit_number,
     )
     return Answer("AA", "Accepted.", msg)

@@ -230,13 +230,3 @@ def iso_time(where: str, value: str, *, required: bool = False, zone=None) -> da
         return aware(moment)
     except ValueError as e:
         raise IntakeError(where, "The value is not a date-time like 2025-06-14 23:05.", hl7_code="102") from e
-
-
-def record_from_json(data: dict) -> Record:
-    """The capture form's payload (Record.as_json) back to a Record."""
-    rec = Record(**{k: v for k, v in data.items() if k in Record.__dataclass_fields__})
-    rec.arrival_at = iso_time("arrival_at", data.get("arrival_at") or "", required=True)
-    rec.injury_at = iso_time("injury_at", data.get("injury_at") or "")
-    rec.date_of_birth = date.fromisoformat(data["date_of_birth"]) if data.get("date_of_birth") else None
-    check_times(rec, arrival="arrival_at", injury="injury_at", dob="date_of_birth")
-    return rec

@@ -19,7 +19,6 @@ from .common import (
     TRIAGE,
     IntakeError,
     Record,
-    check_times,
     check_visit_number,
     choice,
     has_assault_code,
@@ -28,6 +27,7 @@ from .common import (
     place_from_codes,
     yes_no,
 )
+from .rules import check_record
 
 CSV_COLUMNS = [
     ("facility", True, "facility code, e.g. tygerberg"),
@@ -80,7 +80,7 @@ def record_from_row(row: dict, n: int, *, zone=None) -> Record:
     rec.disposition = choice("disposition", row.get("disposition", ""), DISPOSITIONS)
     rec.police_informed = yes_no("police_informed", row.get("police_informed", ""))
     rec.gang_suspected = yes_no("gang_suspected", row.get("gang_suspected", ""))
-    check_times(rec, arrival="arrival_at", injury="injury_at", dob="date_of_birth")
+    check_record(rec)
     if not has_assault_code(rec.icd10_codes):
         raise IntakeError("icd10_codes", "No assault code (X85–Y09 or T74.2): this visit is not recorded.")
     return rec

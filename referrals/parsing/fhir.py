@@ -17,12 +17,12 @@ from .common import (
     IntakeError,
     Record,
     aware,
-    check_times,
     check_visit_number,
     choice,
     place_from_codes,
     yes_no,
 )
+from .rules import Fields, check_record
 
 ICD10_SYSTEM = "http://hl7.org/fhir/sid/icd-10"
 CASETRAIL_SYSTEM = "urn:casetrail"
@@ -75,19 +75,26 @@ def parse_fhir(body: str | bytes) -> tuple[str, Record]:
     patient, enc = _only(by_type, "Patient"), _only(by_type, "Encounter")
     rec = _encounter(enc, by_ref)
     _patient(patient, rec)
+    places = []  # the element of each code, for the error naming it
     for i, cond in enumerate(by_type.get("Condition", [])):
         for coding in (cond.code.coding if cond.code else None) or []:
             if coding.system == ICD10_SYSTEM and coding.code:
                 rec.icd10_codes.append(coding.code.upper())
+                places.append(f"Condition[{i}].code.coding.code")
             elif coding.system == ICD10_SYSTEM:
                 raise IntakeError(f"Condition[{i}].code.coding.code", "The ICD-10 code is empty.")
     for obs in by_type.get("Observation", []):
         _observation(obs, rec)
     if not rec.place_type:
         rec.place_type = place_from_codes(rec.icd10_codes)
-    check_times(
-        rec, arrival="Encounter.period.start", injury="Observation(INJURY_TIME)", dob="Patient.birthDate"
+    fields = Fields(
+        arrival="Encounter.period.start",
+        injury="Observation(INJURY_TIME)",
+        dob="Patient.birthDate",
+        codes=places,
+        identifier="Patient.identifier",
     )
+    check_record(rec, fields)
     control = (bundle.identifier.value if bundle.identifier and bundle.identifier.value else "") or (
         bundle.id or ""
     )

@@ -24,12 +24,12 @@ from .common import (
     TRIAGE,
     IntakeError,
     Record,
-    check_times,
     check_visit_number,
     choice,
     place_from_codes,
     yes_no,
 )
+from .rules import Fields, check_record
 
 SUPPORTED_EVENTS = {"A01", "A03", "A04", "A08"}
 HL7_TS = re.compile(r"^(\d{4})(\d{2})?(\d{2})?(\d{2})?(\d{2})?(\d{2})?(?:\.\d{1,4})?([+-]\d{4})?$")
@@ -205,7 +205,7 @@ def _read(msg: Message, *, full: bool) -> tuple[Header, Record]:
     rec = Record(facility_code=header.sender, visit_number=msg.first(pv1, 19), event=header.event)
     _read_visit(msg, pv1, rec)
     _read_patient(msg, pid, rec, full=full)
-    acc = _read_diagnoses(msg, rec, full=full)
+    acc, places = _read_diagnoses(msg, rec, full=full)
     _read_observations(msg, rec)
     if full:
         if rec.place_text and not rec.place_type:
@@ -213,9 +213,8 @@ def _read(msg: Message, *, full: bool) -> tuple[Header, Record]:
             rec.place_type = next((p for p in PLACE_TYPES if p in low), "")
         if not rec.place_type:
             rec.place_type = place_from_codes(rec.icd10_codes)
-    check_times(
-        rec, arrival="PV1-44", injury="ACC-1" if acc is not None else "OBX-5 (INJURY_TIME)", dob="PID-7"
-    )
+    injury = "ACC-1" if acc is not None else "OBX-5 (INJURY_TIME)"
+    check_record(rec, Fields(arrival="PV1-44", injury=injury, dob="PID-7", codes=places, identifier="PID-3"))
     return header, rec
 
 
@@ -241,7 +240,7 @@ def _read_patient(msg: Message, pid: list[str], rec: Record, *, full: bool) -> N
             rec.identifiers.append(
                 {"value": msg.unescape(c[0].strip()), "authority": c[3].strip(), "type": c[4].strip()}
                 if full
-                else {"value": c[0]}
+                else {"value": c[0], "type": c[4].strip()}  # the door checks a national ID too
             )
     if not rec.identifiers:
         raise IntakeError("PID-3", "A patient identifier is required.")
@@ -253,12 +252,16 @@ def _read_patient(msg: Message, pid: list[str], rec: Record, *, full: bool) -> N
     rec.sex = SEX.get(msg.field(pid, 8).strip().upper(), "unknown")
 
 
-def _read_diagnoses(msg: Message, rec: Record, *, full: bool) -> list[str] | None:
-    """DG1-3 on every DG1, then ACC-2; ACC-1 injury time, ACC-3 place, ACC-10 police. Returns ACC."""
+def _read_diagnoses(msg: Message, rec: Record, *, full: bool) -> tuple[list[str] | None, list[str]]:
+    """DG1-3 on every DG1, then ACC-2; ACC-1 injury time, ACC-3 place, ACC-10 police.
+
+    Returns ACC and the field of each code (``DG1(2)-3``, ``ACC-2``) for the error naming it."""
+    places = []
     for i, dg1 in enumerate(msg.all("DG1"), start=1):
         code = msg.first(dg1, 3)
         if code:
             rec.icd10_codes.append(code.upper())
+            places.append(f"DG1({i})-3")
         elif not msg.field(dg1, 4):
             raise IntakeError(f"DG1({i})-3", "The diagnosis code is empty.")
     acc = msg.one("ACC", required=False)
@@ -266,11 +269,12 @@ def _read_diagnoses(msg: Message, rec: Record, *, full: bool) -> list[str] | Non
         cause = msg.first(acc, 2)
         if cause:
             rec.icd10_codes.append(cause.upper())
+            places.append("ACC-2")
         rec.injury_at = hl7_timestamp("ACC-1", msg.field(acc, 1))
         if full:
             rec.place_text = msg.unescape(msg.parts(msg.field(acc, 3))[0])
         rec.police_informed = yes_no("ACC-10", msg.field(acc, 10))
-    return acc
+    return acc, places
 
 
 def _read_observations(msg: Message, rec: Record) -> None:

@@ -23,6 +23,7 @@ from referrals import permissions
 from referrals.intake import receive
 from referrals.models import Admission, Channel, InboundMessage
 from referrals.parsing import CSV_HEADER
+from referrals.parsing.rules import sa_id_check_digit
 from tests.referrals.helpers import adt, msa
 
 pytestmark = pytest.mark.django_db
@@ -158,7 +159,8 @@ def _good_csv():
         row = dict.fromkeys(CSV_HEADER, "")
         row.update(
             facility="tygerberg", visit_number=f"FC{n:08d}-{i}", arrival_at="2026-11-30 21:15",
-            icd10_codes="S31.1 X99.4", patient_id=f"9001015009{n % 1000:03d}{i}", patient_id_type="NI",
+            icd10_codes="S31.1 X99.4", patient_id_type="NI",
+            patient_id=sa_id_check_digit(f"9001015{n % 1000:03d}{i}0"),
             name="Jo Doe", sex="M", age_years="23", suburb="tafelsig",
         )  # fmt: skip
         rows.append(",".join(row[c] for c in CSV_HEADER))

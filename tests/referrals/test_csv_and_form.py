@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from referrals.models import Admission, InboundMessage
 from referrals.parsing import CSV_HEADER
+from referrals.parsing.rules import sa_id_check_digit
 
 pytestmark = pytest.mark.django_db
 
@@ -28,7 +29,7 @@ def good(n, **kw):
         "visit_number": f"CSV{n}",
         "arrival_at": arrival,
         "icd10_codes": "S31.1 X99.4",
-        "patient_id": f"90010150090{n:02d}",
+        "patient_id": sa_id_check_digit(f"900101500{n:03d}"),
         "patient_id_type": "NI",
         "sex": "M",
         "age_years": "23",

@@ -12,6 +12,7 @@ from referrals.intake import receive as receiving
 from referrals.models import Admission, InboundMessage, PatientIdentity
 from referrals.parsing import common
 from referrals.parsing.hl7 import parse_hl7
+from referrals.parsing.rules import sa_id_check_digit
 
 from .helpers import adt, err, msa
 
@@ -82,7 +83,7 @@ def test_every_field_of_the_profile_is_read(facility, suburb):
     assert rec.injury_at == (arrival - timedelta(minutes=30)).replace(second=0, microsecond=0)
     assert rec.identifiers == [
         {"value": "77120", "authority": "tygerberg", "type": "MR"},
-        {"value": "0105125800081", "authority": "ZAF", "type": "NI"},
+        {"value": "0105125800083", "authority": "ZAF", "type": "NI"},
     ]
     assert rec.name == "Jo Doe" and rec.sex == "female" and rec.date_of_birth.isoformat() == "2001-05-12"
     assert rec.icd10_codes == ["S31.1", "X99.0"] and rec.mechanism == "sharp"
@@ -272,7 +273,7 @@ def test_admissions_of_the_same_place_mechanism_and_two_hours_join_one_incident(
             visit="V2",
             arrival=t + timedelta(minutes=90),
             obx={"SUBURB": suburb.code},
-            patient_id="9001015800087",
+            patient_id="9001015800088",
             folder="1",
         ),
     )
@@ -283,7 +284,7 @@ def test_admissions_of_the_same_place_mechanism_and_two_hours_join_one_incident(
             visit="V3",
             arrival=t + timedelta(hours=4),
             obx={"SUBURB": suburb.code},
-            patient_id="9001015800088",
+            patient_id="9001025800086",
             folder="2",
         ),
     )
@@ -295,7 +296,7 @@ def test_admissions_of_the_same_place_mechanism_and_two_hours_join_one_incident(
             arrival=t,
             codes=["X95.0"],
             obx={"SUBURB": suburb.code},
-            patient_id="9001015800089",
+            patient_id="9001035800084",
             folder="3",
         ),
     )
@@ -353,7 +354,7 @@ def test_a_batch_of_waiting_messages_is_processed_together_and_joins_incidents_w
                 control=f"B{i}",
                 visit=f"VB{i}",
                 arrival=t + timedelta(minutes=minutes),
-                patient_id=f"90010150090{i:02d}",
+                patient_id=sa_id_check_digit(f"900101500{i:03d}"),
                 folder=str(i),
                 obx={"SUBURB": suburb.code},
             )

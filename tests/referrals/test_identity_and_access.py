@@ -26,8 +26,8 @@ def test_the_name_is_not_in_the_database_in_plain_text(admission):
         cur.execute("SELECT raw FROM referrals_inboundmessage")
         (raw,) = cur.fetchone()
     stored = " ".join(str(v) for v in row)
-    assert "Thandiwe" not in stored and "Mokoena" not in stored and "0105125800081" not in stored
-    assert "Mokoena" not in raw and "0105125800081" not in raw
+    assert "Thandiwe" not in stored and "Mokoena" not in stored and "0105125800083" not in stored
+    assert "Mokoena" not in raw and "0105125800083" not in raw
     assert admission.identity.name == "Thandiwe Mokoena"  # the key opens it
 
 
@@ -49,9 +49,9 @@ def test_identity_is_one_token_per_patient(admission):
 
 
 def test_the_admission_row_carries_a_pseudonym_and_no_identity(admission):
-    assert admission.pseudonym == pseudonym("0105125800081")
+    assert admission.pseudonym == pseudonym("0105125800083")
     assert len(admission.pseudonym) == 64
-    assert "0105125800081" not in str(Admission.objects.filter(pk=admission.pk).values().get())
+    assert "0105125800083" not in str(Admission.objects.filter(pk=admission.pk).values().get())
 
 
 def test_the_pseudonym_links_repeat_victims_across_facilities(run_tasks, facility, other_facility):

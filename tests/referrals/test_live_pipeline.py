@@ -24,6 +24,7 @@ from hl7.client import MLLPClient
 from casework.models import Facility
 from referrals import services, tasks
 from referrals.models import Admission, InboundMessage, SendingSystem
+from referrals.parsing.rules import sa_id_check_digit
 
 from .helpers import adt, msa
 
@@ -187,7 +188,7 @@ def build_batch(n_total=1000, senders=8, seed=7):
             control=control,
             visit=f"V{n:05d}",
             arrival=arrival,
-            patient_id=f"{8000000000000 + rnd.randrange(600):013d}",
+            patient_id=sa_id_check_digit(f"800101{rnd.randrange(600):06d}"),
             folder=str(n),
             codes=["S21.1", rnd.choice(CODES)],
             obx={"TRIAGE": "YELLOW", "SUBURB": rnd.choice(SUBURBS), "ROLE": "victim"},

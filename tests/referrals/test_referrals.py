@@ -154,7 +154,7 @@ def test_the_referral_queue_page_shows_the_liaison_their_referrals_and_moves_the
     services.referral_send(referral, actor=clerk, version=1)
     client.force_login(liaison)
     page = client.get("/intake/referrals/")
-    assert page.status_code == 200 and f"#{referral.pk}" in page.content.decode()
+    assert page.status_code == 200 and f"Referral {referral.pk}" in page.content.decode()
     response = client.post(f"/intake/referrals/{referral.pk}/transitions/acknowledge/", {"version": 2})
     assert response.status_code == 302
     referral.refresh_from_db()

@@ -154,7 +154,7 @@ def csv_update(clerk, triage: str) -> InboundMessage:
     row = dict.fromkeys(CSV_HEADER, "")
     arrival = timezone.localtime(timezone.now() - HOUR).strftime("%Y-%m-%d %H:%M")
     row.update(facility="tygerberg", visit_number="V0001", arrival_at=arrival, icd10_codes="S31.1 X99.0")
-    row.update(patient_id="0105125800081", patient_id_type="NI", sex="F", age_years="25", triage=triage)
+    row.update(patient_id="0105125800083", patient_id_type="NI", sex="F", age_years="25", triage=triage)
     text = ",".join(CSV_HEADER) + "\n" + ",".join(row[c] for c in CSV_HEADER) + "\n"
     return receive.inbound_receive_csv(text=text, actor=clerk).message
 

@@ -23,7 +23,7 @@ def clerk(make_user):
     ids=["bare-cr-in-header", "header-cell-too-long"],
 )
 def test_a_csv_whose_header_cannot_be_read_is_refused_with_a_report_not_a_500(api, clerk, header):
-    body = (header + "\ntygerberg,V1,2026-11-30 21:15,S31.1 X99.4,9001015009001\n").encode()
+    body = (header + "\ntygerberg,V1,2026-11-30 21:15,S31.1 X99.4,9001015009003\n").encode()
     response = api(clerk).post("/api/v1/intake/csv/", data=body, content_type="text/csv")
     assert response.status_code == 422
     assert response.json()["accepted"] == 0

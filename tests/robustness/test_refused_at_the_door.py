@@ -332,7 +332,7 @@ def test_a_csv_cell_with_a_nul_is_listed_as_a_problem_not_a_500(api, make_user):
 
     clerk = make_user(roles.HEALTH_CAPTURE, grants=[Facility.objects.get(code="tygerberg")])
     header = "facility,visit_number,arrival_at,icd10_codes,patient_id,patient_id_type,sex,age_years,suburb\n"
-    text = header + "tygerberg,CSV\x001,2025-06-01 10:00,S31.1 X99.4,9001015009087,NI,M,23,tafelsig\n"
+    text = header + "tygerberg,CSV\x001,2025-06-01 10:00,S31.1 X99.4,9001015009086,NI,M,23,tafelsig\n"
     r = api(clerk).post(
         "/api/v1/intake/csv/",
         {"file": SimpleUploadedFile("nul.csv", text.encode(), "text/csv")},

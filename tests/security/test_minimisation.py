@@ -219,7 +219,7 @@ def test_a_csv_row_problem_names_the_column_and_never_its_value(admin_user, colu
         "visit_number": "V1",
         "arrival_at": timezone.localtime(ARRIVAL).strftime("%Y-%m-%d %H:%M"),
         "icd10_codes": "S31.1 X99.0",
-        "patient_id": "0105125800081",
+        "patient_id": "0105125800083",
         "patient_id_type": "NI",
     }
     row[column] = value

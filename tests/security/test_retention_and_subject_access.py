@@ -64,18 +64,18 @@ def world(receive):
     w = {}
     w["finalised_6y"] = receive("A1", NOW - 8 * YEAR, "8001015009087", "Finalised^Six")
     prosecute(w["finalised_6y"], state="convicted", ended=NOW - 6 * YEAR)
-    w["finalised_4y"] = receive("B1", NOW - 7 * YEAR, "8101015009088", "Finalised^Four")
+    w["finalised_4y"] = receive("B1", NOW - 7 * YEAR, "8101015009085", "Finalised^Four")
     prosecute(w["finalised_4y"], state="acquitted", ended=NOW - 4 * YEAR)
-    w["no_case_6y"] = receive("C1", NOW - 6 * YEAR - timedelta(days=40), "8201015009089", "Nocase^Six")
+    w["no_case_6y"] = receive("C1", NOW - 6 * YEAR - timedelta(days=40), "8201015009083", "Nocase^Six")
     w["no_case_old_but_new_visit"] = receive(
-        "D1", NOW - 7 * YEAR + timedelta(days=3), "8301015009080", "Repeat^Victim"
+        "D1", NOW - 7 * YEAR + timedelta(days=3), "8301015009081", "Repeat^Victim"
     )
-    w["repeat_recent"] = receive("D2", NOW - YEAR, "8301015009080", "Repeat^Victim")
-    w["open_case_7y"] = receive("E1", NOW - 7 * YEAR + timedelta(days=9), "8401015009081", "Open^Case")
+    w["repeat_recent"] = receive("D2", NOW - YEAR, "8301015009081", "Repeat^Victim")
+    w["open_case_7y"] = receive("E1", NOW - 7 * YEAR + timedelta(days=9), "8401015009089", "Open^Case")
     PoliceCaseFactory(
         station=w["open_case_7y"].incident.suburb.station, incidents=[w["open_case_7y"].incident]
     )
-    w["recent"] = receive("F1", NOW - timedelta(days=2), "8501015009082", "Recent^Visit")
+    w["recent"] = receive("F1", NOW - timedelta(days=2), "8501015009086", "Recent^Visit")
     return w
 
 
@@ -263,7 +263,7 @@ def test_a_folder_number_and_facility_find_the_visits_sent_with_the_id_number_to
         .json()
     )
     assert sorted(a["visit_number"] for a in body["admissions"]) == ["D1", "D2"]
-    assert body["pseudonyms"] == [pseudonym("8301015009080")]
+    assert body["pseudonyms"] == [pseudonym("8301015009081")]
 
 
 def test_a_folder_number_at_another_facility_finds_nothing(api, admin_user, world):
@@ -322,9 +322,9 @@ def test_anonymous_subject_access_is_refused(api, client):
 def test_the_subject_access_page_is_printable_and_downloads_json(client, admin_user, world):
     client.force_login(admin_user)
     assert client.get("/intake/subject-access/").status_code == 200
-    page = client.post("/intake/subject-access/", {"id_number": "8301015009080"}).content.decode()
+    page = client.post("/intake/subject-access/", {"id_number": "8301015009081"}).content.decode()
     assert "Victim Repeat" in page and "D1" in page and "D2" in page
-    download = client.post("/intake/subject-access/", {"id_number": "8301015009080", "format": "json"})
+    download = client.post("/intake/subject-access/", {"id_number": "8301015009081", "format": "json"})
     assert download["Content-Type"].startswith("application/json")
     assert "attachment" in download["Content-Disposition"]
     assert {a["visit_number"] for a in json.loads(download.content)["admissions"]} == {"D1", "D2"}
@@ -346,7 +346,7 @@ def test_a_csv_file_is_cut_down_to_the_patients_own_rows(api, admin_user, django
     head = "facility,visit_number,arrival_at,icd10_codes,patient_id,patient_id_type,name\n"
     rows = [
         f"tygerberg,CSV1,{arrival},S31.1 X99.0,9001015009086,NI,Asked Forme\n",
-        f"tygerberg,CSV2,{arrival},S31.1 X99.0,9101015009087,NI,Someone Else\n",
+        f"tygerberg,CSV2,{arrival},S31.1 X99.0,9101015009084,NI,Someone Else\n",
     ]
     with django_capture_on_commit_callbacks(execute=True):
         receiving.inbound_receive_csv(text=head + "".join(rows), actor=admin_user)
