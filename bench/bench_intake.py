@@ -100,6 +100,14 @@ FACILITIES = ["tygerberg", "groote-schuur", "mitchells-plain-dh", "khayelitsha-d
 SUBURBS = ["tafelsig", "delft", "hanover-park", "nyanga", "manenberg", "harare", "bishop-lavis", "philippi"]
 TRIAGE = ["RED", "ORANGE", "YELLOW", "GREEN"]
 CODES = ["X99.4", "X95.0", "Y00.4", "Y04.0", "X99.0", "X93.4", "Y05.0", "X91.0"]
+INJURIES = ["S21.0", "S21.1", "S21.2", "S21.7", "S21.8", "S21.9"]  # WHO S21 has no S21.3–S21.6
+
+
+def national_id(n: int) -> str:
+    """A South African ID number that passes the intake's checks (a date, then the Luhn check digit)."""
+    from referrals.parsing.rules import sa_id_check_digit
+
+    return sa_id_check_digit(f"800101{n:06d}")
 
 
 def dob(rnd: random.Random) -> str:
@@ -121,10 +129,10 @@ def messages(n: int, tag: str) -> list[str]:
                 [
                     f"MSH|^~\\&|HECTIS|{fac}|CASETRAIL|WCG|{arrival}||ADT^A04^ADT_A01|{tag}{i:07d}|P|2.5",
                     f"EVN|A04|{arrival}",
-                    f"PID|1||{i}^^^{fac}^MR~{8000000000000 + rnd.randrange(50000):013d}^^^ZAF^NI"
+                    f"PID|1||{i}^^^{fac}^MR~{national_id(rnd.randrange(50000))}^^^ZAF^NI"
                     f"||Surname{i}^Given||{dob(rnd)}|{rnd.choice('FM')}",
                     "|".join(pv1),
-                    f"DG1|1||S21.{rnd.randrange(9)}^^I10||{arrival[:8]}|F",
+                    f"DG1|1||{rnd.choice(INJURIES)}^^I10||{arrival[:8]}|F",
                     f"DG1|2||{rnd.choice(CODES)}^^I10||{arrival[:8]}|F",
                     f"OBX|1|CE|TRIAGE^Triage^CASETRAIL||{rnd.choice(TRIAGE)}||||||F",
                     f"OBX|2|CE|SUBURB^Suburb^CASETRAIL||{rnd.choice(SUBURBS)}||||||F",
@@ -298,7 +306,7 @@ def csv_rows(n: int) -> str:
             visit_number=f"C{i:08d}",
             arrival_at=arrival,
             icd10_codes=f"S21.1 {rnd.choice(CODES)}",
-            patient_id=f"{8000000000000 + rnd.randrange(10**6):013d}",
+            patient_id=national_id(rnd.randrange(10**6)),
             patient_id_type="NI",
             sex=rnd.choice("FM"),
             age_years=str(rnd.randrange(5, 80)),
