@@ -58,6 +58,10 @@ IDLE_SECONDS = 60  # a connection with no byte for this long is closed
 FRAME_SECONDS = 60  # a frame not ended this long after its start block is dropped (a half-sent frame)
 MAX_CONNECTIONS = 200  # connections served at once; more are closed at once
 READ_CHUNK = 65536
+# A writer whose connection broke tries again after 0.1 s, doubling up to 1 s: back within a second
+# of the database.
+RECONNECT_FIRST_SECONDS, RECONNECT_MAX_SECONDS = 0.1, 1.0
+CONNECT_SECONDS = 5.0  # one connection attempt of a writer
 # Kicks of what this listener stored are sent at most this often (see MllpServer.kick): well inside
 # the ten-second freshness budget, and one broker publish per interval instead of one per batch.
 KICK_SECONDS = 0.05
@@ -233,16 +237,8 @@ class MllpServer:
                 if not done.done():
                     done.set_result(resend_later(row.raw or b""))
             if conn.broken or conn.closed:
-                try:
-                    conn = await self._connect()
-                except psycopg.Error:  # the database is away: one connection fewer until restart
-                    log.exception("MLLP: reconnecting failed")
-                    self.connections -= 1
-                    if not self.connections:  # nobody left to write what waits: ask for a resend
-                        for row, _answer, waiting, _sender in self.waiting:
-                            waiting.set_result(resend_later(row.raw or b""))
-                        self.waiting = []
-                    return
+                self._lost(conn)
+                return
             self.free.append(conn)
             self._write_next()
             return
@@ -297,7 +293,36 @@ class MllpServer:
             self.kicking = False
 
     async def _connect(self) -> psycopg.AsyncConnection:
-        return await psycopg.AsyncConnection.connect(**self.params, autocommit=True)
+        async with asyncio.timeout(CONNECT_SECONDS):
+            return await psycopg.AsyncConnection.connect(**self.params, autocommit=True)
+
+    def _lost(self, conn: psycopg.AsyncConnection) -> None:
+        """A writer whose connection broke (the database went away) reconnects in the background until
+        the database answers, so the listener returns to its full rate by itself (issue 11, finding
+        5f: one failed reconnect used to cost the writer until a restart). With no writer left,
+        messages take the synchronous path meanwhile, refused AR 207 while the database is away."""
+        self.connections -= 1
+        if not self.connections:  # nobody left to write what waits: ask for a resend
+            for row, _answer, waiting, _sender in self.waiting:
+                waiting.set_result(resend_later(row.raw or b""))
+            self.waiting = []
+        loop = asyncio.get_running_loop()
+        loop.create_task(conn.close())
+        loop.create_task(self._reconnect())
+
+    async def _reconnect(self) -> None:
+        pause = RECONNECT_FIRST_SECONDS
+        while True:
+            try:
+                conn = await self._connect()
+                break
+            except (psycopg.Error, OSError, TimeoutError):
+                await asyncio.sleep(pause)
+                pause = min(pause * 2, RECONNECT_MAX_SECONDS)
+        self.connections += 1
+        self.free.append(conn)
+        log.info("MLLP: a writer reconnected (%s of %s)", self.connections, self.writers)
+        self._write_next()
 
     def authenticate(self, writer: asyncio.StreamWriter) -> permissions.Sender | None:
         """The registered sender this connection is (its certificate; plain: its address), or None."""

@@ -181,7 +181,10 @@ def insert_fast(messages: list[InboundMessage], *, skip_duplicates: bool = False
     connection.ensure_connection()
     # psycopg's own cursor binds the values on the server (Django's ClientCursor quotes each one in
     # Python) and prepares a statement it sees often.
-    with psycopg.Cursor(connection.connection) as cur:
+    # Django's error wrapper around the raw cursor: a lost server marks the connection unusable, so
+    # the next request opens a new one (unwrapped, the broken connection was kept for CONN_MAX_AGE and
+    # every message refused meanwhile), and errors are Django's (IntegrityError, OperationalError).
+    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cur:
         cur.execute(sql, values)
         returned = cur.fetchall()
     inserted(messages, returned, skip_duplicates=skip_duplicates)

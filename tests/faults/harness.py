@@ -58,6 +58,7 @@ class Tally:
     answers: list = field(default_factory=list)  # (monotonic time, control id, MSA-1) of every answer
     no_answer: int = 0  # a frame the connection dropped or timed out on
     refused: int = 0  # AR 207: resend later
+    pause: float = 0.0  # each sender's pause between messages (0: as fast as answers come)
 
     def note(self, control: str, code: str) -> None:
         with self.lock:
@@ -104,6 +105,8 @@ class Sender(threading.Thread):
                 break
             if not self._deliver(control, raw):
                 self.gave_up.append(control)
+            if self.tally.pause:
+                time.sleep(self.tally.pause)
         self._close()
 
     def _deliver(self, control: str, raw: str) -> bool:
@@ -342,12 +345,20 @@ class OwnPostgres:
             "-l", str(self.dir / "server.log"), "-o", options, *extra,
         )  # fmt: skip
 
-    def init(self) -> None:
+    def init(self, copy_of: str) -> None:
+        """initdb, start, and a copy of the database ``copy_of`` (a URL: pytest's migrated test
+        database with its reference data; ``pg_dump | psql`` takes seconds where ``migrate`` of
+        every app took 45 s on the shared 2-core machine)."""
         self._as_postgres(str(PG_BIN / "initdb"), "-D", str(self.data), "-A", "trust", "-U", "postgres", "-N")
         self.pg_ctl("start")
-        self._as_postgres(
-            str(PG_BIN / "createdb"), "-h", "127.0.0.1", "-p", str(self.port), "casetrail_faults_pg"
-        )
+        here = ["-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres"]
+        self._as_postgres(str(PG_BIN / "createdb"), *here, "casetrail_faults_pg")
+        dump = subprocess.Popen(["pg_dump", "--no-owner", "--no-privileges", copy_of], stdout=subprocess.PIPE)
+        subprocess.run(
+            ["psql", "-q", "-v", "ON_ERROR_STOP=1", *here, "-d", "casetrail_faults_pg"],
+            stdin=dump.stdout, check=True, capture_output=True, timeout=120,
+        )  # fmt: skip
+        assert dump.wait(timeout=60) == 0
 
     def destroy(self) -> None:
         if (self.data / "postmaster.pid").exists():
@@ -412,7 +423,8 @@ def stored_controls(cursor, prefix: str) -> set[str]:
     from referrals.models import InboundMessage
 
     cursor.execute(
-        f"SELECT control_id FROM {InboundMessage._meta.db_table} WHERE control_id LIKE %s AND status <> 'rejected'",
+        f"SELECT control_id FROM {InboundMessage._meta.db_table} "
+        "WHERE control_id LIKE %s AND status <> 'rejected'",
         [prefix + "%"],
     )
     return {row[0] for row in cursor.fetchall()}
