@@ -101,6 +101,7 @@ GROUPINGS = {
     "suburb": _("Suburb"),
     "precinct": _("Police precinct"),
     "reason": _("Reason"),
+    "total": _("Total"),
 }
 
 # The roles people hold (casework.permissions names them).

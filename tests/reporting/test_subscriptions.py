@@ -44,10 +44,10 @@ def test_a_monthly_subscription_is_sent_once_with_the_csv_and_a_link(db, make_us
     name, text, mimetype = message.attachments[0]
     assert name == "conviction_rate-2025-03-01-2025-03-31.csv" and mimetype == "text/csv"
     lines = text.splitlines()
-    assert lines[0].startswith("group,convictions,")
+    assert lines[0].startswith("group,label,convictions,")
     total = lines[-1].split(",")
-    assert total[0] == "total" and total[8] == "7"  # finalised 7; small cells suppressed for a manager
-    assert total[1] == ""
+    assert total[:2] == ["total", "Total"] and total[9] == "7"  # finalised 7; small cells suppressed
+    assert total[2] == ""
 
 
 def test_a_weekly_period_is_the_last_complete_iso_week():
