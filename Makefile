@@ -5,9 +5,9 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 # What makemessages leaves out (tests/test_translations.py extracts with the same list).
 MESSAGES_IGNORE := --ignore='.venv/*' --ignore='tests/*' --ignore='bench/*' --ignore='staticfiles/*' \
-  --ignore='test-artifacts/*' --ignore='docs/*' --ignore='deploy/*'
+  --ignore='test-artifacts/*' --ignore='docs/*' --ignore='deploy/*' --ignore='*.egg-info' --ignore='icd10_*.txt'
 
-.PHONY: run test setup browser bench lint format worker beat clean fuzz messages
+.PHONY: run test setup browser bench lint format worker beat clean fuzz messages load
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -43,6 +43,11 @@ test: setup browser
 
 bench: setup
 	@bash scripts/bench.sh $(SIZE)
+
+# Casetrail under load (docs/reliability.md, "Load"): 1M admissions on PostgreSQL, gunicorn, a Celery worker,
+# 50 people and an HL7 feed at 50 messages/s for LOAD_TIME (default 3m); prints latencies per endpoint.
+load: setup
+	@LOAD_TIME=$${LOAD_TIME:-3m} bash scripts/load.sh
 
 # The long fuzzing run (docs/reliability.md, "Fuzzing"): the API as three roles and the intake's HL7 and
 # CSV doors, randomised, with many more examples than the bounded run in `make test`.

@@ -1,0 +1,236 @@
+"""Afrikaans and isiXhosa: every string in the catalogues translated, the catalogues in step with the code,
+and pages that really show the translations (words written here by hand, not read from the catalogues).
+
+A failure of the first two says what to do: `make messages` after marking a string, then translate what it
+added in locale/af and locale/xh (locale/README.md).
+"""
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.core.management import call_command
+from django.test import override_settings
+from django.urls import reverse
+
+from casework import permissions
+
+ROOT = Path(settings.BASE_DIR)
+LANGUAGES = ("af", "xh")
+# What `make messages` leaves out (the Makefile's MESSAGES_IGNORE): copied nowhere, extracted from nowhere.
+NOT_SOURCE = {".venv", ".git", "tests", "bench", "staticfiles", "test-artifacts", "docs", "deploy", "locale"}
+NOT_SOURCE_FILES = ("*.egg-info", "icd10_*.txt")
+PLACEHOLDER = re.compile(r"%\(\w+\)[sdif]|%[sdif]|\{\w*\}|</?\w+[^>]*>")
+
+
+# ------------------------------------------------------------------ reading a .po file
+
+
+def _unquote(text: str) -> str:
+    body = text.strip()[1:-1]
+    return re.sub(r"\\(.)", lambda m: {"n": "\n", "t": "\t"}.get(m.group(1), m.group(1)), body)
+
+
+def read_po(path: Path) -> list[dict]:
+    """Entries of a .po file: ctx, id, plural, strs (list), flags; obsolete (#~) entries are left out."""
+    entries, entry, field = [], None, None
+    for line in [*path.read_text(encoding="utf-8").splitlines(), ""]:
+        if not line.strip():
+            if entry and entry["id"] is not None:
+                entries.append(entry)
+            entry, field = None, None
+            continue
+        if line.startswith("#~"):
+            continue
+        entry = entry or {"ctx": None, "id": None, "plural": None, "strs": {}, "flags": set()}
+        if line.startswith("#,"):
+            entry["flags"].update(flag.strip() for flag in line[2:].split(","))
+        elif line.startswith("#"):
+            continue
+        elif match := re.match(r"^(msgctxt|msgid_plural|msgid|msgstr)(?:\[(\d+)\])?\s+(\".*\")$", line):
+            key, index, value = match.group(1), match.group(2), _unquote(match.group(3))
+            field = (key, int(index or 0))
+            if key == "msgstr":
+                entry["strs"][field[1]] = value
+            else:
+                entry[{"msgctxt": "ctx", "msgid": "id", "msgid_plural": "plural"}[key]] = value
+        elif line.startswith('"') and field:
+            if field[0] == "msgstr":
+                entry["strs"][field[1]] += _unquote(line)
+            else:
+                entry[{"msgctxt": "ctx", "msgid": "id", "msgid_plural": "plural"}[field[0]]] += _unquote(line)
+    return entries
+
+
+def catalogue(lang: str, root: Path = ROOT) -> list[dict]:
+    return read_po(root / "locale" / lang / "LC_MESSAGES" / "django.po")
+
+
+def key(entry: dict) -> tuple:
+    return (entry["ctx"], entry["id"], entry["plural"])
+
+
+def shown(entry: dict) -> str:
+    return repr(entry["id"]) + (f" (context {entry['ctx']!r})" if entry["ctx"] else "")
+
+
+# ------------------------------------------------------------------ the catalogues
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_every_entry_is_translated_and_none_is_fuzzy(lang):
+    entries = catalogue(lang)
+    header, messages = entries[0], entries[1:]
+    assert header["id"] == "" and "fuzzy" not in header["flags"], "the header is fuzzy: msgfmt would skip it"
+    assert f"Language: {lang}\\n" in header["strs"][0].replace("\n", "\\n")
+    assert len(messages) > 900  # the whole UI, not a stub
+    untranslated = [shown(e) for e in messages if not all(e["strs"].values()) or len(e["strs"]) < 1]
+    fuzzy = [shown(e) for e in messages if "fuzzy" in e["flags"]]
+    assert not untranslated, f"{len(untranslated)} untranslated in locale/{lang}: {untranslated[:20]}"
+    assert not fuzzy, f"{len(fuzzy)} fuzzy in locale/{lang} (check each, then drop the flag): {fuzzy[:20]}"
+    plurals = [shown(e) for e in messages if e["plural"] is not None and sorted(e["strs"]) != [0, 1]]
+    assert not plurals, f"plural entries without both forms in locale/{lang}: {plurals}"
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_translations_keep_every_placeholder_and_tag(lang):
+    """A lost %(count)s or <strong> would raise or show wrongly only when that message is shown."""
+    wrong = []
+    for entry in catalogue(lang)[1:]:
+        sources = [entry["id"], entry["plural"] or entry["id"]]
+        for index, text in entry["strs"].items():
+            source = sources[min(index, 1)]
+            if sorted(PLACEHOLDER.findall(text)) != sorted(PLACEHOLDER.findall(source)):
+                wrong.append(f"{shown(entry)} → {text!r}")
+    assert not wrong, f"placeholders or tags differ in locale/{lang}: {wrong[:10]}"
+
+
+def _copy_source(target: Path) -> None:
+    """The files makemessages reads, without the catalogues (so it writes fresh ones beside them)."""
+
+    def skip(directory, names):
+        top = Path(directory) == ROOT
+        return [
+            n
+            for n in names
+            if (top and n in NOT_SOURCE)
+            or n.startswith(".")
+            or n == "__pycache__"
+            or any(Path(n).match(p) for p in NOT_SOURCE_FILES)
+            or ((Path(directory) / n).is_file() and not n.endswith((".py", ".html", ".txt")))
+        ]
+
+    shutil.copytree(ROOT, target, ignore=skip)
+
+
+def test_catalogues_are_in_step_with_the_code(tmp_path, monkeypatch):
+    """Extract the strings afresh (as `make messages` does) and compare them with both catalogues: a string
+    marked in the code but missing from a catalogue shows in English; one in a catalogue but gone from the
+    code is dead weight a translator still reads."""
+    source = tmp_path / "src"
+    _copy_source(source)
+    monkeypatch.chdir(source)
+    with override_settings(LOCALE_PATHS=[source / "locale"]):
+        call_command("makemessages", locale=["af"], no_location=True, no_obsolete=True, verbosity=0)
+    fresh = {key(e) for e in catalogue("af", source)[1:]}
+    for lang in LANGUAGES:
+        held = {key(e) for e in catalogue(lang)[1:]}
+        missing = sorted(repr(k[1]) for k in fresh - held)
+        stale = sorted(repr(k[1]) for k in held - fresh)
+        assert not missing, (
+            f"locale/{lang} lacks {len(missing)} strings of the code (make messages): {missing[:15]}"
+        )
+        assert not stale, f"locale/{lang} holds {len(stale)} strings the code no longer has: {stale[:15]}"
+
+
+# ------------------------------------------------------------------ pages in Afrikaans and isiXhosa
+
+
+@pytest.fixture(scope="module")
+def compiled():
+    """The .mo files as `make setup` compiles them, when this file runs on its own and they are stale."""
+    for lang in LANGUAGES:
+        folder = ROOT / "locale" / lang / "LC_MESSAGES"
+        po, mo = folder / "django.po", folder / "django.mo"
+        if not mo.exists() or mo.stat().st_mtime < po.stat().st_mtime:
+            subprocess.run(["msgfmt", "--check-format", "-o", str(mo), str(po)], check=True)
+    # A changed LOCALE_PATHS empties Django's cache of loaded catalogues, so the fresh .mo files are read.
+    with override_settings(LOCALE_PATHS=list(settings.LOCALE_PATHS)):
+        yield
+
+
+SIGN_IN_PAGE = {
+    "af": ["Meld aan by Casetrail", "Gebruikersnaam", "Wagwoord", "Meld aan"],
+    "xh": ["Ngena kwi-Casetrail", "Igama lomsebenzisi", "Igama lokugqitha", "Ngena"],
+}
+WRONG_PASSWORD = {
+    "af": "Tik ’n korrekte gebruikersnaam en wagwoord in.",
+    "xh": "Faka igama lomsebenzisi kunye negama lokugqitha elichanekileyo.",
+}
+WATCHER_HOME = {
+    "af": ["Meld af", "My opdragte", "Vandag se hofrol", "Kennisgewings"],
+    "xh": ["Phuma", "Iifayile zam", "Uluhlu lwanamhlanje", "Izaziso"],
+}
+ENGLISH = ["Sign out", "My briefs", "Today&#x27;s roll", "Notifications", "Sign in to Casetrail"]
+
+
+def _visible(response) -> str:
+    return response.content.decode()
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_sign_in_in_the_chosen_language_shows_translated_menu_and_labels(client, make_user, compiled, lang):
+    make_user(permissions.COURT_WATCHER, username="watcher")
+    page = client.get(reverse("login"))
+    assert 'value="af"' in _visible(page) and 'value="xh"' in _visible(page)  # the switcher, signed out
+
+    # The switcher's own form: the choice is kept (a cookie) and the visitor is sent back to the page.
+    chosen = client.post(reverse("set_language"), {"language": lang, "next": reverse("login")})
+    assert chosen.status_code == 302 and chosen["Location"] == reverse("login")
+    assert client.cookies[settings.LANGUAGE_COOKIE_NAME].value == lang
+
+    page = _visible(client.get(reverse("login")))
+    assert f'<html lang="{lang}">' in page
+    for words in SIGN_IN_PAGE[lang]:
+        assert words in page, words
+    refused = client.post(reverse("login"), {"username": "watcher", "password": "wrong"})
+    assert WRONG_PASSWORD[lang] in _visible(refused)
+
+    signed_in = client.post(
+        reverse("login"), {"username": "watcher", "password": "pw-for-tests"}, follow=True
+    )
+    home = _visible(signed_in)
+    assert signed_in.redirect_chain[-1][0] == reverse("home")
+    for words in WATCHER_HOME[lang]:
+        assert words in home, words
+    for words in ENGLISH:
+        assert words not in home, words
+
+
+@pytest.mark.parametrize(
+    ("lang", "expected"),
+    [
+        ("af", ["Hofrol", "Môre", "Hierdie week", "Geen verhore in hierdie tydperk verwag nie."]),
+        ("xh", ["Uluhlu lwenkundla", "Ngomso", "Kule veki", "Akukho matyala alindelekileyo kweli xesha."]),
+    ],
+)
+def test_the_choice_outlives_sign_out_and_reaches_every_page(client, make_user, compiled, lang, expected):
+    watcher = make_user(permissions.COURT_WATCHER)
+    client.post(reverse("set_language"), {"language": lang, "next": "/"})
+    client.force_login(watcher)
+    roll = _visible(client.get(reverse("courtwatch:roll")))
+    for words in expected:
+        assert words in roll, words
+    client.post(reverse("logout"))
+    assert SIGN_IN_PAGE[lang][0] in _visible(client.get(reverse("login")))
+
+
+def test_english_stays_the_default_and_can_be_chosen_back(client, compiled):
+    assert "Sign in to Casetrail" in _visible(client.get(reverse("login")))
+    client.post(reverse("set_language"), {"language": "xh", "next": "/"})
+    client.post(reverse("set_language"), {"language": "en", "next": "/"})
+    page = _visible(client.get(reverse("login")))
+    assert "Sign in to Casetrail" in page and '<html lang="en">' in page
