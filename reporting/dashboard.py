@@ -12,7 +12,7 @@ from django.db.models import Count, Max, Q, Sum
 from django.db.models.functions import ExtractIsoWeekDay, TruncMonth, TruncWeek
 from django.utils import timezone
 
-from casework.models import Facility, Mechanism, PlaceType, Suburb
+from casework.models import Facility, Mechanism, PlaceType, Station, Suburb
 from referrals.models import AGE_BANDS, Admission
 
 from .measures.admissions import TIME_GROUPS, WEEK_KIND, counted_live, gang_related, hour_weekday_key
@@ -39,7 +39,12 @@ GROUP_BY = (
     "place_type",
     "facility",
     "suburb",
+    "sub_district",
+    "station",
+    "cluster",
 )
+# Groupings read by summing a finer one: grouping → the finer grouping.
+FOLDED = {"sub_district": "facility", "station": "suburb", "cluster": "suburb"}
 # group_by → the rollup kind that holds it (None: any kind, only the day is needed)
 GROUP_KIND = {
     "month": None,
@@ -54,6 +59,9 @@ GROUP_KIND = {
     "place_type": "place",
     "facility": "facility",
     "suburb": "suburb",
+    "sub_district": "facility",
+    "station": "suburb",
+    "cluster": "suburb",
 }
 FILTER_KIND = {
     "facility": "facility",
@@ -155,6 +163,8 @@ def _summed(qs, *by) -> list[tuple]:
 
 
 def _counts_from_rollup(kind: str, group_by: str, period: Period, filters: DashboardFilters) -> Counter:
+    if group_by in FOLDED:
+        return _fold(group_by, _counts_from_rollup(kind, FOLDED[group_by], period, filters))
     if group_by == "suburb":
         return _suburb_counts(period, filters)
     qs = AdmissionRollup.objects.filter(
@@ -181,7 +191,22 @@ def _counts_from_rollup(kind: str, group_by: str, period: Period, filters: Dashb
     return counts
 
 
+def _fold(group_by: str, counts: Counter) -> Counter:
+    """The finer grouping's counts (keyed by facility / suburb id) summed into sub-districts / stations."""
+    if group_by == "sub_district":
+        parent = {str(pk): sub for pk, sub in Facility.objects.values_list("pk", "sub_district")}
+    else:
+        column = "station__code" if group_by == "station" else "station__cluster"
+        parent = {str(pk): code for pk, code in Suburb.objects.values_list("pk", column)}
+    folded: Counter = Counter()
+    for key, n in counts.items():
+        folded[parent.get(str(key), "")] += n
+    return folded
+
+
 def _labels(group_by: str) -> dict:
+    if group_by == "station":
+        return {code: (code, name) for code, name in Station.objects.values_list("code", "name")}
     model = {"facility": Facility, "suburb": Suburb}.get(group_by)
     if model is None:
         return {}
@@ -214,7 +239,7 @@ def _label(group_by: str, key, labels: dict) -> str:
         return f"{key:02d}:00"
     if group_by in CHOICE_LABELS:
         return str(dict(CHOICE_LABELS[group_by]).get(key, key or "Unknown"))
-    if group_by in ("facility", "suburb"):
+    if group_by in ("facility", "suburb", "station"):
         return labels.get(key, (key, "Unknown"))[1] if key else "Unknown"
     if key == "":
         return "Unknown"

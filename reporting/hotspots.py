@@ -103,12 +103,9 @@ def _alerts(suburb: tuple, by_week: Counter, week_starts: list[date], suppress: 
 
 
 def _ranked(table: list[dict], suppress: bool) -> list[dict]:
-    """The rows by count (each also ranked by change), small counts withheld with their change."""
-    by_count = sorted(table, key=lambda r: (-r["recent"], r["label"]))
-    for i, r in enumerate(by_count, 1):
-        r["rank_by_count"] = i
-    for i, r in enumerate(sorted(table, key=lambda r: (-r["change"], r["label"])), 1):
-        r["rank_by_change"] = i
+    """The rows by admissions, ranked: one rank, by the recent count. Small counts are withheld with
+    their change, and a row whose recent count is withheld gets no rank (a rank among "<5" rows would
+    tell which is larger); those rows follow, by name."""
     for r in table:
         for f in ("recent", "previous"):
             if suppress and r[f] is not None and 0 < r[f] <= 4:
@@ -117,7 +114,17 @@ def _ranked(table: list[dict], suppress: bool) -> list[dict]:
         if r.get("suppressed"):
             r["change"], r["change_ratio"] = None, None
             r["suppressed"] += ["change", "change_ratio"]
-    return by_count
+    ranked = sorted((r for r in table if r["recent"] is not None), key=lambda r: (-r["recent"], r["label"]))
+    for i, r in enumerate(ranked, 1):
+        r["rank_by_count"] = i
+    changes = sorted((r for r in table if r["change"] is not None), key=lambda r: (-r["change"], r["label"]))
+    for i, r in enumerate(changes, 1):
+        r["rank_by_change"] = i
+    unranked = sorted((r for r in table if r["recent"] is None), key=lambda r: r["label"])
+    for r in [*unranked, *(r for r in table if r["change"] is None)]:
+        r.setdefault("rank_by_count", None)
+        r["rank_by_change"] = None
+    return ranked + unranked
 
 
 def _definitions(weeks: int, recent_start: date, this_week: date) -> dict:
@@ -138,18 +145,33 @@ def _definitions(weeks: int, recent_start: date, this_week: date) -> dict:
     }
 
 
-def hotspots(*, weeks: int = 4, suppress: bool, today: date | None = None) -> dict:
-    """Suburbs ranked by admissions in the last ``weeks`` complete ISO weeks and by change against the
-    ``weeks`` before; spike alerts per suburb per week (Poisson upper limit over the trailing
-    ``BASELINE_WEEKS`` weeks; docs/reporting.md)."""
+def _places(level: str) -> tuple[dict, dict]:
+    """({suburb id: place key}, {place key: (code, name, station name)}) for suburbs or precincts."""
+    if level == "station":
+        rows = list(Suburb.objects.values_list("pk", "station__code", "station__name"))
+        return {str(pk): code for pk, code, _ in rows}, {code: (code, name, name) for _, code, name in rows}
+    rows = Suburb.objects.values_list("pk", "code", "name", "station__name")
+    return {str(pk): str(pk) for pk, *_ in rows}, {str(pk): (code, name, st) for pk, code, name, st in rows}
+
+
+def _folded(weekly: dict[str, Counter], place_of: dict) -> dict[str, Counter]:
+    out: dict[str, Counter] = defaultdict(Counter)
+    for k1, by_week in weekly.items():
+        out[place_of.get(k1, k1)].update(by_week)
+    return out
+
+
+def hotspots(*, weeks: int = 4, suppress: bool, today: date | None = None, level: str = "suburb") -> dict:
+    """Suburbs (or, ``level="station"``, SAPS station precincts) ranked by admissions in the last
+    ``weeks`` complete ISO weeks, with the change against the ``weeks`` before; spike alerts per place
+    per week (Poisson upper limit over the trailing ``BASELINE_WEEKS`` weeks; docs/reporting.md)."""
     this_week = week_start(today or periods.today())
     recent_start = this_week - timedelta(weeks=weeks)
     previous_start = recent_start - timedelta(weeks=weeks)
-    weekly = _weekly(min(previous_start, recent_start - timedelta(weeks=BASELINE_WEEKS)), this_week)
-    suburbs = {
-        str(pk): (code, name, st)
-        for pk, code, name, st in Suburb.objects.values_list("pk", "code", "name", "station__name")
-    }
+    place_of, suburbs = _places(level)
+    weekly = _folded(
+        _weekly(min(previous_start, recent_start - timedelta(weeks=BASELINE_WEEKS)), this_week), place_of
+    )
     table, alerts = [], []
     week_starts = [recent_start + timedelta(weeks=i) for i in range(weeks)]
     for k1, by_week in weekly.items():
@@ -173,6 +195,7 @@ def hotspots(*, weeks: int = 4, suppress: bool, today: date | None = None) -> di
     stamp = RollupStamp.objects.filter(kind="suburb").values_list("refreshed_at", flat=True).first()
     return {
         "definitions": _definitions(weeks, recent_start, this_week),
+        "level": level,
         "rows": rows,
         "alerts": alerts,
         "as_of": stamp,

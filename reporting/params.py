@@ -107,6 +107,14 @@ class DashboardFilters:
         return q
 
 
+def parse_code(params, name: str, model) -> str:
+    """A reference code (court, station…) or ""; one not on record answers 400 naming the field."""
+    value = (params.get(name) or "").strip()
+    if value and not model.objects.filter(code=value).exists():
+        raise ReportInputError({name: f"'{value}' is not a known {name} code."})
+    return value
+
+
 def parse_dashboard_filters(params) -> DashboardFilters:
     def code(name, model):
         value = (params.get(name) or "").strip()

@@ -16,7 +16,12 @@ The only access rules of ``reporting``; they stand on ``casework.permissions``.
   not empty (admin, supervisor, and whoever casework / courtwatch lets see prosecutions); the list
   is always cut to what they may see. Managers and analysts get aggregates only.
 - A scheduled report subscription: ``manager``, ``vpu_analyst``, ``admin``.
+- Places: ``vpu_analyst`` and ``admin`` read admissions by suburb; every other reporting role (the
+  manager first) by SAPS station precinct, where counts are large enough to show and where deployment
+  is decided. A page never offers a link the reader's role cannot open (``report_pages``).
 """
+
+from django.utils.translation import gettext_lazy as _
 
 from casework import permissions as cw
 
@@ -57,3 +62,28 @@ def drill_down_prosecutions(user):
 
 def may_subscribe(user) -> bool:
     return bool(cw.roles_of(user) & SUBSCRIBER_ROLES)
+
+
+def place_level(user) -> str:
+    """ "suburb" or "station": the finest place this user reads admissions by (hotspots, the map)."""
+    return "suburb" if may_see_unsuppressed(user) else "station"
+
+
+# (url name, label, who may open it): the reports index and the reports bar list only what opens.
+REPORT_PAGES = (
+    ("reporting:dashboard", _("Incident dashboard"), may_view_reports),
+    ("reporting:hotspots", _("Hotspots and spike alerts"), may_view_reports),
+    ("reporting:map", _("Map of admissions"), may_view_reports),
+    ("reporting:conviction-rate", _("Conviction rate"), may_view_reports),
+    ("reporting:attrition", _("Attrition funnel"), may_view_reports),
+    ("reporting:removals", _("Removals attributable to police"), may_view_reports),
+    ("reporting:re-enrolment", _("Re-enrolment outcomes"), may_view_reports),
+    ("reporting:unknown-to-police", _("Unknown to police"), may_view_reports),
+    ("reporting:extract", _("Monthly facility extract (ISTV)"), may_see_unsuppressed),
+    ("reporting:subscriptions", _("Scheduled reports"), may_subscribe),
+)
+
+
+def report_pages(user) -> list[tuple[str, str]]:
+    """(url name, label) of the report pages this user may open, in the index's order."""
+    return [(name, label) for name, label, may in REPORT_PAGES if may(user)]

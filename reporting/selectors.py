@@ -11,6 +11,7 @@ from datetime import timedelta
 
 from django.db.models import Sum
 from django.db.models.functions import TruncMonth
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from casework.models import (
@@ -38,7 +39,7 @@ from .measures.removals import REMOVAL_COUNTS, REMOVAL_TRANSITIONS, removal_grou
 from .models import OutcomeRollup, RemovalRollup
 from .params import ReportInputError
 from .periods import Period, day_runs, month_days, months_within
-from .suppression import TOTAL, Table, apply, suppress_count, suppress_grouped, with_rates
+from .suppression import TOTAL, Table, apply, grouped_table, suppress_count, suppress_grouped, with_rates
 
 S = Prosecution.State
 
@@ -93,18 +94,43 @@ def outcome_counts(period: Period, group_by: str) -> dict:
     return counts
 
 
-def conviction_rate(period: Period, group_by: str, *, suppress: bool) -> dict:
-    """``{"definitions", "rows", "total"}`` as the API answers it (rows also carry a ``label``)."""
+def _court_preset(period: Period, court: str, raw_total: dict) -> dict:
+    """The court's own row withheld as the by-court report withholds it, preset on the filtered total
+    (the same figures), so that neither report gives away what the other hides."""
+    by_court = {
+        key: {name: sum(states[s] for s in members) for name, members in MEASURES.items()}
+        for key, states in outcome_counts(period, "court").items()
+    }
+    total = {f: sum(r[f] for r in by_court.values()) for f in COUNT_FIELDS}
+    kinds = suppress_grouped(by_court, total, row_identities=ROW_IDENTITIES)
+    preset = grouped_table({}, raw_total, row_identities=ROW_IDENTITIES).suppress()
+    for f in COUNT_FIELDS:
+        if (court, f) in kinds:
+            preset[(TOTAL, f)] = kinds[(court, f)]
+    return preset
+
+
+def conviction_rate(period: Period, group_by: str, *, suppress: bool, court: str = "") -> dict:
+    """``{"definitions", "rows", "total", "as_of"}`` as the API answers it (rows also carry a ``label``).
+    ``court``: the matters of that court only (counted live; its total withheld as the by-court row)."""
     if group_by not in GROUP_BY:
         raise _unknown_grouping(group_by)
+    as_of = timezone.now()
+    counts = outcome_counts_live(period, group_by, court=court) if court else outcome_counts(period, group_by)
     raw = {
         key: {name: sum(states[s] for s in members) for name, members in MEASURES.items()}
-        for key, states in outcome_counts(period, group_by).items()
+        for key, states in counts.items()
     }
     labels = group_labels(group_by)
     # Every prosecution falls in exactly one group, so the total is the sum of the raw groups.
     raw_total = {f: sum(r[f] for r in raw.values()) for f in COUNT_FIELDS}
-    kinds = suppress_grouped(raw, raw_total, row_identities=ROW_IDENTITIES) if suppress else {}
+    kinds = {}
+    if suppress:
+        preset = _court_preset(period, court, raw_total) if court else None
+        if preset is None:
+            kinds = suppress_grouped(raw, raw_total, row_identities=ROW_IDENTITIES)
+        else:
+            kinds = grouped_table(raw, raw_total, row_identities=ROW_IDENTITIES).suppress(preset)
     rows = []
     for key, r in raw.items():
         row = apply({"group": key, **r}, COUNT_FIELDS, kinds, lambda f, key=key: (key, f))
@@ -114,7 +140,7 @@ def conviction_rate(period: Period, group_by: str, *, suppress: bool) -> dict:
     total = apply({"group": None, **raw_total}, COUNT_FIELDS, kinds, lambda f: (TOTAL, f))
     total = with_rates(total, raw_total, RATES, suppress=suppress)
     total["label"] = "Total"
-    return {"definitions": definitions.CONVICTION_RATE, "rows": rows, "total": total}
+    return {"definitions": definitions.CONVICTION_RATE, "rows": rows, "total": total, "as_of": as_of}
 
 
 def _in_group(qs, group_by: str, group: str):

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import place_views, views
 
 app_name = "reporting"
 
@@ -14,7 +14,8 @@ urlpatterns = [
     path("unknown-to-police/", views.unknown_to_police, name="unknown-to-police"),
     path("dashboard/", views.dashboard_page, name="dashboard"),
     path("dashboard/chart.csv", views.dashboard_csv, name="dashboard-csv"),
-    path("hotspots/", views.hotspots, name="hotspots"),
+    path("hotspots/", place_views.hotspots, name="hotspots"),
+    path("map/", place_views.admissions_map, name="map"),
     path("extract/", views.istv_extract, name="extract"),
     path("subscriptions/", views.subscriptions, name="subscriptions"),
 ]

@@ -12,17 +12,18 @@ from django.utils.translation import gettext_lazy as _lazy
 
 from casework.errors import InvalidInput
 from casework.inputs import ascii_int
-from casework.models import District, Facility, Mechanism, Station
+from casework.models import Court, District, Facility, Mechanism, Station
 
 from . import attrition as funnel_reads
 from . import charts, dashboard, exports, periods, permissions, selectors, services
 from .forms import CancelForm, SubscribeForm
-from .hotspots import hotspots as suburbs_ranked
+from .groupings import COARSER, CONVICTION_COARSER, GROUPING_LABELS, coarser_offer, labelled
 from .models import Subscription
 from .params import (
     FIRST_DATE,
     ReportInputError,
     parse_choice,
+    parse_code,
     parse_dashboard_filters,
     parse_period,
     wants_unsuppressed,
@@ -65,7 +66,7 @@ def _common(request, period, **extra) -> dict:
 
 @report_view
 def index(request):
-    return render(request, "reporting/index.html", {"may_subscribe": permissions.may_subscribe(request.user)})
+    return render(request, "reporting/index.html", {"pages": permissions.report_pages(request.user)})
 
 
 # ------------------------------------------------------------------ conviction rate
@@ -98,21 +99,30 @@ def _cells(row, group_by, base_query, drill):
     return cells
 
 
+def _conviction_chart(report: dict, group_by: str):
+    return charts.bar_chart(
+        [(r["label"], r["conviction_rate"]) for r in report["rows"] if r["verdicts"] != 0],
+        name="conviction-rate",
+        title=_("Conviction rate by %(g)s") % {"g": GROUPING_LABELS[group_by]},
+        percent=True,
+    )
+
+
 @report_view
 def conviction_rate(request):
     period = parse_period(request.GET)
     group_by = parse_choice(request.GET, "group_by", selectors.GROUP_BY, default="court")
-    report = selectors.conviction_rate(period, group_by, suppress=_suppress(request))
-    ctx = _common(request, period, group_by=group_by)
+    court = parse_code(request.GET, "court", Court)
+    report = selectors.conviction_rate(period, group_by, suppress=_suppress(request), court=court)
+    ctx = _common(request, period, group_by=group_by, court=court)
     drill = permissions.may_drill_down(request.user)
-    rows = [{**r, "cells": _cells(r, group_by, period.as_query(), drill)} for r in report["rows"]]
-    total = {**report["total"], "cells": _cells(report["total"], group_by, period.as_query(), drill)}
-    chart = charts.bar_chart(
-        [(r["label"], r["conviction_rate"]) for r in report["rows"]],
-        name="conviction-rate",
-        title=_("Conviction rate by %(g)s") % {"g": group_by},
-        percent=True,
-    )
+    base = {**period.as_query(), **({"court": court} if court else {})}
+    rows = [{**r, "cells": _cells(r, group_by, base, drill)} for r in report["rows"]]
+    total = {**report["total"], "cells": _cells(report["total"], group_by, base, drill)}
+    with_verdicts = [r for r in report["rows"] if r["verdicts"] != 0]
+    offer = coarser_offer(with_verdicts, "conviction_rate", group_by, CONVICTION_COARSER)
+    if offer:
+        offer["href"] = "?" + urlencode({**ctx["query"], "group_by": offer["group_by"]})
     return render(
         request,
         "reporting/conviction_rate.html",
@@ -122,13 +132,30 @@ def conviction_rate(request):
             "rows": rows,
             "total": total,
             "group_by": group_by,
-            "groupings": selectors.GROUP_BY,
+            "group_name": GROUPING_LABELS[group_by],
+            "groupings": labelled(selectors.GROUP_BY),
+            "courts": Court.objects.all(),
+            "court": Court.objects.filter(code=court).first() if court else None,
+            "offer": offer,
+            "stated_filters": _stated(
+                period,
+                [
+                    (_("Grouped by"), GROUPING_LABELS[group_by]),
+                    (_("Court"), court and str(Court.objects.get(code=court))),
+                ],
+            ),
             "measures": [MEASURE_LABELS[f] for f in selectors.COUNT_FIELDS],
-            "chart": chart,
+            "chart": _conviction_chart(report, group_by),
             "drill": drill,
             "api_url": reverse("api-report-conviction-rate"),
         },
     )
+
+
+def _stated(period, filters) -> list[tuple[str, str]]:
+    """The filters in words, as the printed page states them: the period first, then those set."""
+    period_words = _("%(start)s to %(end)s") % {"start": period.start_date, "end": period.end_date}
+    return [(_("Period"), period_words)] + [(name, str(value)) for name, value in filters if value]
 
 
 @report_view
@@ -139,9 +166,11 @@ def conviction_drill_down(request):
     group_by = parse_choice(request.GET, "group_by", selectors.GROUP_BY, default="court")
     measure = request.GET.get("measure") or "finalised"
     group = request.GET.get("group")
-    prosecutions = selectors.conviction_drill_down(
-        permissions.drill_down_prosecutions(request.user), period, group_by, group, measure
-    )
+    court = parse_code(request.GET, "court", Court)
+    visible = permissions.drill_down_prosecutions(request.user)
+    if court:
+        visible = visible.filter(court__code=court)
+    prosecutions = selectors.conviction_drill_down(visible, period, group_by, group, measure)
     return render(
         request,
         "reporting/drill_down.html",
@@ -249,7 +278,8 @@ def unknown_to_police(request):
             "total": {**report["total"], "cells": cells(report["total"])},
             "chart": chart,
             "group_by": group_by,
-            "groupings": funnel_reads.UNKNOWN_GROUP_BY,
+            "groupings": labelled(funnel_reads.UNKNOWN_GROUP_BY),
+            "group_name": GROUPING_LABELS[group_by],
             "days": funnel_reads.UNKNOWN_DAYS,
             "api_url": reverse("api-report-unknown-to-police"),
         },
@@ -272,45 +302,93 @@ DASHBOARD_TILES = [
 ]
 
 
+STATION_TILE = ("station", _lazy("SAPS station precinct of injury (top 15)"), "bar")
+
+
+def _tiles_for(user, coarser: set) -> list[tuple]:
+    """The dashboard's tiles for this reader: by station precinct instead of suburb where the role
+    reads places by precinct; a tile the reader asked to coarsen, by its coarser grouping."""
+    tiles = []
+    for group_by, title, kind in DASHBOARD_TILES:
+        if group_by == "suburb" and permissions.place_level(user) == "station":
+            group_by, title, kind = STATION_TILE
+        if group_by in coarser and group_by in COARSER:
+            fine, (group_by, name) = group_by, COARSER[group_by]
+            title = _("%(title)s — by %(name)s") % {"title": title, "name": name}
+            kind = "column" if group_by in ("week", "month") else kind
+            tiles.append((group_by, title, kind, fine))
+        else:
+            tiles.append((group_by, title, kind, None))
+    return tiles
+
+
+def _tile_svg(kind: str, group_by: str, title: str, rows: list[dict]):
+    if kind == "column":
+        return charts.column_chart(
+            [(r["label"], shown(r, "count")) for r in rows], name=group_by, title=title
+        )
+    if kind == "heat":
+        return charts.heat_map(
+            {r["key"]: shown(r, "count") for r in rows},
+            name=group_by,
+            title=title,
+            weekdays=dashboard.WEEKDAYS,
+        )
+    return charts.bar_chart([(r["label"], shown(r, "count")) for r in rows], name=group_by, title=title)
+
+
+def _tile(ctx: dict, period, filters, suppress: bool, spec: tuple, coarser: set) -> dict:
+    group_by, title, kind, fine = spec
+    result = dashboard.admissions_by(period, group_by, filters, suppress=suppress)
+    rows = result["rows"][:15] if group_by in ("suburb", "station") else result["rows"]
+    offer = None if fine else coarser_offer(result["rows"], "count", group_by)
+    if offer:
+        offer["href"] = "?" + urlencode({**ctx["query"], "coarser": sorted(coarser | {group_by})}, doseq=True)
+    csv_q = urlencode({**ctx["query"], "group_by": group_by, "format": "csv"})
+    return {
+        "group_by": group_by,
+        "title": title,
+        "svg": _tile_svg(kind, group_by, str(title), rows),
+        "rows": rows if kind != "heat" else [r for r in rows if r["count"] != 0],
+        "total": result["total"],
+        "as_of": result["as_of"],
+        "offer": offer,
+        "coarsened_from": GROUPING_LABELS.get(fine) if fine else None,
+        "csv": f"{reverse('api-dashboard-incidents')}?{csv_q}",
+        "wide": kind in ("column", "heat"),
+    }
+
+
+def _dashboard_stated(period, filters) -> list:
+    def name_of(model, code):
+        return code and str(model.objects.filter(code=code).first() or code)
+
+    gang = {True: _("yes"), False: _("no")}.get(filters.gang_related)
+    return _stated(
+        period,
+        [
+            (_("Facility"), name_of(Facility, filters.facility)),
+            (_("District"), name_of(District, filters.district)),
+            (_("Station"), name_of(Station, filters.station)),
+            (_("Mechanism"), filters.mechanism and dict(Mechanism.choices).get(filters.mechanism)),
+            (_("Gang-related"), gang),
+        ],
+    )
+
+
 @report_view
 def dashboard_page(request):
     period = parse_period(request.GET, default_days=90)
     filters = parse_dashboard_filters(request.GET)
     suppress = _suppress(request)
+    coarser = {c for c in request.GET.getlist("coarser") if c in COARSER}
     ctx = _common(request, period, **filters.as_query())
-    tiles = []
-    for group_by, title, kind in DASHBOARD_TILES:
-        result = dashboard.admissions_by(period, group_by, filters, suppress=suppress)
-        rows = result["rows"][:15] if group_by == "suburb" else result["rows"]
-        if kind == "column":
-            svg = charts.column_chart(
-                [(r["label"], shown(r, "count")) for r in rows], name=group_by, title=str(title)
-            )
-        elif kind == "heat":
-            svg = charts.heat_map(
-                {r["key"]: shown(r, "count") for r in rows},
-                name=group_by,
-                title=str(title),
-                weekdays=dashboard.WEEKDAYS,
-            )
-        else:
-            svg = charts.bar_chart(
-                [(r["label"], shown(r, "count")) for r in rows], name=group_by, title=str(title)
-            )
-        csv_q = urlencode({**ctx["query"], "group_by": group_by, "format": "csv"})
-        tiles.append(
-            {
-                "group_by": group_by,
-                "title": title,
-                "svg": svg,
-                "rows": rows if kind != "heat" else [r for r in rows if r["count"] != 0],
-                "total": result["total"],
-                "as_of": result["as_of"],
-                "source": result["source"],
-                "csv": f"{reverse('api-dashboard-incidents')}?{csv_q}",
-                "wide": kind == "column" or kind == "heat",
-            }
-        )
+    if coarser:
+        ctx["query"]["coarser"] = sorted(coarser)
+        ctx["qs"] = urlencode(ctx["query"], doseq=True)
+    tiles = [
+        _tile(ctx, period, filters, suppress, spec, coarser) for spec in _tiles_for(request.user, coarser)
+    ]
     return render(
         request,
         "reporting/dashboard.html",
@@ -318,6 +396,8 @@ def dashboard_page(request):
             **ctx,
             "tiles": tiles,
             "filters": filters,
+            "coarser": sorted(coarser),
+            "stated_filters": _dashboard_stated(period, filters),
             "feeds": dashboard.feed_completeness(period),
             "facilities": Facility.objects.all(),
             "districts": District.objects.all(),
@@ -337,24 +417,6 @@ def dashboard_csv(request):
     )
     return exports.csv_response(
         f"admissions-by-{group_by}.csv", ["key", "label", "count", "suppressed"], result["rows"]
-    )
-
-
-@report_view
-def hotspots(request):
-    weeks = request.GET.get("weeks") or "4"
-    if not 1 <= (ascii_int(weeks) or 0) <= 52:
-        raise ReportInputError({"weeks": "A whole number of weeks, 1 to 52."})
-    report = suburbs_ranked(weeks=int(weeks), suppress=_suppress(request))
-    chart = charts.bar_chart(
-        [(r["label"], r["recent"]) for r in report["rows"][:15]],
-        name="hotspots",
-        title=_("Suburbs by admissions"),
-    )
-    return render(
-        request,
-        "reporting/hotspots.html",
-        {"report": report, "chart": chart, "weeks": weeks, "api_url": reverse("api-dashboard-hotspots")},
     )
 
 
@@ -419,7 +481,7 @@ def subscriptions(request):
             "subscriptions": Subscription.objects.filter(user=request.user, active=True),
             "reports": Subscription.Report.choices,
             "frequencies": Subscription.Frequency.choices,
-            "groupings": selectors.GROUP_BY,
+            "groupings": labelled(selectors.GROUP_BY),
             "error": error,
         },
         status=400 if error else 200,

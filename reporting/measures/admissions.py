@@ -63,6 +63,9 @@ LIVE_EXPRESSIONS = {
     "place_type": lambda: F("place_type"),
     "facility": lambda: F("facility_id"),
     "suburb": lambda: F("suburb_id"),
+    "sub_district": lambda: F("facility__sub_district"),
+    "station": lambda: F("suburb__station__code"),
+    "cluster": lambda: F("suburb__station__cluster"),
 }
 
 

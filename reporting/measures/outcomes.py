@@ -98,10 +98,12 @@ def _gang_related_states(qs, by_day: bool):
     return rows
 
 
-def outcome_counts_live(period: Period, group_by: str, *, by_day: bool = False) -> dict:
+def outcome_counts_live(period: Period, group_by: str, *, by_day: bool = False, court: str = "") -> dict:
     """The matters finalised in the period, counted live: {group: Counter(state → n)}, or
-    {(SAST day, group): …} with ``by_day`` (what ``OutcomeRollup`` keeps)."""
+    {(SAST day, group): …} with ``by_day`` (what ``OutcomeRollup`` keeps); ``court``: that court's only."""
     qs = finalised_in(period)
+    if court:
+        qs = qs.filter(court__code=court)
     if by_day:
         qs = qs.annotate(day=TruncDate("finalised_on", tzinfo=SAST))
     if group_by == "gang_related":

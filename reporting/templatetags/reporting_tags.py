@@ -1,5 +1,6 @@
 from django import template
 
+from reporting import permissions
 from reporting.suppression import shown
 
 register = template.Library()
@@ -30,3 +31,10 @@ def pct(value):
 @register.filter
 def get(mapping, key):
     return mapping.get(key) if hasattr(mapping, "get") else None
+
+
+@register.simple_tag(takes_context=True)
+def report_pages(context):
+    """(url name, label) of the report pages the signed-in user may open: no link leads to a 403."""
+    request = context.get("request")
+    return permissions.report_pages(request.user) if request is not None else []
