@@ -234,3 +234,34 @@ def test_english_stays_the_default_and_can_be_chosen_back(client, compiled):
     client.post(reverse("set_language"), {"language": "en", "next": "/"})
     page = _visible(client.get(reverse("login")))
     assert "Sign in to Casetrail" in page and '<html lang="en">' in page
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_on_a_phone_the_switcher_is_one_tap_and_the_signed_in_pages_follow_it(
+    live_server, make_user, compiled
+):
+    from tests.browser import ARTIFACTS, chromium_page, sign_in
+
+    make_user(permissions.COURT_WATCHER, username="watcher.xh")
+    with chromium_page(width=390, height=844, mobile=True) as page:
+        page.goto(f"{live_server.url}/accounts/login/")
+        switcher = page.locator("form.languages")
+        for name in ("Afrikaans", "isiXhosa"):
+            box = switcher.get_by_role("button", name=name).bounding_box()
+            assert box["height"] >= 44 and box["x"] + box["width"] <= 390, (name, box)
+        with page.expect_navigation():
+            switcher.get_by_role("button", name="isiXhosa").click()
+        assert page.locator("h1").inner_text() == "Ngena kwi-Casetrail"
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+
+        sign_in(page, live_server.url, "watcher.xh", "pw-for-tests")
+        menu = page.locator("nav.menu").inner_text()
+        assert "Iifayile zam" in menu and "Uluhlu lwanamhlanje" in menu, menu
+        assert page.locator("form.languages .current").inner_text() == "isiXhosa"
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+        page.screenshot(path=str(ARTIFACTS / "language-isixhosa-phone.png"), full_page=True)
+
+        with page.expect_navigation():
+            page.locator("form.languages").get_by_role("button", name="English").click()
+        assert "My briefs" in page.locator("nav.menu").inner_text()
