@@ -8,10 +8,11 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from . import labels, permissions, selectors, waiting, web_transitions
+from . import labels, page_links, permissions, selectors, waiting, web_transitions
 from .errors import NotAllowed, StaleVersion
 from .labels import words
 from .models import PoliceCase, Prosecution, TransitionLog
+from .page_links import route_for
 
 
 @login_required
@@ -34,6 +35,12 @@ def case_list(request):
         qs = selectors.prosecution_list_for_user(request.user, search=search, state=state)
         states = Prosecution.State.choices
     page = Paginator(qs, 25).get_page(request.GET.get("page"))
+    exact = (
+        selectors.prosecution_by_number(request.user, search) if search and kind == "prosecutions" else None
+    )
+    target = page_links.primary_link(request.user, exact) if exact else None
+    if target:  # one matter by its number: straight to where this user works on it (a watcher: the brief)
+        return redirect(target)
     return render(
         request,
         "casework/case_list.html",
@@ -42,9 +49,15 @@ def case_list(request):
 
 
 def _transitions(obj, user, bound=None) -> list[dict]:
-    """The forms for the transitions this user may take now (one bound with errors, if any)."""
+    """The forms for the transitions this user may take now (one bound with errors, if any); a
+    transition another app takes for this user (a watcher's hearing) is a link there instead."""
     forms = web_transitions.transition_forms(obj, user, bound=bound, prefixed=True)
-    return [{"name": n, "label": words("transition", n, obj), "form": f} for n, f in forms.items()]
+    for n, f in forms.items():
+        page_links.fill_choices(user, obj, n, f)
+    return [
+        {"name": n, "label": words("transition", n, obj), "form": f, "url": route_for(user, obj, n)}
+        for n, f in forms.items()
+    ]
 
 
 def _post_transition(request, obj, name):
@@ -76,6 +89,7 @@ def prosecution_detail(request, pk, bound=None):
         "accused": prosecution.accused.all(),
         "timeline": TransitionLog.for_object(prosecution).order_by("-at", "-id"),
         "transitions": _transitions(prosecution, request.user, bound),
+        "links": page_links.links_for(request.user, prosecution),
         "action_url": "prosecution-transition",
     }
     return render(request, "casework/prosecution_detail.html", context, status=400 if bound else 200)
@@ -85,6 +99,9 @@ def prosecution_detail(request, pk, bound=None):
 @require_POST
 def prosecution_transition(request, pk, name):
     prosecution = get_object_or_404(permissions.visible_prosecutions(request.user), pk=pk)
+    route = route_for(request.user, prosecution, name)
+    if route:  # a watcher's step is a hearing: recorded on the brief, never a bare move
+        return redirect(route)
     form = _post_transition(request, prosecution, name)
     if form is None:
         return redirect("prosecution-detail", pk=pk)

@@ -8,8 +8,9 @@ class CourtwatchConfig(AppConfig):
 
     def ready(self):
         # reactions register on import
-        from . import menus, permissions, reactions, transition_specs  # noqa: F401
+        from . import case_pages, menus, permissions, reactions, transition_specs  # noqa: F401
 
         permissions.register()
+        case_pages.register()
         transition_specs.register()
         menus.register()

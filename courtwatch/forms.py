@@ -3,7 +3,7 @@
 
 from django import forms
 from django.contrib.auth import get_user_model
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.translation import gettext_lazy as _
 
 from casework import plausible
@@ -12,6 +12,7 @@ from casework.models import Court, PostponementReason, RemovalReason
 
 from . import permissions as perms
 from .models import CommitteeMeeting, Feedback, Hearing, WithdrawalReview
+from .outcomes import CONFIRM_OUTCOMES, outcome_reasons, outcome_required
 
 
 class OfficerField(forms.ModelChoiceField):
@@ -26,8 +27,26 @@ class AssignForm(TransitionForm):
     officer = OfficerField(label=_("Court watcher"))
 
 
+class MeetingChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj):
+        return formats.date_format(obj.date, "l j F Y")
+
+
 class ScheduleForm(TransitionForm):
-    meeting = forms.ModelChoiceField(label=_("Meeting"), queryset=CommitteeMeeting.objects.all())
+    """A review goes on the agenda of a meeting still to come (today's included), on the page and in
+    the API alike: a past meeting can no longer discuss it."""
+
+    meeting = MeetingChoiceField(
+        label=_("Meeting"),
+        queryset=CommitteeMeeting.objects.none(),
+        error_messages={"invalid_choice": _("Choose a meeting still to come (today or later).")},
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["meeting"].queryset = CommitteeMeeting.objects.filter(
+            date__gte=timezone.localdate()
+        ).order_by("date", "id")
 
 
 class DecideForm(TransitionForm):
@@ -46,10 +65,13 @@ REASON_CHOICES = [("", "—")] + [
     (_("Postponement"), PostponementReason.choices),
     (_("Withdrawal / strike-off"), RemovalReason.choices),
 ]
+OUTCOME_WORDS = dict(Hearing.Outcome.choices)
 
 
 class HearingForm(forms.Form):
-    """The phone form: only the outcomes valid now are offered (``outcomes``)."""
+    """The phone form. ``outcomes``: the outcomes valid now (only those are offered). Every rule an
+    outcome brings (its reason list, its required fields, the next date after the hearing) is checked
+    here at once, so a watcher sees every problem on the first submit; the service checks again."""
 
     date = plausible.form_future_date(label=_("Hearing date"), widget=DateInput, initial=timezone.localdate)
     type = forms.ChoiceField(label=_("Hearing type"), choices=Hearing.Type.choices)
@@ -65,12 +87,108 @@ class HearingForm(forms.Form):
     programme = forms.CharField(label=_("Diversion programme"), required=False, max_length=200)
     note = plausible.form_note(label=_("Notes"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
     version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    # Set when the watcher confirmed a withdrawal or strike-off (the form's confirmation step).
+    confirm = forms.CharField(widget=forms.HiddenInput, required=False)
+
+    MISSING = {
+        "reason": _("Choose the reason from the list."),
+        "next_date": _("A postponement needs the next date."),
+        "sentence": _("Write the sentence imposed."),
+        "programme": _("Name the diversion programme."),
+        "new_court": _("Choose the court the matter moves to."),
+    }
 
     def __init__(self, *args, outcomes=None, **kwargs):
         super().__init__(*args, **kwargs)
-        if outcomes is not None:
-            labels = dict(Hearing.Outcome.choices)
-            self.fields["outcome"].choices = [(o, labels[o]) for o in outcomes]
+        self.outcomes = [str(o) for o in outcomes] if outcomes is not None else None
+        words = _("Choose from the list.")
+        self.fields["outcome"].error_messages["invalid_choice"] = words
+        self.fields["reason"].error_messages["invalid_choice"] = words
+        self.fields["type"].error_messages["invalid_choice"] = words
+        if not self.is_bound:
+            self._offer_now()
+        # A bound form validates against every code (a wrong pick is told in words by clean()),
+        # then offers only what fits the chosen outcome again.
+
+    def _offer_now(self) -> None:
+        if self.outcomes is not None:
+            self.fields["outcome"].choices = [(o, OUTCOME_WORDS[o]) for o in self.outcomes]
+        self.fields["reason"].choices = [("", "—"), *self._reasons(self.chosen_outcome())]
+
+    def chosen_outcome(self) -> str:
+        value = self.data.get(self.add_prefix("outcome")) if self.is_bound else None
+        return str(value or self.initial.get("outcome") or self.fields["outcome"].initial or "")
+
+    @staticmethod
+    def _reasons(outcome: str):
+        """The reasons the outcome accepts (all of them, grouped, when no outcome is chosen yet)."""
+        reasons = outcome_reasons().get(outcome)
+        return REASON_CHOICES[1:] if reasons is None else reasons
+
+    def required_now(self) -> list[str]:
+        """The fields to mark as required for the outcome chosen now."""
+        return ["date", "type", "outcome", *outcome_required().get(self.chosen_outcome(), [])]
+
+    def clean_outcome(self):
+        outcome = self.cleaned_data["outcome"]
+        if self.outcomes is not None and outcome not in self.outcomes:
+            allowed = ", ".join(str(OUTCOME_WORDS[o]) for o in self.outcomes)
+            raise forms.ValidationError(
+                _("This matter cannot be recorded as “%(outcome)s” now. Possible now: %(allowed)s.")
+                % {"outcome": OUTCOME_WORDS.get(outcome, outcome), "allowed": allowed}
+            )
+        return outcome
+
+    def clean(self):
+        data = super().clean()
+        self._offer_now()
+        outcome = data.get("outcome")
+        if not outcome:
+            return data
+        for name in outcome_required().get(outcome, []):
+            if name in self.fields and not data.get(name) and name not in self.errors:
+                self.add_error(name, self.MISSING.get(name, _("This field is required.")))
+        reason = data.get("reason")
+        accepted = dict(outcome_reasons().get(outcome, []))
+        if reason and reason not in accepted and "reason" not in self.errors:
+            self.add_error("reason", self._wrong_reason(outcome, accepted))
+        held_on, next_date = data.get("date"), data.get("next_date")
+        if held_on and next_date and next_date <= held_on and "next_date" not in self.errors:
+            self.add_error("next_date", _("The next date must be after the hearing date."))
+        return data
+
+    @staticmethod
+    def _wrong_reason(outcome, accepted) -> str:
+        if not accepted:
+            return _("“%(outcome)s” takes no reason from the list; write it in the notes.") % {
+                "outcome": OUTCOME_WORDS[outcome]
+            }
+        return _("That is not a reason for “%(outcome)s”. Choose one of: %(reasons)s.") % {
+            "outcome": OUTCOME_WORDS[outcome],
+            "reasons": ", ".join(str(label) for label in accepted.values()),
+        }
+
+    def needs_confirmation(self) -> bool:
+        return (
+            self.cleaned_data.get("outcome") in CONFIRM_OUTCOMES and self.cleaned_data.get("confirm") != "yes"
+        )
+
+
+class ReEnrolReviewField(forms.TypedChoiceField):
+    """On the prosecution page: the matter's open withdrawal reviews to choose from (never a typed
+    number). One is chosen for you; several ask which review asked for the re-enrolment."""
+
+    def __init__(self, reviews, *, label_from):
+        several = len(reviews) > 1
+        super().__init__(
+            label=_("Withdrawal review this answers"),
+            choices=[(r.pk, label_from(r)) for r in reviews],
+            coerce=int,
+            required=several,
+            widget=forms.RadioSelect if several else forms.Select,
+            initial=None if several else reviews[0].pk,
+            help_text=_("Every open review of this matter closes as re-enrolled."),
+        )
 
 
 class FeedbackForm(forms.Form):

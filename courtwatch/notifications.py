@@ -14,12 +14,16 @@ from celery import shared_task
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import IntegrityError, OperationalError, transaction
-from django.utils import timezone
+from django.urls import reverse
+from django.utils import formats, timezone
+from django.utils.translation import gettext as _
 
 from casework import after_commit
 from casework.errors import PermissionDenied
+from casework.models import Prosecution
 
-from .models import Notification
+from . import permissions as perms
+from .models import Brief, Notification, WithdrawalReview
 
 logger = logging.getLogger(__name__)
 
@@ -76,6 +80,43 @@ def notification_mark_read(*, actor, notification: Notification) -> Notification
         notification.read_at = timezone.now()
         notification.save(update_fields=["read_at"])
     return notification
+
+
+def notification_re_enrolment(prosecution_id: int, enrolments: int) -> int:
+    """Tell the brief's watcher, the supervisors and the committee that a matter is back on the roll
+    (once per enrolment: the key); answers how many notices were new."""
+    p = Prosecution.objects.select_related("court").get(pk=prosecution_id)
+    brief = Brief.objects.filter(prosecution=p).select_related("officer").first()
+    review = WithdrawalReview.objects.filter(prosecution=p).order_by("-closed_at", "-id").first()
+    when = formats.date_format(p.next_appearance, "j F Y") if p.next_appearance else _("not set yet")
+    subject = _("Re-enrolled: %(case)s at %(court)s") % {"case": p.case_number, "court": p.court.name}
+    body = _(
+        "%(case)s is back on the roll at %(court)s (enrolment %(n)s); its open withdrawal reviews are "
+        "closed as re-enrolled. Next date: %(when)s."
+    ) % {"case": p.case_number, "court": p.court.name, "n": p.enrolments, "when": when}
+    brief_url = reverse("courtwatch:brief-detail", args=[brief.pk]) if brief else ""
+    review_url = reverse("courtwatch:review-detail", args=[review.pk]) if review else brief_url
+    people = [(brief.officer, brief_url)] if brief and brief.officer else []
+    people += [(u, brief_url or review_url) for u in perms.supervisors()]
+    people += [(u, review_url) for u in perms.committee_members()]
+    key = f"re_enrolled:prosecution:{p.pk}:e{enrolments}"
+    sent = set()
+    new = 0
+    for user, url in people:
+        if user.pk in sent:
+            continue
+        sent.add(user.pk)
+        new += (
+            notify(user, Notification.Kind.MATTER_RE_ENROLLED, key=key, subject=subject, body=body, url=url)
+            is not None
+        )
+    return new
+
+
+@shared_task(acks_late=True, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=8)
+def notify_re_enrolment(prosecution_id: int, enrolments: int) -> int:
+    """After a re-enrolment commits: its notices (idempotent by key)."""
+    return notification_re_enrolment(prosecution_id, enrolments)
 
 
 @shared_task(acks_late=True, autoretry_for=(OSError, OperationalError), retry_backoff=True, max_retries=8)

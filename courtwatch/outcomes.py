@@ -108,3 +108,39 @@ def effective_time(day: date, prosecution: Prosecution):
     if at <= last and timezone.localdate(last) == day:
         at = min(now, last + timedelta(seconds=1))
     return at
+
+
+# ---------------------------------------------------------------- the phone form's help (derived)
+
+# Outcomes that take the matter off the roll: the form asks for a confirmation before recording them.
+CONFIRM_OUTCOMES = frozenset(
+    o for o, t in OUTCOME_TRANSITIONS.items() if t in ("withdraw", "withdraw_provisionally", "strike_off")
+)
+
+
+def outcome_reasons() -> dict[str, list[tuple[str, str]]]:
+    """Outcome → the reason codes (with their words) it accepts; empty when it takes no reason."""
+    out = {}
+    for o in OUTCOME_TRANSITIONS:
+        spec = _spec(o)
+        field = spec.form.base_fields.get("reason")
+        out[str(o)] = [(str(c), str(label)) for c, label in field.choices if c != ""] if field else []
+    return out
+
+
+def outcome_required() -> dict[str, list[str]]:
+    """Outcome → the hearing fields it requires (besides date, type and outcome)."""
+    return {str(o): [HEARING_FIELD.get(f, f) for f in _spec(o).required] for o in OUTCOME_TRANSITIONS}
+
+
+def default_hearing_type(prosecution: Prosecution, *, heard_before: bool) -> str:
+    """The hearing a matter at this stage most likely has next: a first appearance for a new matter,
+    a trial day on trial, sentencing after conviction, else a remand."""
+    s = Prosecution.State
+    if prosecution.state == s.ENROLLED and not heard_before:
+        return Hearing.Type.FIRST_APPEARANCE
+    if prosecution.state == s.TRIAL:
+        return Hearing.Type.TRIAL
+    if prosecution.state == s.CONVICTED:
+        return Hearing.Type.SENTENCING
+    return Hearing.Type.REMAND

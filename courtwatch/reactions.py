@@ -6,7 +6,8 @@ Every reaction of this app is here, registered on ``casework.reactions`` at star
 - a prosecution is enrolled → open its brief (when it arises from a Casetrail incident);
 - a prosecution moves → its brief mirrors the next appearance;
 - it enters withdrawn / provisionally withdrawn / struck off → flag a withdrawal review;
-- it is re-enrolled → close the review it names (``data["review"]``, checked) and reopen the brief;
+- it is re-enrolled → close its open reviews as re-enrolled (the one it answers named in
+  ``data["review"]`` when several), tell the people who follow it, and reopen the brief;
 - it reaches a terminal state (sentenced, acquitted, diverted) → close the brief.
 """
 
@@ -33,8 +34,9 @@ def follow_prosecution(*, obj, name, from_state, to_state, actor, reason, data, 
     if to_state in Prosecution.REMOVED_STATES and from_state not in Prosecution.REMOVED_STATES:
         services.review_flag(prosecution=obj, removal=name, reason=reason, actor=actor, at=at)
     if name == "re_enrol":
-        if data.get("review"):
-            services.review_link_re_enrolment(prosecution=obj, review_id=data["review"], actor=actor, at=at)
+        services.reviews_close_on_re_enrolment(
+            prosecution=obj, review_id=data.get("review"), actor=actor, at=at
+        )
         brief = Brief.objects.select_for_update().filter(prosecution=obj).first()
         if brief is not None and brief.state == Brief.State.CLOSED:
             apply_transition(

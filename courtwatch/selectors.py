@@ -2,11 +2,12 @@
 
 from datetime import date, timedelta
 
-from django.db.models import Count, Exists, OuterRef, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from casework.models import Court, Prosecution
+from casework.labels import words
+from casework.models import Court, Prosecution, TransitionLog
 
 from . import permissions as perms
 from .models import (
@@ -66,19 +67,23 @@ def unassigned_briefs(qs: QuerySet[Brief]) -> QuerySet[Brief]:
 
 
 def court_roll(user, *, start: date, end: date, mine_only: bool = True) -> list[dict]:
-    """Expected hearings from start to end (inclusive), grouped by court, each with its last hearing."""
+    """Expected hearings from start to end (inclusive), grouped by court, each with its last hearing;
+    a matter whose hearing in the period is already recorded stays on the roll, marked done."""
     qs = perms.visible_briefs(user)
     if mine_only:
         qs = qs.filter(officer=user)
+    due = Q(state__in=Brief.OPEN_STATES, next_appearance__gte=start, next_appearance__lte=end)
+    heard = Q(pk__in=Hearing.objects.filter(date__gte=start, date__lte=end).values("brief"))
     briefs = list(
         _briefs(qs)
-        .filter(state__in=Brief.OPEN_STATES, next_appearance__gte=start, next_appearance__lte=end)
+        .filter(due | heard)
         .prefetch_related("prosecution__accused", "prosecution__police_case__offence")
         .order_by("prosecution__court__name", "next_appearance", "id")
     )
     last = {}
     for h in Hearing.objects.filter(brief__in=briefs).order_by("brief_id", "-date", "-id"):
         last.setdefault(h.brief_id, h)
+    done = {b: h for b, h in last.items() if start <= h.date <= end}
     open_reviews = set(
         WithdrawalReview.objects.filter(prosecution__brief__in=briefs).values_list(
             "prosecution_id", flat=True
@@ -95,6 +100,7 @@ def court_roll(user, *, start: date, end: date, mine_only: bool = True) -> list[
         g["rows"].append(
             {
                 "brief": b,
+                "done": done.get(b.pk),
                 "last": last.get(b.pk),
                 "watch_for": watch_for(
                     b, last.get(b.pk), b.pk in feedback_open, b.prosecution_id in open_reviews
@@ -111,7 +117,10 @@ def watch_for(brief: Brief, last: Hearing | None, feedback_open: bool, reviewed:
     if last is None:
         hints.append(_("First hearing on this brief: note charges, bail and the investigating officer."))
     elif last.outcome == Hearing.Outcome.POSTPONED and last.reason:
-        hints.append(f"Last postponed for '{last.reason.replace('_', ' ')}': check it is resolved.")
+        hints.append(
+            _("Last postponed for “%(reason)s”: check it is resolved.")
+            % {"reason": words("reason", last.reason)}
+        )
     if p.enrolments > 1:
         hints.append(_("Re-enrolled matter (enrolment %(count)s).") % {"count": p.enrolments})
     if reviewed:
@@ -171,6 +180,47 @@ def review_list_for_user(user, *, prosecution: int | None = None, state: str = "
     if open_only:
         qs = qs.exclude(state=WithdrawalReview.State.CLOSED)
     return qs.order_by("-priority_score", "flagged_at", "id")
+
+
+# The queue's age filter: days since the review was flagged (the SLA: decided within 30 days).
+REVIEW_AGES = ("new", "due_soon", "overdue")
+
+
+def review_queue_for_user(user, *, state: str = "", court: str = "", age: str = "", now=None):
+    """The committee's queue, priority first, filtered by state ("" = every open one, "all" = closed
+    too), court code and age: ``new`` (under 20 days), ``due_soon`` (20–30 days, still undecided),
+    ``overdue`` (undecided after 30 days)."""
+    now = now or timezone.now()
+    qs = review_list_for_user(user, open_only=state == "", state="" if state in ("", "all") else state)
+    if court:
+        qs = qs.filter(prosecution__court__code=court)
+    due = now - REVIEW_OVERDUE_AFTER
+    soon = now - (REVIEW_OVERDUE_AFTER - timedelta(days=10))
+    if age == "new":
+        qs = qs.filter(flagged_at__gte=soon)
+    elif age == "due_soon":
+        qs = qs.filter(state__in=WithdrawalReview.UNDECIDED_STATES, flagged_at__lt=soon, flagged_at__gte=due)
+    elif age == "overdue":
+        qs = overdue_reviews(qs, now)
+    return qs
+
+
+def review_courts(user) -> QuerySet[Court]:
+    """The courts with reviews this user sees (the queue's court filter)."""
+    return Court.objects.filter(prosecutions__withdrawal_reviews__in=perms.visible_reviews(user)).distinct()
+
+
+def review_page_context(review: WithdrawalReview, user) -> dict:
+    """What the committee reads on a review: the matter's hearings (with the watcher's notes), the
+    feedback given to SAPS / NPA, and the brief when this user may open it."""
+    p = review.prosecution
+    brief = perms.visible_briefs(user).filter(prosecution=p).first()
+    return {
+        "hearings": Hearing.objects.filter(prosecution=p).select_related("officer", "new_court"),
+        "feedback": Feedback.objects.filter(brief__prosecution=p).select_related("created_by"),
+        "brief": brief,
+        "closure": TransitionLog.for_object(review).filter(transition="close").order_by("-at", "-id").first(),
+    }
 
 
 def overdue_reviews(qs: QuerySet[WithdrawalReview], now=None) -> QuerySet[WithdrawalReview]:

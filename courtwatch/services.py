@@ -11,17 +11,17 @@ import re
 from django.db import transaction
 from django.db.models import Q
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
-from casework import transitions
+from casework import after_commit, transitions
 from casework.errors import AlreadyRecorded, InvalidInput, NotAllowed, PermissionDenied, StaleVersion
 from casework.models import Accused, Court, Mechanism, Prosecution, TransitionLog
 from casework.transitions import code
 
 from . import permissions as perms
 from .models import Brief, CommitteeMeeting, Feedback, Hearing, Notification, WithdrawalReview
-from .notifications import notify
+from .notifications import notify, notify_re_enrolment
 from .outcomes import OUTCOME_TRANSITIONS, effective_time, outcome_kwargs, outcomes_valid_now
 
 
@@ -468,6 +468,7 @@ def review_decide(
             rationale=rationale.strip(),
             decided_by=actor,
         )
+        _check_meeting_held(review, at)
         if not members:
             raise InvalidInput({"members_present": _("Name the members present.")})
         outsiders = [
@@ -485,6 +486,19 @@ def review_decide(
         return review
 
 
+def _check_meeting_held(review: WithdrawalReview, at) -> None:
+    """A decision is the meeting's: recorded on or after the day it sits, never before."""
+    day = timezone.localdate(at) if at else timezone.localdate()
+    if review.meeting is not None and review.meeting.date > day:
+        when = formats.date_format(review.meeting.date, "l j F Y")
+        raise InvalidInput(
+            {
+                "decision": _("The committee meets on %(day)s; record its decision on or after that day.")
+                % {"day": when}
+            }
+        )
+
+
 def review_close(review: WithdrawalReview, *, actor, version: int | None, note: str = "", at=None):
     """Close a decided review by hand (a re-enrolment decision closes itself on re-enrolment)."""
     with transaction.atomic():
@@ -493,40 +507,57 @@ def review_close(review: WithdrawalReview, *, actor, version: int | None, note: 
         )
 
 
-def review_link_re_enrolment(*, prosecution: Prosecution, review_id, actor, at=None) -> WithdrawalReview:
-    """A re-enrolment names the review that asked for it: check it, close it. InvalidInput rolls back."""
+def _named_review(prosecution: Prosecution, open_reviews: list, review_id):
+    """The review a re-enrolment names, among the matter's open ones (None when none is named)."""
+    if review_id in (None, ""):
+        if len(open_reviews) > 1:
+            text = _(
+                "This matter has %(n)s open withdrawal reviews: choose the one this re-enrolment answers."
+            )
+            raise InvalidInput({"review": text % {"n": len(open_reviews)}})
+        return open_reviews[0] if open_reviews else None
     try:
         review_id = int(review_id)
     except (TypeError, ValueError) as e:
-        raise InvalidInput({"review": _("A review id (a whole number) is required.")}) from e
-    review = WithdrawalReview.objects.select_for_update().filter(pk=review_id).first()
-    if review is None or review.prosecution_id != prosecution.pk:
-        raise InvalidInput(
-            {
-                "review": _("Review %(number)s is not a withdrawal review of this matter.")
-                % {"number": review_id}
-            }
-        )
-    if (
-        review.state != WithdrawalReview.State.DECIDED
-        or review.decision != WithdrawalReview.Decision.RE_ENROL
-    ):
-        raise InvalidInput(
-            {
-                "review": f"Review {review_id} has not decided to re-enrol "
-                f"(state '{review.state}', decision '{review.decision or 'none'}')."
-            }
-        )
-    return transitions.apply_transition(
-        review,
-        "close",
-        actor=actor,
-        version=None,
-        may=always,
-        reason="re_enrolled",
-        data={"prosecution": prosecution.pk, "enrolments": prosecution.enrolments},
-        at=not_before_last_change(at, review),
+        raise InvalidInput({"review": _("Choose the review from the list.")}) from e
+    named = next((r for r in open_reviews if r.pk == review_id), None)
+    if named is not None:
+        return named
+    if WithdrawalReview.objects.filter(pk=review_id, prosecution=prosecution).exists():
+        raise InvalidInput({"review": _("That review of this matter is already closed.")})
+    raise InvalidInput({"review": _("That is not a withdrawal review of this matter.")})
+
+
+def reviews_close_on_re_enrolment(*, prosecution: Prosecution, review_id=None, actor, at=None) -> list:
+    """A re-enrolment closes every open review of the matter as re-enrolled; ``review_id`` names the
+    one it answers (required when several are open). The watcher, the supervisors and the committee
+    are told after commit. InvalidInput (naming ``review``) rolls the re-enrolment back."""
+    open_reviews = list(
+        WithdrawalReview.objects.select_for_update()
+        .filter(prosecution=prosecution)
+        .exclude(state=WithdrawalReview.State.CLOSED)
+        .order_by("flagged_at", "id")
     )
+    named = _named_review(prosecution, open_reviews, review_id)
+    closed = [
+        transitions.apply_transition(
+            review,
+            "close",
+            actor=actor,
+            version=None,
+            may=always,
+            reason="re_enrolled",
+            data={
+                "prosecution": prosecution.pk,
+                "enrolments": prosecution.enrolments,
+                "answered": review.pk == getattr(named, "pk", None),
+            },
+            at=not_before_last_change(at, review),
+        )
+        for review in open_reviews
+    ]
+    after_commit.queue(notify_re_enrolment, prosecution.pk, prosecution.enrolments)
+    return closed
 
 
 @transaction.atomic

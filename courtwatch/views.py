@@ -11,20 +11,29 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from casework import csvsafe, transitions
 from casework.errors import InvalidInput, NotAllowed, StaleVersion
+from casework.labels import words
 from casework.models import TransitionLog
+from casework.pagination import paginate
 from casework.web_transitions import put_on_form, take_transition, transition_forms
 
 from . import forms, selectors, services
 from . import permissions as perms
-from .models import Brief, WithdrawalReview
+from .models import REVIEW_OVERDUE_AFTER, Brief, Hearing, WithdrawalReview
 from .notifications import notification_mark_read
-from .outcomes import outcome_fields
+from .outcomes import (
+    CONFIRM_OUTCOMES,
+    default_hearing_type,
+    outcome_fields,
+    outcome_reasons,
+    outcome_required,
+)
 
 
 @login_required
@@ -64,18 +73,29 @@ def _brief_or_404(request, pk) -> Brief:
         raise Http404 from e
 
 
+def _hearing_form(brief, outcomes, outcome: str = "") -> forms.HearingForm:
+    """A fresh hearing form: today, the type the matter's stage suggests, the outcome asked for
+    (the case page's buttons) or else "postponed", the most common outcome of a day in court."""
+    p = brief.prosecution
+    if outcome not in outcomes:
+        outcome = Hearing.Outcome.POSTPONED if Hearing.Outcome.POSTPONED in outcomes else ""
+    initial = {
+        "version": p.version,
+        "date": timezone.localdate(),
+        "type": default_hearing_type(p, heard_before=brief.hearings.exists()),
+        "outcome": outcome,
+    }
+    return forms.HearingForm(outcomes=outcomes, initial=initial)
+
+
 def _brief_page(request, brief, *, hearing_form=None, feedback_form=None, assign_form=None, status=200):
     p = brief.prosecution
     user = request.user
     may_work = perms.may_work_brief(user, brief)
     outcomes = services.outcomes_valid_now(p)
-    labels = {
-        "start_monitoring": _("Start monitoring"),
-        "close": _("Close brief"),
-        "reopen": _("Reopen brief"),
-    }
     specs = transitions.available(brief, user)
-    names = [(s.name, labels.get(s.name, s.name)) for s in specs if s.name != "assign"]
+    names = [(s.name, words("transition", s.name, brief)) for s in specs if s.name != "assign"]
+    hearing_form = hearing_form or _hearing_form(brief, outcomes, request.GET.get("outcome", ""))
     context = {
         "brief": brief,
         "p": p,
@@ -87,9 +107,14 @@ def _brief_page(request, brief, *, hearing_form=None, feedback_form=None, assign
         "reviews": WithdrawalReview.objects.filter(prosecution=p).order_by("-flagged_at"),
         "may_work": may_work,
         "outcomes": outcomes,
-        "outcome_fields": outcome_fields(),
-        "hearing_form": hearing_form
-        or forms.HearingForm(outcomes=outcomes, initial={"version": p.version, "date": timezone.localdate()}),
+        "form_help": {
+            "fields": outcome_fields(),
+            "reasons": outcome_reasons(),
+            "required": outcome_required(),
+            "confirm": sorted(CONFIRM_OUTCOMES),
+        },
+        "hearing_form": hearing_form,
+        "required_now": hearing_form.required_now(),
         "feedback_form": feedback_form or forms.FeedbackForm(),
         "response_form": forms.FeedbackResponseForm(),
         "assign_form": assign_form if assign_form is not None else forms.AssignForm(),
@@ -104,42 +129,67 @@ def brief_detail(request, pk):
     return _brief_page(request, _brief_or_404(request, pk))
 
 
+def _record(request, brief, form) -> bool:
+    """Record the validated hearing through the one service; False with the error on the form."""
+    d = form.cleaned_data
+    try:
+        services.hearing_record(
+            actor=request.user,
+            prosecution=brief.prosecution,
+            held_on=d["date"],
+            kind=d["type"],
+            outcome=d["outcome"],
+            reason=d["reason"],
+            next_date=d["next_date"],
+            note=d["note"],
+            new_court=d["new_court"],
+            sentence=d["sentence"],
+            programme=d["programme"],
+            version=d["version"],
+        )
+    except (InvalidInput, NotAllowed, StaleVersion) as exc:
+        put_on_form(form, exc)
+        return False
+    return True
+
+
 @login_required
-@require_POST
 def brief_hearing(request, pk):
+    """POST records a hearing; a GET (a reload after an error, a bookmarked step) shows the brief's
+    form rather than a blank 405. A withdrawal or strike-off not yet confirmed shows the
+    confirmation step first."""
     brief = _brief_or_404(request, pk)
+    if request.method != "POST":
+        return redirect(reverse("courtwatch:brief-detail", args=[brief.pk]) + "#record")
     if not perms.may_work_brief(request.user, brief):
         raise PermissionDenied
     form = forms.HearingForm(request.POST, outcomes=services.outcomes_valid_now(brief.prosecution))
-    # Validate the outcome against every outcome: "not valid now" is the service's error to give.
-    form.fields["outcome"].choices = forms.Hearing.Outcome.choices
-    if form.is_valid():
+    if form.is_valid() and form.needs_confirmation():
+        return render(request, "courtwatch/hearing_confirm.html", _confirmation(brief, form))
+    if form.is_valid() and _record(request, brief, form):
         d = form.cleaned_data
-        try:
-            services.hearing_record(
-                actor=request.user,
-                prosecution=brief.prosecution,
-                held_on=d["date"],
-                kind=d["type"],
-                outcome=d["outcome"],
-                reason=d["reason"],
-                next_date=d["next_date"],
-                note=d["note"],
-                new_court=d["new_court"],
-                sentence=d["sentence"],
-                programme=d["programme"],
-                version=d["version"],
-            )
-        except (InvalidInput, NotAllowed, StaleVersion) as exc:
-            put_on_form(form, exc)
-        else:
-            messages.success(request, _("Hearing recorded."))
-            return redirect("courtwatch:brief-detail", pk=brief.pk)
-    form.fields["outcome"].choices = (
-        forms.HearingForm(outcomes=services.outcomes_valid_now(brief.prosecution)).fields["outcome"].choices
-    )
+        messages.success(
+            request,
+            _("Hearing recorded: %(case)s, %(outcome)s.")
+            % {"case": brief.prosecution.case_number, "outcome": words("outcome", d["outcome"])},
+        )
+        if d["date"] == timezone.localdate():  # back to today's roll, where it now shows as done
+            return redirect(reverse("courtwatch:roll") + f"?period=today#brief-{brief.pk}")
+        return redirect("courtwatch:brief-detail", pk=brief.pk)
     brief.refresh_from_db()
     return _brief_page(request, brief, hearing_form=form, status=400)
+
+
+def _confirmation(brief, form) -> dict:
+    d = form.cleaned_data
+    return {
+        "brief": brief,
+        "p": brief.prosecution,
+        "form": form,
+        "outcome": words("outcome", d["outcome"]),
+        "reason": words("reason", d["reason"]) if d["reason"] else "",
+        "hidden": [(f.html_name, f.value() or "") for f in form if f.name != "confirm"],
+    }
 
 
 @login_required
@@ -212,7 +262,14 @@ def roll(request):
     return render(
         request,
         "courtwatch/roll.html",
-        {"groups": groups, "period": period, "start": start, "end": end, "mine_only": mine_only},
+        {
+            "groups": groups,
+            "period": period,
+            "start": start,
+            "end": end,
+            "mine_only": mine_only,
+            "today": today,
+        },
     )
 
 
@@ -271,14 +328,22 @@ def bulk_assign(request):
 def review_queue(request):
     if not perms.may_see_review_queue(request.user):
         raise Http404
-    show = request.GET.get("show", "open")
-    reviews = selectors.review_list_for_user(request.user, open_only=show != "all")
+    q = request.GET
+    state = q.get("state", "") if q.get("state", "") in ("", "all", *WithdrawalReview.State.values) else ""
+    age = q.get("age", "") if q.get("age", "") in selectors.REVIEW_AGES else ""
+    court = q.get("court", "")
+    reviews = selectors.review_queue_for_user(request.user, state=state, court=court, age=age)
     return render(
         request,
         "courtwatch/review_queue.html",
         {
-            "reviews": reviews[:500],
-            "show": show,
+            "page": paginate(request, reviews),
+            "state": state,
+            "court": court,
+            "age": age,
+            "states": WithdrawalReview.State.choices,
+            "courts": selectors.review_courts(request.user),
+            "overdue_days": REVIEW_OVERDUE_AFTER.days,
             "may_create_meeting": perms.may_create_meeting(request.user),
         },
     )
@@ -288,10 +353,11 @@ def review_queue(request):
 def review_detail(request, pk, *, bound=None, status=200):
     review = get_object_or_404(selectors.review_list_for_user(request.user), pk=pk)
     forms_now = transition_forms(review, request.user, bound=bound)
-    if "schedule" in forms_now:
-        forms_now["schedule"].fields["meeting"].queryset = selectors.meeting_list_for_user(
-            request.user
-        ).filter(date__gte=timezone.localdate() - timedelta(days=30))
+    if "schedule" in forms_now:  # meetings still to come, that this user can see
+        field = forms_now["schedule"].fields["meeting"]
+        field.queryset = field.queryset.filter(
+            pk__in=selectors.meeting_list_for_user(request.user).values("pk")
+        )
     p = review.prosecution
     return render(
         request,
@@ -301,9 +367,11 @@ def review_detail(request, pk, *, bound=None, status=200):
             "p": p,
             "accused": p.accused.all(),
             "incidents": p.police_case.incidents.select_related("suburb"),
-            "timeline": TransitionLog.for_object(p),
-            "review_log": TransitionLog.for_object(review),
+            "timeline": TransitionLog.for_object(p).order_by("at", "id"),
+            "review_log": TransitionLog.for_object(review).order_by("at", "id"),
             "transition_forms": forms_now,
+            "overdue_days": REVIEW_OVERDUE_AFTER.days,
+            **selectors.review_page_context(review, request.user),
         },
         status=status,
     )

@@ -104,7 +104,7 @@ def test_a_matter_goes_from_enrolment_through_withdrawal_review_and_re_enrolment
     committee = api(members[0])
     r = committee.post(
         "/api/v1/meetings/",
-        {"date": days_ago(1).isoformat(), "members": [m.username for m in members]},
+        {"date": days_ago(0).isoformat(), "members": [m.username for m in members]},
         format="json",
     )
     assert r.status_code == 201, r.data

@@ -6,7 +6,7 @@ import pytest
 from django.utils import timezone
 
 from casework import services as cws
-from casework.models import Prosecution
+from casework.models import Prosecution, TransitionLog
 from courtwatch import services
 from courtwatch.models import Brief, WithdrawalReview
 from tests.factories import set_state
@@ -167,16 +167,17 @@ def test_re_enrolment_naming_a_review_of_another_matter_rolls_back_entirely(api,
     assert WithdrawalReview.objects.get(pk=other_review.pk).state == "decided"
 
 
-def test_re_enrolment_naming_a_review_that_did_not_decide_re_enrol_rolls_back(api, npa, enrol, decided):
+def test_re_enrolment_closes_an_undecided_review_as_re_enrolled(api, npa, enrol):
     p, review = withdrawn(enrol)
     r = api(npa).post(
         f"/api/v1/prosecutions/{p.pk}/transitions/re_enrol/",
-        {"reason": "committee", "review": review.pk, "version": p.version},
+        {"reason": "Docket found", "version": p.version},
         format="json",
     )
-    assert r.status_code == 422 and "review" in r.data["errors"]
-    assert Prosecution.objects.get(pk=p.pk).state == "withdrawn"
-    assert WithdrawalReview.objects.get(pk=review.pk).state == "flagged"
+    assert r.status_code == 200, r.data
+    closed = WithdrawalReview.objects.get(pk=review.pk)
+    assert closed.state == "closed"
+    assert TransitionLog.for_object(closed).get(transition="close").reason == "re_enrolled"
 
 
 def test_re_enrolment_with_the_deciding_review_closes_it_and_reopens_the_closed_brief(
