@@ -7,6 +7,7 @@ Reads only; the writes are ``intake.receive.inbound_receive_form`` and ``dead_le
 import csv
 import io
 import json
+from datetime import datetime
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -94,8 +95,8 @@ def _json_fields(data: dict) -> dict:
     ident = (data.get("identifiers") or [{}])[0]
     out = {k: data.get(k) or "" for k in ("arrival_at", "injury_at", "date_of_birth", "name", "triage")}
     out.update({k: data.get(k) or "" for k in ("place_type", "disposition", "sex", "role")})
-    out["arrival_at"] = (out["arrival_at"] or "")[:16]
-    out["injury_at"] = (out["injury_at"] or "")[:16]
+    for key in ("arrival_at", "injury_at"):  # stored in UTC with an offset; the form shows local time
+        out[key] = _local_input(out[key])
     out.update(
         icd10_codes=" ".join(data.get("icd10_codes") or []),
         suburb=data.get("suburb_text") or "",
@@ -106,6 +107,14 @@ def _json_fields(data: dict) -> dict:
         gang_suspected=YES_NO[data.get("gang_suspected")],
     )
     return out
+
+
+def _local_input(value: str) -> str:
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return value
+    return timezone.localtime(moment).strftime("%Y-%m-%dT%H:%M") if timezone.is_aware(moment) else value
 
 
 def _csv_fields(values: dict) -> dict:
