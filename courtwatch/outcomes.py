@@ -84,7 +84,12 @@ def outcome_kwargs(outcome, values: dict) -> dict:
     """
     spec = _spec(outcome)
     if values.get("reason") and "reason" not in spec.fields:
-        raise InvalidInput({"reason": f"A reason code is not used for outcome '{outcome}'; use the note."})
+        raise InvalidInput(
+            {
+                "reason": _("A reason code is not used for outcome “%(outcome)s”; use the note.")
+                % {"outcome": dict(Hearing.Outcome.choices).get(outcome, outcome)}
+            }
+        )
     kwargs = {}
     for field in spec.fields:
         name = HEARING_FIELD.get(field, field)

@@ -152,8 +152,16 @@ def _check_not_stale(p: Prosecution, brief: Brief, *, version, held_on, kind, ou
     twin = brief.hearings.filter(date=held_on, type=kind, outcome=outcome).first()
     if twin is not None:
         raise AlreadyRecorded(
-            f"This hearing ({held_on}, {kind}, {outcome}) is already recorded (hearing {twin.pk}). "
-            "To record another, send the prosecution's current version.",
+            _(
+                "This hearing (%(date)s, %(type)s, %(outcome)s) is already recorded (hearing %(id)s). "
+                "To record another, send the prosecution's current version."
+            )
+            % {
+                "date": held_on,
+                "type": dict(Hearing.Type.choices).get(kind, kind),
+                "outcome": dict(Hearing.Outcome.choices).get(outcome, outcome),
+                "id": twin.pk,
+            },
             current=p.version,
         )
 
@@ -187,7 +195,12 @@ def _check_dates_and_courts(p: Prosecution, brief: Brief, *, held_on, outcome, n
         raise InvalidInput({"next_date": _("The next date must be after the hearing date.")})
     if court is not None and court.pk != p.court_id:
         raise InvalidInput(
-            {"court": f"The matter is on the roll at {p.court}; a move is recorded as outcome 'transferred'."}
+            {
+                "court": _(
+                    "The matter is on the roll at %(court)s; a move is recorded as outcome “%(outcome)s”."
+                )
+                % {"court": p.court, "outcome": Hearing.Outcome.TRANSFERRED.label}
+            }
         )
     if outcome != Hearing.Outcome.TRANSFERRED and new_court is not None:
         raise InvalidInput({"new_court": _("A new court is only given for outcome 'transferred'.")})

@@ -436,9 +436,9 @@ def istv_extract(request):
         if not 1 <= mon <= 12:
             raise ValueError
     except ValueError:
-        raise ReportInputError({"month": "A month is YYYY-MM."}) from None
+        raise ReportInputError({"month": _("A month is YYYY-MM.")}) from None
     if not facility_code:
-        raise ReportInputError({"facility": "Choose a facility."})
+        raise ReportInputError({"facility": _("Choose a facility.")})
     facility = get_object_or_404(Facility, code=facility_code)
     rows = dashboard.istv_extract(facility, year, mon)
     return exports.csv_response(f"istv-{facility.code}-{year}-{mon:02d}.csv", dashboard.EXTRACT_FIELDS, rows)
