@@ -11,6 +11,7 @@ import json
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from casework.errors import InvalidInput, PermissionDenied
 from casework.models import TransitionLog
@@ -74,9 +75,9 @@ def _replay(message: InboundMessage, actor, raw: str | None) -> InboundMessage:
     try:
         text = _validate(message, text)
     except IntakeError as e:
-        raise InvalidInput({"raw": f"Still not acceptable: {e}"}) from e
+        raise InvalidInput({"raw": _("Still not acceptable: %(reason)s") % {"reason": e}}) from e
     except ValueError as e:
-        why = f"Still not acceptable: the text cannot be read ({type(e).__name__})."
+        why = _("Still not acceptable: the text cannot be read (%(error)s).") % {"error": type(e).__name__}
         raise InvalidInput({"raw": why}) from e
     before = message.status
     other = store.existing(message.channel, message.sender, message.control_id)
