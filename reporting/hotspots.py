@@ -136,8 +136,9 @@ def _definitions(weeks: int, recent_start: date, this_week: date) -> dict:
         "previous": _("Admissions in the %(weeks)s weeks before that.") % {"weeks": weeks},
         "alert": (
             _(
-                "A suburb-week is a spike when it has at least %(min)s admissions and "
-                "P(X >= observed) < %(p)s for X ~ Poisson(mean of the suburb's %(weeks)s "
+                "A place-week (a suburb or precinct in one week) is a spike when it has at least "
+                "%(min)s admissions and "
+                "P(X >= observed) < %(p)s for X ~ Poisson(mean of the place's %(weeks)s "
                 "preceding weeks, at least 0.5)."
             )
             % {"min": ALERT_MIN_COUNT, "p": ALERT_P, "weeks": BASELINE_WEEKS}

@@ -50,7 +50,7 @@ def admissions_map(period: Period, filters: DashboardFilters, *, level: str, sup
         point = points.get(row["key"], {})
         sources |= point.get("sources", set())
         by_hand += 1 if point.get("by_hand") else 0
-        withheld = "count" in row.get("suppressed", ())
+        withheld = "count" in row.get("suppressed", ()) or "count" in row.get("complementary", ())
         places.append(
             {
                 "key": row["key"],
@@ -62,6 +62,7 @@ def admissions_map(period: Period, filters: DashboardFilters, *, level: str, sup
                 "by_hand": point.get("by_hand", False),
                 "points": point.get("points", 0),
                 "alert": row["key"] in alerts,
+                "rank": None,
             }
         )
     # One rank, by admissions, among the places shown; withheld ones follow by name (their order
