@@ -8,7 +8,7 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 
 from casework.errors import InvalidInput
 from casework.inputs import ascii_int
@@ -72,14 +72,14 @@ def index(request):
 # ------------------------------------------------------------------ conviction rate
 
 MEASURE_LABELS = {
-    "convictions": _lazy("Convictions"),
-    "acquittals": _lazy("Acquittals"),
-    "verdicts": _lazy("Verdicts"),
-    "withdrawn": _lazy("Withdrawn"),
-    "provisionally_withdrawn": _lazy("Prov. withdrawn"),
-    "struck_off": _lazy("Struck off"),
-    "diverted": _lazy("Diverted"),
-    "finalised": _lazy("Finalised"),
+    "convictions": gettext_lazy("Convictions"),
+    "acquittals": gettext_lazy("Acquittals"),
+    "verdicts": gettext_lazy("Verdicts"),
+    "withdrawn": gettext_lazy("Withdrawn"),
+    "provisionally_withdrawn": gettext_lazy("Prov. withdrawn"),
+    "struck_off": gettext_lazy("Struck off"),
+    "diverted": gettext_lazy("Diverted"),
+    "finalised": gettext_lazy("Finalised"),
 }
 
 
@@ -289,20 +289,20 @@ def unknown_to_police(request):
 # ------------------------------------------------------------------ dashboard
 
 DASHBOARD_TILES = [
-    ("month", _lazy("Admissions by month"), "column"),
-    ("week", _lazy("Admissions by ISO week"), "column"),
-    ("day", _lazy("Admissions by day"), "column"),
-    ("hour_weekday", _lazy("Hour of arrival × weekday"), "heat"),
-    ("age_band", _lazy("Age band"), "bar"),
-    ("sex", _lazy("Sex"), "bar"),
-    ("mechanism", _lazy("Mechanism"), "bar"),
-    ("place_type", _lazy("Place of injury"), "bar"),
-    ("facility", _lazy("Facility"), "bar"),
-    ("suburb", _lazy("Suburb of injury (top 15)"), "bar"),
+    ("month", gettext_lazy("Admissions by month"), "column"),
+    ("week", gettext_lazy("Admissions by ISO week"), "column"),
+    ("day", gettext_lazy("Admissions by day"), "column"),
+    ("hour_weekday", gettext_lazy("Hour of arrival × weekday"), "heat"),
+    ("age_band", gettext_lazy("Age band"), "bar"),
+    ("sex", gettext_lazy("Sex"), "bar"),
+    ("mechanism", gettext_lazy("Mechanism"), "bar"),
+    ("place_type", gettext_lazy("Place of injury"), "bar"),
+    ("facility", gettext_lazy("Facility"), "bar"),
+    ("suburb", gettext_lazy("Suburb of injury (top 15)"), "bar"),
 ]
 
 
-STATION_TILE = ("station", _lazy("SAPS station precinct of injury (top 15)"), "bar")
+STATION_TILE = ("station", gettext_lazy("SAPS station precinct of injury (top 15)"), "bar")
 
 
 def _tiles_for(user, coarser: set) -> list[tuple]:
