@@ -9,6 +9,7 @@ import re
 from datetime import date
 
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from .common import (
     CONTROL,
@@ -29,27 +30,32 @@ from .common import (
 )
 from .rules import check_record
 
+# The descriptions are shown on the upload page in the clerk's language; the codes in them are typed as is.
 CSV_COLUMNS = [
-    ("facility", True, "facility code, e.g. tygerberg"),
-    ("visit_number", True, "the hospital's visit / encounter number"),
-    ("arrival_at", True, "ISO date-time, e.g. 2025-06-14 23:05 (SAST when no offset)"),
-    ("icd10_codes", True, "ICD-10 codes separated by spaces or ';', at least one X85–Y09 / T74.2"),
-    ("patient_id", True, "folder or ID number (becomes the pseudonym; stored encrypted)"),
-    ("patient_id_type", False, "NI (national ID) or MR (folder number); default MR"),
-    ("name", False, "patient name (stored encrypted)"),
-    ("date_of_birth", False, "YYYY-MM-DD"),
-    ("age_years", False, "whole years when the date of birth is unknown"),
-    ("sex", False, "F, M, O or U"),
-    ("injury_at", False, "ISO date-time"),
-    ("role", False, "victim, perpetrator or unknown"),
-    ("triage", False, "red, orange, yellow, green, blue"),
-    ("place_type", False, "home, street, tavern, school, workplace, public_transport, other"),
-    ("suburb", False, "suburb code or name where the injury happened"),
-    ("latitude", False, "decimal degrees"),
-    ("longitude", False, "decimal degrees"),
-    ("disposition", False, "discharged, admitted, transferred, died, absconded"),
-    ("police_informed", False, "Y or N"),
-    ("gang_suspected", False, "Y or N"),
+    ("facility", True, gettext_lazy("facility code, e.g. tygerberg")),
+    ("visit_number", True, gettext_lazy("the hospital's visit / encounter number")),
+    ("arrival_at", True, gettext_lazy("ISO date-time, e.g. 2025-06-14 23:05 (SAST when no offset)")),
+    (
+        "icd10_codes",
+        True,
+        gettext_lazy("ICD-10 codes separated by spaces or ';', at least one X85–Y09 / T74.2"),
+    ),
+    ("patient_id", True, gettext_lazy("folder or ID number (becomes the pseudonym; stored encrypted)")),
+    ("patient_id_type", False, gettext_lazy("NI (national ID) or MR (folder number); default MR")),
+    ("name", False, gettext_lazy("patient name (stored encrypted)")),
+    ("date_of_birth", False, gettext_lazy("YYYY-MM-DD")),
+    ("age_years", False, gettext_lazy("whole years when the date of birth is unknown")),
+    ("sex", False, gettext_lazy("F, M, O or U")),
+    ("injury_at", False, gettext_lazy("ISO date-time")),
+    ("role", False, gettext_lazy("victim, perpetrator or unknown")),
+    ("triage", False, gettext_lazy("red, orange, yellow, green, blue")),
+    ("place_type", False, gettext_lazy("home, street, tavern, school, workplace, public_transport, other")),
+    ("suburb", False, gettext_lazy("suburb code or name where the injury happened")),
+    ("latitude", False, gettext_lazy("decimal degrees")),
+    ("longitude", False, gettext_lazy("decimal degrees")),
+    ("disposition", False, gettext_lazy("discharged, admitted, transferred, died, absconded")),
+    ("police_informed", False, gettext_lazy("Y or N")),
+    ("gang_suspected", False, gettext_lazy("Y or N")),
 ]
 CSV_HEADER = [c for c, _, _ in CSV_COLUMNS]
 CSV_REQUIRED = {c for c, req, _ in CSV_COLUMNS if req}
