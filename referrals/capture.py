@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from casework.models import Mechanism, PlaceType, Suburb
 
 from . import permissions
+from .forms import CaptureForm
 from .models import Admission, Disposition, IdentityRead, InboundMessage, Role, Sex, Triage
 from .parsing.common import Record
 from .parsing.csv import CSV_HEADER
@@ -139,6 +140,12 @@ def _csv_fields(values: dict) -> dict:
         "police_informed": v["police_informed"].upper()[:1],
         "gang_suspected": v["gang_suspected"].upper()[:1],
     }
+
+
+def field_words(column: str) -> str:
+    """A CSV column or form field as the capture form calls it (``patient_id`` → "Folder or ID number")."""
+    field = CaptureForm.base_fields.get(column)
+    return str(field.label) if field is not None else column.replace("_", " ").capitalize()
 
 
 def submission_words(message: InboundMessage) -> str:

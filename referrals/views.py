@@ -103,11 +103,13 @@ def my_submissions(request):
     rows = list(qs.order_by("-id")[: PAGE + 1])
     more = len(rows) > PAGE
     rows = rows[:PAGE]
+    field_words = capture_reads.field_words
     for m in rows:
         m.words = capture_reads.submission_words(m)
         resent = (m.report or {}).get("resent", {})
         m.problems = [
-            {**p, "resent_as": resent.get(str(p["row"]))} for p in (m.report or {}).get("problems", [])
+            {**p, "resent_as": resent.get(str(p["row"])), "field_words": field_words(p["field"])}
+            for p in (m.report or {}).get("problems", [])
         ]
     return render(
         request,
@@ -333,7 +335,7 @@ def _render_referral(request, referral, names, docket_form, decline_form=None, s
             "docket_form": docket_form,
             "decline_form": decline_form or (forms.DeclineForm() if "decline" in names else None),
             "history": [
-                (h.at, h.actor, wording.action_words(h.transition)) for h in referral_history(referral)
+                (h.at, h.actor, wording.done_words(h.transition)) for h in referral_history(referral)
             ],
         },
         status=status,

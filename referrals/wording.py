@@ -16,6 +16,21 @@ ACTION_WORDS = {
 }
 
 
+# What each step was, for the referral's history.
+DONE_WORDS = {
+    "refer": gettext_lazy("Referral made"),
+    "send": gettext_lazy("Sent to the station"),
+    "acknowledge": gettext_lazy("Acknowledged by the station"),
+    "open_case": gettext_lazy("Docket opened and linked"),
+    "decline": gettext_lazy("Declined"),
+    "reopen": gettext_lazy("Reopened"),
+}
+
+
+def done_words(name: str) -> str:
+    return str(DONE_WORDS.get(name, name.replace("_", " ").capitalize()))
+
+
 def action_words(name: str) -> str:
     return str(ACTION_WORDS.get(name, name.replace("_", " ").capitalize()))
 
