@@ -48,6 +48,7 @@ ACCOUNTS = [
     gettext_noop("Your password can’t be a commonly used password."),
     gettext_noop("Your password can’t be entirely numeric."),
     gettext_noop("username"),
+    gettext_noop("Enter the same password as before, for verification."),
     ngettext_lazy(
         "This password is too short. It must contain at least %d character.",
         "This password is too short. It must contain at least %d characters.",
@@ -59,6 +60,9 @@ ACCOUNTS = [
         "min_length",
     ),
 ]
+
+# The template filter |yesno without an argument (django/template/defaultfilters.py).
+FILTERS = [gettext_noop("yes,no,maybe")]
 
 # Dates as the templates format them: "D j M Y", "l j F Y" (django/utils/dates.py).
 DATES = [
