@@ -40,14 +40,21 @@ def put_on_form(form: forms.Form, exc: DomainError) -> None:
         form.add_error(None, str(exc))
 
 
-def transition_forms(obj, user, *, bound: tuple[str, forms.Form] | None = None, prefixed=False) -> dict:
-    """name → form for the transitions ``user`` may take on ``obj`` now (one bound with errors)."""
+def transition_forms(
+    obj, user, *, bound: tuple[str, forms.Form] | None = None, prefixed=False, per_object=False
+) -> dict:
+    """name → form for the transitions ``user`` may take on ``obj`` now (one bound with errors).
+
+    ``per_object``: field ids carry the object's id, for pages that repeat the forms per card, so
+    each label points at its own card's field (the field names, and so the POST, are unchanged)."""
+    auto_id = f"id_{obj._meta.model_name}{obj.pk}_%s" if per_object else "id_%s"
     out = {}
     for spec in transitions.available(obj, user):
         if bound is not None and bound[0] == spec.name:
             out[spec.name] = bound[1]
+            bound[1].auto_id = auto_id
         else:
-            out[spec.name] = spec.form(prefix=spec.name if prefixed else None)
+            out[spec.name] = spec.form(prefix=spec.name if prefixed else None, auto_id=auto_id)
     return out
 
 
