@@ -112,7 +112,8 @@ def bar_chart(items: list[tuple[str, int | float | None]], *, name: str, title: 
     items = list(items)
     bar_h, gap, label_w, width = 18, 6, 230, 600
     height = max(1, len(items)) * (bar_h + gap) + 10
-    top = max([v for _, v in items if _drawn(v)] + [1 if not percent else 0.0001])
+    # a withheld count is drawn as 4 (its largest value) on an axis of at least 5
+    top = max([v for _, v in items if _drawn(v)] + [0.0001 if percent else 5])
     scale = (width - label_w - 70) / top
     parts = []
     for i, (label, value) in enumerate(items):

@@ -50,6 +50,11 @@ def withheld_share(rows: list[dict], field: str) -> tuple[int, int]:
     return len(withheld), len(counted)
 
 
+def mostly_withheld(rows: list[dict], field: str) -> bool:
+    withheld, counted = withheld_share(rows, field)
+    return bool(counted) and withheld * 2 >= counted
+
+
 def coarser_offer(rows: list[dict], field: str, group_by: str, chain: dict = COARSER) -> dict | None:
     """``{"group_by", "name", "withheld", "counted"}`` when most groups are withheld and a coarser
     grouping exists; else None."""

@@ -17,7 +17,7 @@ from casework.models import Court, District, Facility, Mechanism, Station
 from . import attrition as funnel_reads
 from . import charts, dashboard, exports, periods, permissions, selectors, services
 from .forms import CancelForm, SubscribeForm
-from .groupings import COARSER, CONVICTION_COARSER, GROUPING_LABELS, coarser_offer, labelled
+from .groupings import COARSER, CONVICTION_COARSER, GROUPING_LABELS, coarser_offer, labelled, mostly_withheld
 from .models import Subscription
 from .params import (
     FIRST_DATE,
@@ -121,6 +121,13 @@ def conviction_rate(request):
     total = {**report["total"], "cells": _cells(report["total"], group_by, base, drill)}
     with_verdicts = [r for r in report["rows"] if r["verdicts"] != 0]
     offer = coarser_offer(with_verdicts, "conviction_rate", group_by, CONVICTION_COARSER)
+    if offer:  # offered only when the coarser grouping is not itself mostly withheld
+        coarse = selectors.conviction_rate(
+            period, offer["group_by"], suppress=_suppress(request), court=court
+        )
+        coarse_rows = [r for r in coarse["rows"] if r["verdicts"] != 0]
+        if mostly_withheld(coarse_rows, "conviction_rate"):
+            offer = None
     if offer:
         offer["href"] = "?" + urlencode({**ctx["query"], "group_by": offer["group_by"]})
     return render(
@@ -342,6 +349,10 @@ def _tile(ctx: dict, period, filters, suppress: bool, spec: tuple, coarser: set)
     result = dashboard.admissions_by(period, group_by, filters, suppress=suppress)
     rows = result["rows"][:15] if group_by in ("suburb", "station") else result["rows"]
     offer = None if fine else coarser_offer(result["rows"], "count", group_by)
+    if offer:  # offered only when the coarser grouping is not itself mostly withheld
+        coarse = dashboard.admissions_by(period, offer["group_by"], filters, suppress=suppress)
+        if mostly_withheld(coarse["rows"], "count"):
+            offer = None
     if offer:
         offer["href"] = "?" + urlencode({**ctx["query"], "coarser": sorted(coarser | {group_by})}, doseq=True)
     csv_q = urlencode({**ctx["query"], "group_by": group_by, "format": "csv"})

@@ -104,11 +104,21 @@ def test_when_most_facilities_are_withheld_the_dashboard_offers_the_sub_district
     assert 'data-tile="facility"' not in coarser  # drawn instead of, never beside, the finer one
 
 
-def test_a_conviction_rate_by_court_with_every_rate_withheld_offers_the_district(manager):
-    conviction_cohort()  # March: court A 3 verdicts, court B 1
+def test_no_coarser_grouping_is_offered_when_it_would_be_withheld_too(manager):
+    conviction_cohort()  # March: court A (district 1) 3 verdicts, court B (district 2) 1
     html = page(manager, f"/reports/conviction-rate/?from={MARCH['from']}&to={MARCH['to']}&group_by=court")
-    offer = re.search(r'data-coarser="district">(.*?)</p>', html, re.S).group(1)
-    assert "2 of 2 groups here are withheld" in offer and "group_by=district" in offer
+    assert 'data-coarser="' not in html  # by district the same few verdicts: still withheld
+    assert html.count('data-withheld="—"') == 2  # both courts' rates drawn as withheld, not left out
+
+
+def test_a_day_chart_of_withheld_days_offers_the_iso_week_where_the_8_admissions_show(manager):
+    _small_facilities_of_one_sub_district()  # 2 a day, 5 to 8 March: all in ISO week 2025-W10
+    html = page(manager, f"/reports/dashboard/?from={MARCH['from']}&to={MARCH['to']}")
+    day = html.split('data-tile="day"')[1].split("</section>")[0]
+    assert "4 of 4 groups here are withheld as small" in day and 'data-coarser="week"' in day
+    week = html.split('data-tile="week"')[1].split("</section>")[0]
+    assert 'data-coarser="' not in week  # nothing withheld there
+    assert re.search(r'<tr data-key="2025-W10"><td>2025-W10</td><td class="num" data-count>8</td>', week)
 
 
 # ------------------------------------------------------------------ the conviction rate
