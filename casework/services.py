@@ -439,7 +439,8 @@ def prosecution_enrol(
             for n, a in zip(names, accused, strict=True)
         ]
     )
-    TransitionLog.record_start(prosecution, "enrol", actor=actor, note=f"{case_number} at {court}")
+    # Kept as written, so in no language: the case number and the court, nothing to translate.
+    TransitionLog.record_start(prosecution, "enrol", actor=actor, note=f"{case_number} · {court}")
     reactions.emit("prosecution_enrolled", prosecution=prosecution, actor=actor)
     return prosecution
 
