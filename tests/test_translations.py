@@ -8,15 +8,17 @@ added in locale/af and locale/xh (locale/README.md).
 import re
 import shutil
 import subprocess
+from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
 from django.conf import settings
 from django.core.management import call_command
-from django.test import override_settings
+from django.test import Client, override_settings
 from django.urls import reverse
 
 from casework import permissions
+from tests.security import matrix
 
 ROOT = Path(settings.BASE_DIR)
 LANGUAGES = ("af", "xh")
@@ -265,3 +267,138 @@ def test_on_a_phone_the_switcher_is_one_tap_and_the_signed_in_pages_follow_it(
         with page.expect_navigation():
             page.locator("form.languages").get_by_role("button", name="English").click()
         assert "My briefs" in page.locator("nav.menu").inner_text()
+
+
+# ------------------------------------------------------------------ strings the extraction would miss
+
+# What xgettext finds in Python (its defaults and makemessages' --keyword list): any other alias of a
+# django.utils.translation function marks nothing, and its strings stay English in every language.
+EXTRACTED_NAMES = {
+    "_",
+    "gettext",
+    "gettext_lazy",
+    "gettext_noop",
+    "ngettext",
+    "ngettext_lazy",
+    "pgettext",
+    "pgettext_lazy",
+    "npgettext",
+    "npgettext_lazy",
+}
+TRANSLATION_IMPORT = re.compile(r"^\s*from django\.utils\.translation import (.+)$", re.M)
+
+
+def test_translation_functions_are_imported_under_names_xgettext_reads():
+    unread = []
+    for path in sorted(ROOT.glob("*/**/*.py")):
+        if path.relative_to(ROOT).parts[0] in NOT_SOURCE or "migrations" in path.parts:
+            continue
+        for names in TRANSLATION_IMPORT.findall(path.read_text(encoding="utf-8")):
+            for part in names.strip("()").split(","):
+                function, _, alias = part.strip().partition(" as ")
+                name = alias.strip() or function.strip()
+                if "gettext" in function and name not in EXTRACTED_NAMES:
+                    unread.append(f"{path.relative_to(ROOT)}: {part.strip()}")
+    assert not unread, f"xgettext does not read these names; import them as _ or by their own name: {unread}"
+
+
+# ------------------------------------------------------------------ every page, read in isiXhosa
+
+# English words that isiXhosa text never holds: a text on an isiXhosa page with one of them is English
+# (a string not marked, or marked under a name xgettext does not read, or translated at import time).
+ENGLISH_WORD = re.compile(
+    r"\b(the|and|of|to|is|are|not|for|with|this|that|your|you|by|at|from|was|has|have|or|yet|none|"
+    r"open|show|date|when|where|who|why|what|there|been|will|can|cannot|must|after|before|every)\b",
+    re.I,
+)
+# Text that stays English on those pages, each with why (and who would change it). The goal is an empty
+# list: remove an entry when its text is in words of the page's language.
+STILL_ENGLISH = {
+    r"The docket had no statements\.": "feedback a court watcher typed (tests/security/world.py): data",
+    r"You now watch .+\. Next appearance: .+\.": "a notification is composed in English when it is sent "
+    "(courtwatch/services.py): Casetrail keeps no language per user to compose it in",
+    r"referred to npa(: .+)?": "attrition steps shown by their code (templates/reporting/attrition.html)",
+    r"open": "re-enrolment counts shown by their code (reporting/selectors.py, RE_ENROL_COUNTS)",
+}
+
+
+def _still_english(text: str) -> bool:
+    return any(re.fullmatch(pattern, text) for pattern in STILL_ENGLISH)
+
+
+class _VisibleText(HTMLParser):
+    """Text nodes and the attributes a person reads (placeholder, aria-label, title), without scripts."""
+
+    def __init__(self):
+        super().__init__()
+        self.found, self._hidden = [], 0
+
+    def handle_starttag(self, tag, attrs):
+        self._hidden += tag in ("script", "style", "code")
+        self.found += [
+            " ".join(v.split()) for k, v in attrs if k in ("placeholder", "aria-label", "title") and v
+        ]
+
+    def handle_endtag(self, tag):
+        self._hidden -= tag in ("script", "style", "code")
+
+    def handle_data(self, data):
+        if not self._hidden and data.strip():
+            self.found.append(" ".join(data.split()))
+
+
+def _page_urls(side) -> list[str]:
+    """The HTML pages of the permission matrix, filled with the world's scope A (as the page checks do)."""
+    urls = []
+    for route, cases in matrix.PAGE_ROUTES.items():
+        case = next((c for c in cases if c.method == "GET"), None)
+        if case is None or route.endswith((".csv", ".json")) or route in ("health/", "ready/", "api/docs/"):
+            continue
+        path = route
+        if "<" in path:
+            obj = getattr(side, case.obj, None) if case.obj else None
+            if obj is None:
+                continue
+            path = re.sub(r"<(pk|id)>", str(obj.pk), path)
+            path = re.sub(r"<code>", str(getattr(obj, "code", obj.pk)), path)
+        query = "&".join(f"{k}={v}" for k, v in case.query.items())
+        urls.append("/" + path + (f"?{query}" if query else ""))
+    return urls
+
+
+def _place_names() -> set[str]:
+    """Proper names (districts, hospitals, stations, courts, suburbs) are the same in every language."""
+    from casework.models import Court, District, Facility, Station, Suburb
+
+    return {
+        name
+        for model in (District, Facility, Station, Court, Suburb)
+        for name in model.objects.values_list("name", flat=True)
+    }
+
+
+@pytest.mark.django_db
+def test_every_page_for_every_role_reads_in_isixhosa(compiled):
+    from tests.security.world import build_world
+    from tests.security.world import sign_in as signed_in
+
+    world = build_world()
+    names, english, loads = _place_names(), {}, 0
+    for role in matrix.SIGNED_IN:
+        client = signed_in(Client(), world.users[role])
+        client.cookies[settings.LANGUAGE_COOKIE_NAME] = "xh"
+        for url in _page_urls(world.a):
+            response = client.get(url)
+            assert response.status_code < 500, f"{role} {url}: {response.status_code} in isiXhosa"
+            if response.status_code != 200 or "text/html" not in response.get("Content-Type", ""):
+                continue
+            loads += 1
+            parser = _VisibleText()
+            parser.feed(response.content.decode())
+            for text in parser.found:
+                if ENGLISH_WORD.search(text) and text not in names and not _still_english(text):
+                    english.setdefault(text, f"{role} {url}")
+    assert loads > 100
+    assert not english, "English on isiXhosa pages (mark it, then make messages):\n" + "\n".join(
+        f"{where}: {text!r}" for text, where in sorted(english.items())
+    )
