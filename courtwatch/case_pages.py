@@ -8,7 +8,7 @@ from django.utils import formats
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from casework import labels
+from casework import labels, transitions
 from casework.labels import words
 from casework.models import Prosecution
 from casework.page_links import Link, register_form_choices, register_links, register_route
@@ -63,7 +63,7 @@ def review_choice(review: WithdrawalReview) -> str:
     """A review as the NPA recognises it: when and why the matter left the roll, where the review is."""
     text = _("Flagged %(day)s: %(removal)s, %(reason)s — %(state)s") % {
         "day": formats.date_format(review.flagged_at.date(), "j M Y"),
-        "removal": words("transition", review.removal),
+        "removal": words("removal", review.removal),
         "reason": words("reason", review.removal_reason) if review.removal_reason else "—",
         "state": words("state", review.state, review).lower(),
     }
@@ -85,6 +85,9 @@ def re_enrol_choices(user, prosecution: Prosecution, name: str, form) -> None:
 
 def register() -> None:
     labels.register("priority", WithdrawalReview.Priority)
+    # A review's ``removal`` (the transition that took the matter off the roll) read as the state it left.
+    states = dict(Prosecution.State.choices)
+    labels.register("removal", {n: states[t] for n, t in transitions.removal_transitions().items()})
     labels.register("reason", {"re_enrolled": gettext_lazy("Matter re-enrolled")})
     register_links("prosecution", prosecution_links)
     register_route("prosecution", watcher_route)

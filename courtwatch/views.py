@@ -147,7 +147,17 @@ def _record(request, brief, form) -> bool:
             programme=d["programme"],
             version=d["version"],
         )
-    except (InvalidInput, NotAllowed, StaleVersion) as exc:
+    except NotAllowed as exc:  # the matter moved meanwhile: say so in words
+        form.add_error(
+            "outcome",
+            _("This matter is now %(state)s. Possible now: %(allowed)s.")
+            % {
+                "state": words("state", exc.state, brief.prosecution).lower(),
+                "allowed": ", ".join(words("outcome", o) for o in exc.allowed) or _("nothing"),
+            },
+        )
+        return False
+    except (InvalidInput, StaleVersion) as exc:
         put_on_form(form, exc)
         return False
     return True
@@ -439,11 +449,15 @@ CSV_COLUMNS = [
     "case_number",
     "accused",
     "removal",
+    "removal_label",
     "removal_reason",
+    "removal_reason_label",
     "flagged_on",
     "overdue",
     "state",
+    "state_label",
     "decision",
+    "decision_label",
     "rationale",
     "members_present",
     "decided_at",
@@ -467,11 +481,15 @@ def meeting_csv(request, pk):
                 r.prosecution.case_number,
                 "; ".join(a.name for a in r.prosecution.accused.all()),
                 r.removal,
+                words("transition", r.removal),
                 r.removal_reason,
+                words("reason", r.removal_reason),
                 timezone.localdate(r.flagged_at).isoformat(),
                 "yes" if r.is_overdue else "no",
                 r.state,
+                words("state", r.state, r),
                 r.decision,
+                words("decision", r.decision),
                 r.rationale,
                 " ".join(m.get_username() for m in r.members_present.all()),
                 timezone.localtime(r.decided_at).isoformat(timespec="minutes") if r.decided_at else "",

@@ -37,7 +37,7 @@ def test_a_postponement_recorded_on_a_phone_moves_the_matter_and_fits_the_screen
         page.fill("#id_next_date", days_ago(-14).isoformat())
         page.fill("#id_note", "IO absent, docket at station")
         page.click("#record button[type=submit]")
-        page.wait_for_selector("text=Hearing recorded.")
+        page.wait_for_selector("text=Hearing recorded:")
         assert "Remanded" in page.locator("dl.facts").inner_text()
         assert "IO absent" in page.locator("table").first.inner_text()
         assert page.evaluate("document.documentElement.scrollWidth") <= 390  # no sideways scrolling

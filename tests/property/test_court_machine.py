@@ -77,7 +77,7 @@ BRIEF_TABLE = {
 REVIEW_TABLE = {
     "schedule": ("flagged", "on_agenda"),
     "decide": ("on_agenda", "decided"),
-    "close": ("decided", "closed"),
+    "close": ("decided", "closed"),  # also from flagged / on_agenda once the matter is back on the roll
 }
 DECISIONS = ("re_enrol", "further_investigation", "uphold_withdrawal")
 ACTORS = ("npa_a", "npa_b", "officer", "other_officer", "supervisor", "member", "admin")
@@ -177,6 +177,9 @@ class CourtMachine(CleanMachine):
             self.p["court"] = "b" if self.p["court"] == "a" else "a"
         if name == "re_enrol":
             self.p["enrolments"] += 1
+            for pk, r in self.reviews.items():  # every open review closes as re-enrolled
+                if r["state"] != "closed":
+                    self.review_moved(pk, "closed")
             if self.brief["state"] == "closed":
                 self.brief_moved("monitoring" if self.brief["hearings"] else "assigned")
         if target in REMOVED and source not in REMOVED:
@@ -229,17 +232,17 @@ class CourtMachine(CleanMachine):
             self.may_move(actor, name), version, self.p["version"], self.p["state"] in TABLE[name][0]
         )
         review = extra.get("review")
-        if expected is None and review is not None:
-            r = self.reviews.get(review)
-            if r is None or (r["state"], r["decision"]) != ("decided", "re_enrol"):
-                expected = InvalidInput  # the named review must have decided to re-enrol
+        still_open = [pk for pk, r in self.reviews.items() if r["state"] != "closed"]
+        if expected is None and name == "re_enrol":
+            if review is not None and review not in still_open:
+                expected = InvalidInput  # a named review must be an open review of this matter
+            if review is None and len(still_open) > 1:
+                expected = InvalidInput  # several open: the re-enrolment names the one it answers
         if expected is not None:
             self.refused(expected, call, self.watched(), self.counts)
             return
         call()
         self.moved(name)
-        if review is not None:
-            self.review_moved(review, "closed")  # a re-enrolment closes the review that asked for it
         self.count_step(took=name + (" naming its review" if review else ""))
 
     @rule(data=st.data())
@@ -403,8 +406,10 @@ class CourtMachine(CleanMachine):
         review = WithdrawalReview.objects.get(pk=pk)
         call = partial(service, review, actor=self.actors[actor], version=version, **extra)
         state_ok = r["state"] == REVIEW_TABLE[name][0]
-        if name == "close":  # a re-enrolment decision stays open while the matter is off the roll
-            state_ok = state_ok and (r["decision"] != "re_enrol" or self.p["state"] not in REMOVED)
+        if name == "close":  # a re-enrolment decision (or no decision) stays open while off the roll
+            back = self.p["state"] not in REMOVED
+            decided_ok = r["state"] == "decided" and (r["decision"] != "re_enrol" or back)
+            state_ok = decided_ok or (r["state"] in ("flagged", "on_agenda") and back)
         expected = self.first_error(self.may_review(actor), version, r["version"], state_ok)
         if expected is not None:
             self.refused(expected, call, self.watched(), self.counts)
