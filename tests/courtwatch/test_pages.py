@@ -173,6 +173,7 @@ def test_the_agenda_exports_as_csv_in_priority_order_with_decisions(client, agen
     rows = list(csv.DictReader(io.StringIO(r.content.decode())))
     assert [int(row["review"]) for row in rows] == [reviews[1].pk, reviews[0].pk]
     assert rows[1]["decision"] == "uphold_withdrawal" and rows[1]["rationale"] == "Complainant relocated"
+    assert rows[1]["decision_label"] == "Uphold withdrawal"  # the words beside the code
     assert rows[0]["priority_reasons"] == "fatal"
     page = client.get(f"/courtwatch/meetings/{meeting.pk}/").content.decode()
     assert "Complainant relocated" in page and "data-print" in page
