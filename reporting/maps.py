@@ -69,13 +69,18 @@ def _circle(place: dict, x: float, y: float, r: float, name: str) -> str:
     )
 
 
-def proportional_map(places: list[dict], *, name: str, title: str, labelled: int = 12):
+def proportional_map(
+    places: list[dict], *, name: str, title: str, labelled: int = 12, background: list | None = None
+):
     """``places``: ``{"key", "label", "lat", "lon", "value", "by_hand", "alert"}``; those without a
-    point are left to the table beside the map. The largest ``labelled`` places are named on it."""
+    point are left to the table beside the map. The largest ``labelled`` places are named on it.
+    ``background``: (lat, lon) of every other known place, drawn as small grey dots so the metro's
+    shape shows (the extent covers them too)."""
     located = [p for p in places if p.get("lat") is not None and p.get("lon") is not None]
-    if not located:
+    background = background or []
+    if not located and not background:
         return mark_safe(f'<p class="muted">{escape(_("No place here has a point on record."))}</p>')  # noqa: S308
-    project, km_per_px = _projection([(p["lat"], p["lon"]) for p in located])
+    project, km_per_px = _projection([(p["lat"], p["lon"]) for p in located] + background)
     top = max([p["value"] for p in located if not _withheld(p["value"])] + [5])
 
     def radius(v) -> float:
@@ -83,6 +88,11 @@ def proportional_map(places: list[dict], *, name: str, title: str, labelled: int
         return max(2.0, R_MAX * math.sqrt(v / top)) if v else 1.5
 
     body = []
+    for lat, lon in background:
+        x, y = project(lat, lon)
+        body.append(
+            f'<circle class="known-place" cx="{x:.1f}" cy="{y:.1f}" r="1.6" fill="{MUTED}" fill-opacity="0.45"></circle>'
+        )
     # the largest first, so the small ones are drawn over them and stay visible
     for p in sorted(located, key=lambda p: -(4 if _withheld(p["value"]) else p["value"])):
         x, y = project(p["lat"], p["lon"])

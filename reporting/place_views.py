@@ -67,7 +67,9 @@ def admissions_map(request):
         {
             **_common(request, period, **filters.as_query()),
             "result": result,
-            "map": maps.proportional_map(result["places"], name="admissions-map", title=title),
+            "map": maps.proportional_map(
+                result["places"], name="admissions-map", title=title, background=result["background"]
+            ),
             "sizes": maps.size_legend(max(shown_counts + [5])),
             "title": title,
             "level": level,

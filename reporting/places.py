@@ -70,8 +70,10 @@ def admissions_map(period: Period, filters: DashboardFilters, *, level: str, sup
     places.sort(key=lambda p: (p["withheld"], -(p["value"] or 0) if not p["withheld"] else 0, p["label"]))
     for rank, p in enumerate((p for p in places if not p["withheld"] and p["value"]), 1):
         p["rank"] = rank
+    counted = {p["key"] for p in places}
     return {
         "places": places,
+        "background": [(pt["lat"], pt["lon"]) for code, pt in points.items() if code not in counted],
         "total": result["total"],
         "as_of": result["as_of"],
         "sources": sorted(s for s in sources if s != BY_HAND),

@@ -5,9 +5,13 @@ Screenshots and the printed PDF go to test-artifacts/."""
 import pytest
 
 from casework import permissions as roles
+from casework.models import Suburb
+from referrals.models import Admission
+from reporting import rollups
 from tests.browser import ARTIFACTS, chromium_page, sign_in
+from tests.factories import FacilityFactory
 
-from .cohort import MARCH, admissions_cohort, conviction_cohort
+from .cohort import MARCH, admissions_cohort, conviction_cohort, sast
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
@@ -66,3 +70,29 @@ def test_a_manager_reads_one_courts_conviction_rate_then_filters_and_prints_the_
         assert page.locator("section[data-tile=facility] .legend").is_visible()
         page.screenshot(path=str(ARTIFACTS / "manager-dashboard-print.png"), full_page=True)
         page.pdf(path=str(ARTIFACTS / "manager-dashboard-print.pdf"), print_background=True)
+
+
+def test_a_manager_sees_precincts_on_the_map_beside_their_table(live_server, make_user):
+    facility = FacilityFactory(code="map-fac")
+    for code, n in (("tafelsig", 7), ("harare", 6), ("nyanga", 2), ("manenberg", 9), ("gugulethu", 12)):
+        suburb = Suburb.objects.get(code=code)
+        for i in range(n):
+            Admission.objects.create(
+                facility=facility,
+                visit_number=f"{code}-{i}",
+                suburb=suburb,
+                mechanism="firearm",
+                arrival_at=sast(2025, 3, 3 + i, 22),
+            )
+    rollups.rebuild_all()
+    make_user(roles.MANAGER, username="map.manager", password="pw-manager")
+    with chromium_page(width=1366, height=900) as page:
+        sign_in(page, live_server.url, "map.manager", "pw-manager")
+        page.goto(f"{live_server.url}/reports/map/?from={MARCH['from']}&to={MARCH['to']}")
+        assert page.locator("svg.map g.place").count() == 5
+        assert page.locator("svg.map g.place.withheld").count() >= 1  # Nyanga's 2, hatched
+        assert page.locator("#map-table tbody tr").count() == 5
+        assert "Points, not boundaries." in page.locator(".map-legend").inner_text()
+        map_box, table_box = page.locator("svg.map").bounding_box(), page.locator("#map-table").bounding_box()
+        assert table_box["x"] > map_box["x"] + map_box["width"] - 5  # the table beside the map
+        page.screenshot(path=str(ARTIFACTS / "manager-map.png"), full_page=True)
