@@ -5,6 +5,7 @@ A failure of the first two says what to do: `make messages` after marking a stri
 added in locale/af and locale/xh (locale/README.md).
 """
 
+import ast
 import re
 import shutil
 import subprocess
@@ -402,3 +403,34 @@ def test_every_page_for_every_role_reads_in_isixhosa(compiled):
     assert not english, "English on isiXhosa pages (mark it, then make messages):\n" + "\n".join(
         f"{where}: {text!r}" for text, where in sorted(english.items())
     )
+
+
+def _eager_calls(node, names: set[str], in_function: bool = False) -> list[int]:
+    """Lines where one of ``names`` is called outside any function (so when the module is imported)."""
+    lines = []
+    for child in ast.iter_child_nodes(node):
+        inside = in_function or isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda))
+        call = isinstance(child, ast.Call) and isinstance(child.func, ast.Name)
+        if not inside and call and child.func.id in names:
+            lines.append(child.lineno)
+        lines += _eager_calls(child, names, inside)
+    return lines
+
+
+def test_no_string_is_translated_once_at_import():
+    """gettext() at module or class level runs once, in English, and the page never changes language:
+    there gettext_lazy is needed."""
+    eager = []
+    for path in sorted(ROOT.glob("*/**/*.py")):
+        if path.relative_to(ROOT).parts[0] in NOT_SOURCE or "migrations" in path.parts:
+            continue
+        source = path.read_text(encoding="utf-8")
+        names = set()
+        for imported in TRANSLATION_IMPORT.findall(source):
+            for part in imported.strip("()").split(","):
+                function, _, alias = part.strip().partition(" as ")
+                if function.strip() in ("gettext", "ngettext", "pgettext", "npgettext"):
+                    names.add(alias.strip() or function.strip())
+        if names:
+            eager += [f"{path.relative_to(ROOT)}:{line}" for line in _eager_calls(ast.parse(source), names)]
+    assert not eager, f"translated at import, so always English: {eager}"
