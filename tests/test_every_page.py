@@ -1,5 +1,5 @@
 """Every page, for every role, on a 390 px phone (issue 12): no sideways scrolling, no server error,
-no raw code (a snake_case identifier) in the text a person reads.
+no raw code (a snake_case identifier) in the text a person reads, tap targets of 44 px.
 
 The pages are the GET rows of the permission matrix (tests/security/matrix.py), which fails when the
 project has a URL it does not list; the detail pages are filled with the ids of the populated world
@@ -29,7 +29,8 @@ NOT_HTML = (".csv", ".json")
 
 # Pages that still fail while their owners work on them (issue 12). Each entry: (route, role or "*",
 # what fails) -> who owns the fix. The goal is an empty list: remove an entry when its page passes.
-# Kinds: "error" (5xx), "wide" (wider than the phone), "code" (a raw code in the text).
+# Kinds: "error" (5xx), "wide" (wider than the phone), "code" (a raw code in the text), "tap" (a
+# link in a list or a button under 44 px).
 ALLOWED_FAILURES: dict[tuple[str, str, str], str] = {
     # Manager pages and map (reporting/, templates/reporting): column names and measure codes
     # ("conviction_rate", "struck_off", "police_attributable_share") shown as headings and keys.
@@ -74,15 +75,20 @@ def _url(route: str, case: matrix.Case, side) -> str | None:
 
 # Text inside <code>, <kbd> or <samp> is literally what to type (a CSV column, a command): not a code
 # left unexplained, so it does not count.
+# Links that stand alone (in a list, a table cell, a definition) and buttons are tap targets: 44 px.
 PROBE = """() => {
   const literal = [...document.querySelectorAll("code, kbd, samp")].map((e) => e.innerText).join(" ");
-  return {width: document.documentElement.scrollWidth, text: document.body.innerText, literal: literal};
+  const small = [...document.querySelectorAll("main :is(li, td, dd) > a, main button, nav a")]
+    .filter((e) => e.offsetParent !== null && e.getBoundingClientRect().height < 43.5)
+    .map((e) => `${e.innerText.trim().slice(0, 30)} (${Math.round(e.getBoundingClientRect().height)} px)`);
+  return {width: document.documentElement.scrollWidth, text: document.body.innerText, literal: literal,
+          small: small};
 }"""
 
 
 def _check_page(page, base: str, url: str) -> list[tuple[str, str]]:
-    """What is wrong with one page as this role sees it: (kind, detail) pairs, kind "error", "wide"
-    or "code"; empty when nothing."""
+    """What is wrong with one page as this role sees it: (kind, detail) pairs (kinds as in
+    ``ALLOWED_FAILURES``); empty when nothing."""
     response = page.goto(base + url)
     status = response.status if response else 0
     if status >= 500:
@@ -96,6 +102,8 @@ def _check_page(page, base: str, url: str) -> list[tuple[str, str]]:
     codes = sorted(set(RAW_CODE.findall(seen["text"])) - set(RAW_CODE.findall(seen["literal"])))
     if codes:
         problems.append(("code", "raw codes " + ", ".join(codes[:8])))
+    if seen["small"]:
+        problems.append(("tap", "tap targets under 44 px: " + "; ".join(seen["small"][:5])))
     return problems
 
 
