@@ -106,6 +106,14 @@ def test_saps_acknowledges_a_referral_and_opens_a_docket_by_cas_number(
     referral = services.referral_refer(admission=admission, actor=clerk)
     year = timezone.localdate().year
 
+    with chromium_page(width=390, height=844, mobile=True) as phone:  # the pages fit a phone too
+        sign_in(phone, live_server.url, "saps.liaison", "pw-saps")
+        for path in ("/intake/referrals/", f"/intake/referrals/{referral.pk}/"):
+            phone.goto(f"{live_server.url}{path}")
+            no_sideways_scroll(phone, 390)
+        assert phone.locator("#open-docket").is_visible()
+        phone.screenshot(path=str(ARTIFACTS / "saps-referral-phone.png"), full_page=True)
+
     with chromium_page(width=1366, height=768) as page:
         sign_in(page, live_server.url, "saps.liaison", "pw-saps")
         page.goto(f"{live_server.url}/intake/referrals/")
