@@ -35,6 +35,7 @@ def register() -> None:
                 (
                     MenuEntry(_("New admission"), "referrals:capture"),
                     MenuEntry(_("CSV upload"), "referrals:csv-upload"),
+                    MenuEntry(_("My submissions"), "referrals:my-submissions"),
                 ),
             ),
         ),
