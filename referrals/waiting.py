@@ -34,7 +34,7 @@ def _clerk(user):
         "%(n)s of your submissions was rejected", "%(n)s of your submissions were rejected", rejected
     ) % {"n": rejected}
     if rejected:
-        yield Waiting(rejected, text, link("referrals:submissions", fallback="referrals:capture"))
+        yield Waiting(rejected, text, link("referrals:my-submissions", fallback="referrals:capture"))
     pending = permissions.visible_referrals(user).filter(state=Referral.State.PENDING).count()
     if pending:
         text = ngettext(
