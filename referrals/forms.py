@@ -25,6 +25,9 @@ class OpenCaseForm(TransitionForm):
     police_case = forms.ModelChoiceField(
         label=_("Docket (id)"),
         queryset=PoliceCase.objects.all(),
+        # A number, never a <select>: the options would be every docket in the country (a 1M-admission
+        # database has 300,000), each label a query, and the referral queue page never answered.
+        widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
         error_messages={"invalid_choice": NO_SUCH_DOCKET},
     )
 
