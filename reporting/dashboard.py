@@ -8,7 +8,7 @@ the admissions live, which is correct but slower. Either way the result says how
 from collections import Counter
 from datetime import date
 
-from django.db.models import Count, Max, Q, Sum
+from django.db.models import Count, OuterRef, Q, Subquery, Sum
 from django.db.models.functions import ExtractIsoWeekDay, TruncMonth, TruncWeek
 from django.utils import timezone
 
@@ -331,12 +331,16 @@ def feed_completeness(period: Period) -> list[dict]:
         .annotate(d=Count("day"))
         .values_list("k1", "d")
     )
-    last = dict(
-        Admission.objects.order_by()
-        .values("facility_id")
-        .annotate(m=Max("arrival_at"))
-        .values_list("facility_id", "m")
+    # The newest arrival of each facility read from the (facility, arrival) index, one short backward scan
+    # each: MAX() grouped over all admissions read the whole table (0.6 s at 1M, on every dashboard page).
+    newest = (
+        Admission.objects.filter(facility=OuterRef("pk")).order_by("-arrival_at").values("arrival_at")[:1]
     )
+    last = {
+        pk: m
+        for pk, m in Facility.objects.annotate(m=Subquery(newest)).values_list("pk", "m")
+        if m is not None
+    }
     out = []
     for pk, code, name in Facility.objects.values_list("pk", "code", "name"):
         d = days.get(str(pk), 0)
