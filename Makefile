@@ -17,11 +17,11 @@ $(STAMP): pyproject.toml
 # The Afrikaans and isiXhosa catalogues are compiled here, never committed (*.mo is ignored), so they
 # cannot go stale; `make messages` re-extracts the strings after a change (locale/README.md).
 setup: $(STAMP)
-	@$(BIN)/django-admin compilemessages --ignore=.venv --ignore='.*' >/dev/null
+	@env -u DJANGO_SETTINGS_MODULE $(BIN)/django-admin compilemessages --ignore=.venv --ignore='.*' >/dev/null
 
 messages: $(STAMP)
 	DEBUG=true $(BIN)/python manage.py makemessages -l af -l xh --no-location --no-obsolete $(MESSAGES_IGNORE)
-	@$(BIN)/django-admin compilemessages --ignore=.venv --ignore='.*' >/dev/null
+	@env -u DJANGO_SETTINGS_MODULE $(BIN)/django-admin compilemessages --ignore=.venv --ignore='.*' >/dev/null
 
 # Debian's chromium for the browser checks (never a downloaded browser).
 browser:

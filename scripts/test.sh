@@ -33,7 +33,7 @@ $BIN/python ../shared/tools/check_contract.py 2>/dev/null || {
   [ -f ../shared/tools/check_contract.py ] && exit 1 || echo "(../shared not beside the repo: contract check skipped)"; }
 
 # The Afrikaans and isiXhosa catalogues from their .po files, as `make setup` does (never committed).
-$BIN/django-admin compilemessages --ignore=.venv --ignore='.*' >/dev/null
+env -u DJANGO_SETTINGS_MODULE $BIN/django-admin compilemessages --ignore=.venv --ignore='.*' >/dev/null
 mkdir -p test-artifacts
 set +e
 $BIN/python -m pytest "$@"
