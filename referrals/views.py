@@ -95,7 +95,7 @@ def _send_capture(user, rec, fixing, row):
 @login_required
 def my_submissions(request):
     """What this clerk sent by form or CSV, with its status in words; refused ones can be fixed."""
-    _intake_user(request, permissions.may_upload_csv)
+    _intake_user(request)
     qs = permissions.own_submissions(request.user).select_related("admission", "facility")
     before = ascii_int(request.GET.get("before", ""))
     if before is not None:
@@ -346,6 +346,8 @@ def _render_referral(request, referral, names, docket_form, decline_form=None, s
 @require_POST
 def referral_open_docket(request, pk):
     referral = _visible_referral(request, pk)
+    if not permissions.may_transition(request.user, referral, "open_case"):
+        raise PermissionDenied
     form = forms.OpenDocketForm(request.POST)
     if form.is_valid():
         d = form.cleaned_data

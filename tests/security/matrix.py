@@ -177,6 +177,16 @@ def send_referral_body(w, s):
     return {"version": version_of(s.referral)}
 
 
+def open_docket_body(w, s):
+    from django.utils import timezone
+
+    today = timezone.localdate()
+    return {
+        "version": version_of(s.referral), "cas_serial": 901 if s is w.a else 902, "cas_month": today.month,
+        "cas_year": today.year, "offence": "murder", "opened_on": today.isoformat(),
+    }  # fmt: skip
+
+
 def assign_body(w, s):
     return {"version": version_of(s.brief), "officer": w.users["court_watcher"].username}
 
@@ -271,6 +281,7 @@ RESPOND_FEEDBACK = api("-", admin="AB", court_watcher="A")
 READ_NOTIFICATION = api("-", court_watcher="A")
 REPLAY = api("-", admin="AB")
 REFER = api("-", admin="AB", health_capture="A")
+OPEN_DOCKET = api("-", admin="AB", saps_liaison="A")
 # Intake: registered senders for their facilities, EC clerks for theirs (the capture and CSV paths),
 # admins; nobody else reaches it (H3's intake_auth decides the details of what is accepted).
 # Only a registered sending system sends messages (H3): an admin uses the capture form or CSV.
@@ -499,6 +510,12 @@ PAGE_ROUTES = {
     "intake/referrals/": [
         Case("GET", as_page(SEES_REFERRAL), listed="referral", marker="/intake/referrals/{pk}/")
     ],
+    "intake/referrals/<pk>/": [Case("GET", as_page(SEES_REFERRAL), obj="referral")],
+    # The station's liaison opens the docket (scope A); the clerk who sees the referral may not (403).
+    "intake/referrals/<pk>/open-docket/": [
+        Case("POST", as_page(OPEN_DOCKET), obj="referral", body=open_docket_body, json=False)
+    ],
+    "intake/mine/": [Case("GET", page(403, admin=200, health_capture=200))],
     "intake/referrals/<pk>/transitions/<name>/": [
         Case(
             "POST",
