@@ -35,7 +35,7 @@ from .harness import (
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
 
-SENDERS, MEASURE_SECONDS, STOP_SECONDS, SLOW = 6, 3.0, 10.0, 0.05
+SENDERS, MEASURE_SECONDS, STOP_SECONDS, SLOW = 6, 2.5, 10.0, 0.1
 
 
 @pytest.fixture
@@ -59,14 +59,17 @@ def cluster(transactional_db, tmp_path):
 
 
 def rate(tally: Tally) -> float:
-    """AA per second over ``MEASURE_SECONDS`` of senders at full speed."""
+    """AA per second of senders at full speed: the better of two windows of ``MEASURE_SECONDS``
+    (the machine is shared; a moment of someone else's load must not pass for the listener's)."""
     tally.pause = 0.0
-    time.sleep(1.5)
-    start = time.monotonic()
-    time.sleep(MEASURE_SECONDS)
-    count = tally.acks_between(start, time.monotonic(), codes=("AA",))
+    time.sleep(1.0)
+    rates = []
+    for _ in range(2):
+        start = time.monotonic()
+        time.sleep(MEASURE_SECONDS)
+        rates.append(tally.acks_between(start, time.monotonic(), codes=("AA",)) / MEASURE_SECONDS)
     tally.pause = SLOW  # between measurements: a few messages a second per sender
-    return count / MEASURE_SECONDS
+    return max(rates)
 
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
