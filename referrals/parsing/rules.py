@@ -92,9 +92,12 @@ def sa_id_check_digit(first12: str) -> str:
 
 
 def check_identifiers(rec: Record, where: str) -> None:
-    """Every identifier typed ``NI`` (national ID) must be a valid South African ID number."""
+    """Every identifier typed ``NI`` (national ID) must be a valid South African ID number, unless
+    its assigning authority names another country (``ZWE``): that country's number is not checked."""
     for ident in rec.identifiers:
-        if (ident.get("type") or "").upper() == "NI":
+        authority = (ident.get("authority") or "").upper()
+        foreign = len(authority) == 3 and authority.isalpha() and authority != "ZAF"
+        if (ident.get("type") or "").upper() == "NI" and not foreign:
             problem = sa_id_problem(str(ident.get("value") or ""))
             if problem:
                 raise IntakeError(where, problem, hl7_code="102")

@@ -62,6 +62,15 @@ def test_an_sa_id_number_is_checked_by_its_luhn_digit_and_its_date():
     assert "date of birth" in sa_id_problem("8013015009080")
 
 
+def test_another_countrys_national_id_is_not_checked_as_a_south_african_one():
+    from referrals.parsing.common import Record
+    from referrals.parsing.rules import check_identifiers
+
+    rec = Record(facility_code="tygerberg", visit_number="V")
+    rec.identifiers = [{"value": "63-123456-A-42", "type": "NI", "authority": "ZWE"}]
+    check_identifiers(rec, "PID-3")  # no error
+
+
 # ------------------------------------------------------------------ the form: a field error, nothing written
 
 
