@@ -104,6 +104,52 @@ GROUPINGS = {
     "total": _("Total"),
 }
 
+# Report measures and terms (the keys of reporting's definitions, the columns of its CSV files).
+MEASURES = {
+    "acquittals": _("Acquittals"),
+    "admissions": _("Admissions"),
+    "after_review": _("After a committee review"),
+    "age_band": _("Age group"),
+    "cohort": _("Cohort"),
+    "convicted": _("Convicted"),
+    "conviction_rate": _("Conviction rate"),
+    "convictions": _("Convictions"),
+    "current_state": _("Where they stand now"),
+    "district": _("District"),
+    "diverted": _("Diverted"),
+    "drop": _("Drop from the step before"),
+    "finalised": _("Finalised"),
+    "freshness": _("Freshness"),
+    "gang_related": _("Gang-related"),
+    "gender_based": _("Gender-based"),
+    "incidents": _("Incidents"),
+    "mechanism": _("Mechanism"),
+    "month": _("Month"),
+    "not_counted": _("Not counted"),
+    "offence": _("Offence"),
+    "outcome_conviction_rate": _("Conviction rate of all outcomes"),
+    "period": _("Period"),
+    "police_attributable": _("Attributable to police"),
+    "police_attributable_share": _("Share attributable to police"),
+    "police_case_opened": _("Docket opened"),
+    "prosecuted": _("Prosecuted"),
+    "provisionally_withdrawn": _("Provisionally withdrawn"),
+    "referred": _("Referred"),
+    "referred_to_npa": _("Referred to the NPA"),
+    "re_enrolled": _("Re-enrolled"),
+    "removed_again": _("Removed again"),
+    "station": _("Police station"),
+    "struck_off": _("Struck off the roll"),
+    "suppression": _("Small numbers withheld"),
+    "top": _("Most often"),
+    "unknown_after_n_days": _("Still unknown to police after the days given"),
+    "verdicts": _("Verdicts"),
+    "withdrawn": _("Withdrawn"),
+    "withdrawal_reasons": _("Reasons for withdrawal"),
+    "police_case_closures": _("Dockets closed"),
+    "referrals_declined": _("Referrals declined"),
+}
+
 # The roles people hold (casework.permissions names them).
 ROLES = {
     "health_capture": _("EC clerk"),
@@ -123,10 +169,13 @@ _fixed: dict[str, dict[str, str]] = {
     "transition": TRANSITIONS,
     "grouping": GROUPINGS,
     "role": ROLES,
+    "measure": MEASURES,
     "reason": {**dict(PostponementReason.choices), **dict(RemovalReason.choices)},
 }
 _CODE = re.compile(r"[a-z0-9]+(?:[_:][a-z0-9]+)*")
 _registered: dict[str, dict[str, str]] = defaultdict(dict)
+# Where to look when a code is not in its own kind's table, in this order.
+_NEAREST = ("reason", "state", "transition", "outcome", "measure", "grouping")
 _from_models: dict[str, dict[str, str]] | None = None
 
 
@@ -195,6 +244,11 @@ def words(kind: str, code, model=None) -> str:
     """What a person reads for ``code`` of ``kind`` ("state", "transition", "reason", "outcome",
     "hearing_type", "grouping", "role", "mechanism", "place_type", or any model field's name)."""
     found = lookup(kind, code, model)
+    for other in _NEAREST if found is None else ():
+        # A report's "reason" may be a docket's closing state: the words another table has for it.
+        found = lookup(other, code, model)
+        if found is not None:
+            break
     return str(humanise(str(code)) if found is None else found)
 
 
