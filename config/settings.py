@@ -152,6 +152,14 @@ elif TESTING:
 if "replica" in DATABASES:
     DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
 REPORTING_DATABASE = "replica" if REPLICA_DATABASE_URL else "default"
+# Behind PgBouncer in transaction pooling (docs/operations.md, "PgBouncer"): a connection is someone else's
+# between transactions, so no server-side cursors (.iterator()) and no startup "options" (PgBouncer refuses
+# them): set jit and work_mem on the role instead (ALTER ROLE … SET). Django prepares no statements.
+PGBOUNCER_TRANSACTION_POOLING = env.bool("PGBOUNCER_TRANSACTION_POOLING", default=False)
+if PGBOUNCER_TRANSACTION_POOLING:
+    for _db in DATABASES.values():
+        _db["DISABLE_SERVER_SIDE_CURSORS"] = True
+        _db.setdefault("OPTIONS", {}).pop("options", None)
 DATABASE_ROUTERS = ["casework.db_router.ReportingReadsRouter"]
 # Least privilege (docs/security.md, "Database roles"): DATABASE_URL is the runtime role the app uses;
 # DATABASE_OWNER_URL, when set, is the role owning the tables, used by `manage.py migrate` alone.
