@@ -78,7 +78,8 @@ def _hearing_form(brief, outcomes, outcome: str = "") -> forms.HearingForm:
     (the case page's buttons) or else "postponed", the most common outcome of a day in court."""
     p = brief.prosecution
     if outcome not in outcomes:
-        outcome = Hearing.Outcome.POSTPONED if Hearing.Outcome.POSTPONED in outcomes else ""
+        common = Hearing.Outcome.POSTPONED
+        outcome = common if common in outcomes else (outcomes[0] if outcomes else "")
     initial = {
         "version": p.version,
         "date": timezone.localdate(),

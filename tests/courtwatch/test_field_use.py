@@ -132,6 +132,17 @@ def test_the_outcomes_required_fields_are_marked(client, assigned, officer):
     assert '<span class="required-mark" hidden>' in box
 
 
+def test_a_convicted_matter_offers_sentencing_with_the_sentence_marked_required(client, assigned, officer):
+    brief = assigned()
+    set_state(brief.prosecution, "convicted")
+    client.force_login(officer)
+    page = client.get(f"/courtwatch/briefs/{brief.pk}/").content.decode()
+    assert '<option value="sentenced" selected>' in page
+    assert '<option value="sentencing" selected>' in page
+    box = page[page.index('data-field="sentence"') :][:400]
+    assert '<span class="required-mark"> *' in box
+
+
 def test_a_withdrawal_waits_for_its_confirmation_and_then_is_recorded(client, assigned, officer):
     brief = assigned()
     client.force_login(officer)
