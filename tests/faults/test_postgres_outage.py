@@ -132,6 +132,7 @@ def test_postgresql_restarted_and_stopped_the_listener_refuses_then_recovers_to_
     assert counts["stored"] == len(tally.acked)
     assert after_restart < 5 and after_stop < 5
     assert after >= 0.7 * before, (before, after)
+    assert "a writer reconnected (2 of 2)" in procs.log("listener")  # its group commit whole again
     assert not any(s.gave_up for s in senders)
     assert done, final
     assert final["processed"] == final["admissions"] == counts["stored"]
