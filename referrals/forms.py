@@ -178,7 +178,8 @@ class CaptureForm(forms.Form):
         try:
             rules.check_record(self.record)
         except IntakeError as e:
-            self.add_error(e.where if e.where in self.fields else None, e.problem)
+            # The rules' fixed texts are in the catalogue (marked with gettext_noop where they are raised).
+            self.add_error(e.where if e.where in self.fields else None, _(e.problem))
         return data
 
 
