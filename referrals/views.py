@@ -128,6 +128,9 @@ def csv_upload(request):
         text = upload.read().decode("utf-8-sig", errors="replace")
         answer = receive.inbound_receive_csv(text=text, actor=request.user, filename=upload.name)
         report = {**answer.extra["report"], "duplicate": answer.duplicate, "message": answer.message}
+        report["problems"] = [
+            {**p, "field_words": capture_reads.field_words(p["field"])} for p in report.get("problems", [])
+        ]
     return render(
         request, "referrals/csv_upload.html", {"form": form, "report": report, "columns": CSV_COLUMNS}
     )
