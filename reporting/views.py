@@ -309,6 +309,7 @@ DASHBOARD_TILES = [
 ]
 
 
+UNORDERED = {"facility", "suburb", "station", "sub_district", "cluster", "mechanism", "place_type"}
 STATION_TILE = ("station", gettext_lazy("SAPS station precinct of injury (top 15)"), "bar")
 
 
@@ -347,7 +348,10 @@ def _tile_svg(kind: str, group_by: str, title: str, rows: list[dict]):
 def _tile(ctx: dict, period, filters, suppress: bool, spec: tuple, coarser: set) -> dict:
     group_by, title, kind, fine = spec
     result = dashboard.admissions_by(period, group_by, filters, suppress=suppress)
-    rows = result["rows"][:15] if group_by in ("suburb", "station") else result["rows"]
+    rows = result["rows"]
+    if group_by in UNORDERED:  # withheld bars after the shown ones, by name: their order would rank them
+        rows = sorted(rows, key=lambda r: (r["count"] is None, -(r["count"] or 0), str(r["label"])))
+    rows = rows[:15] if group_by in ("suburb", "station") else rows
     offer = None if fine else coarser_offer(result["rows"], "count", group_by)
     if offer:  # offered only when the coarser grouping is not itself mostly withheld
         coarse = dashboard.admissions_by(period, offer["group_by"], filters, suppress=suppress)
