@@ -49,3 +49,11 @@ def sweep_rollups() -> int:
 def send_scheduled_reports() -> int:
     """Send every subscription whose last complete week / month has not been sent yet (once per period)."""
     return services.send_due_subscriptions()
+
+
+@shared_task(acks_late=True, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=3)
+def rebuild_everything() -> int:
+    """Recompute every kept row from scratch: the dashboard's rollups, the funnel, the conviction-rate
+    outcomes, every prosecution's facts and kept removals (a bulk load: the demo's history, a restore)."""
+    written = rollups.rebuild_all() + rollups.rebuild_funnel() + rollups.rebuild_outcomes()
+    return written + rollups.refresh_prosecution_facts(None)

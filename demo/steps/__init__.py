@@ -1,7 +1,9 @@
 """The steps of ``seed_demo``, run in the order of ``steps()``; each is a module here with ``seed(ctx)``.
 
-Every step writes through the apps' services, with a demo user as actor and a backdated ``at=``, so
-the transition log of the demo is as real as production's.
+``volume`` writes years of history in bulk (the same chains, on unsaved objects, with their
+transition logs); every later step writes through the apps' services, with a demo user as actor and
+a backdated ``at=``, so the cases people open have a transition log as real as production's;
+``rollups`` refreshes the reports' kept rows once at the end.
 """
 
 import random
@@ -12,7 +14,7 @@ from typing import Any, TextIO
 
 from django.core.management.base import OutputWrapper
 
-from . import casework, courtwatch, referrals
+from . import casework, courtwatch, referrals, rollups, today, volume
 
 
 @dataclass
@@ -20,7 +22,7 @@ class SeedContext:
     """What the steps share: the random source, the size asked for, the demo users, what was made."""
 
     rng: random.Random
-    size: int  # number of incidents asked for
+    size: int  # incidents made through the services, over the last ``recent_days``
     years: int
     now: datetime
     users: dict[str, Any]  # role → the first demo user in that role
@@ -28,6 +30,8 @@ class SeedContext:
     station_liaisons: dict[str, Any]  # station code → the SAPS user who works it
     court_liaisons: dict[str, Any]  # court code → the NPA user who works it
     stdout: TextIO = sys.stdout
+    admissions_per_year: int = 0  # the bulk history behind the reports (``volume``)
+    recent_days: int = 42
     incidents: list = field(default_factory=list)
     police_cases: list = field(default_factory=list)
     prosecutions: list = field(default_factory=list)
@@ -61,4 +65,12 @@ class SeedContext:
 
 def steps():
     """(name, module) of every step, in the order they run: later steps build on earlier ones."""
-    return [("casework", casework), ("referrals", referrals), ("courtwatch", courtwatch)]
+    return [
+        ("casework", casework),
+        ("referrals", referrals),
+        ("today", today),
+        # After the service-made cases: their reactions refresh the rollups of a small database.
+        ("volume", volume),
+        ("courtwatch", courtwatch),
+        ("rollups", rollups),
+    ]

@@ -16,7 +16,6 @@ from datetime import date, datetime, time, timedelta
 from django.conf import settings
 from django.db import transaction
 
-from casework import services
 from casework.models import Court, Offence, PoliceCase, Prosecution, Suburb
 from casework.reference_data import GANG_AFFECTED_SUBURBS, HIGH_COURT, STATION_COURTS
 
@@ -30,6 +29,7 @@ from .proportions import (
     GANG_BASES,
     HIGH_VIOLENCE_STATIONS,
     HOUR_WEIGHT,
+    MAX_SEASON,
     MECHANISMS_ELSEWHERE,
     MECHANISMS_GANG_AREA,
     NPA_DECISION,
@@ -47,14 +47,17 @@ from .proportions import (
     WEEKDAY_WEIGHT,
     WITHDRAWAL_REASONS,
     WITHDRAWAL_REASONS_GANG,
+    season,
 )
+from .writers import ServiceWriter
 
 CHAINS_PER_TRANSACTION = 20
 CASE_NUMBER_RE = re.compile(r"^(A|RC|CC) (\d+)/(\d{4})$")
 
 
 def seed(ctx) -> None:
-    Chains(ctx).run()
+    """The service-made cases: ``ctx.size`` incidents over the last ``ctx.recent_days`` days."""
+    Chains(ctx, ServiceWriter(), start=ctx.now - timedelta(days=ctx.recent_days)).run(ctx.size)
 
 
 class Stop(Exception):
@@ -62,9 +65,11 @@ class Stop(Exception):
 
 
 class Chains:
-    def __init__(self, ctx):
+    def __init__(self, ctx, writer, *, start: datetime):
         self.ctx = ctx
         self.rng = ctx.rng
+        self.do = writer
+        self.start = start
         self.clerk = ctx.users["health_capture"]
         # The shipped places only: the demo knows their liaisons and courts (admins may add others).
         self.suburbs = [
@@ -80,23 +85,32 @@ class Chains:
 
     # ------------------------------------------------------------------ the run
 
-    def run(self) -> None:
-        specs = sorted((self._incident_spec() for _ in range(self.ctx.size)), key=lambda s: s["occurred_at"])
+    def run(self, count: int) -> None:
+        specs = sorted((self._incident_spec() for _ in range(count)), key=lambda s: s["occurred_at"])
         total = len(specs)
-        for first in range(0, total, CHAINS_PER_TRANSACTION):
+        label = "history" if self.do.bulk else "casework"
+        step = 2000 if self.do.bulk else CHAINS_PER_TRANSACTION
+        for first in range(0, total, step):
             # A few chains per transaction: one commit (an fsync on SQLite) per chain would dominate.
-            with transaction.atomic():
-                for spec in specs[first : first + CHAINS_PER_TRANSACTION]:
+            with contextlib.nullcontext() if self.do.bulk else transaction.atomic():
+                for spec in specs[first : first + step]:
                     self._chain(spec)
-            self.ctx.progress("casework", min(first + CHAINS_PER_TRANSACTION, total), total)
+            self.ctx.progress(label, min(first + step, total), total)
+        if self.do.bulk:
+            return
         removed = sum(1 for p in self.ctx.prosecutions if p.state in Prosecution.REMOVED_STATES)
         self.ctx.say(
             f"  {len(self.ctx.incidents)} incidents, {len(self.ctx.police_cases)} dockets, "
             f"{len(self.ctx.prosecutions)} prosecutions ({removed} currently withdrawn or struck off)"
         )
 
+    def _keep(self, kind: str, obj) -> None:
+        """The service-made cases, for the steps that follow (bulk ones are in the writer)."""
+        if not self.do.bulk:
+            getattr(self.ctx, kind).append(obj)
+
     def _chain(self, spec: dict) -> None:
-        incident = services.incident_create(
+        incident = self.do.incident(
             actor=self.clerk,
             occurred_at=spec["occurred_at"],
             suburb=spec["suburb"],
@@ -107,7 +121,7 @@ class Chains:
             gang_basis=self.rng.choice(GANG_BASES) if spec["gang_related"] else "",
             at=self._not_after_now(spec["occurred_at"] + timedelta(minutes=self.rng.randint(25, 180))),
         )
-        self.ctx.incidents.append(incident)
+        self._keep("incidents", incident)
         if self.rng.random() >= self._docket_share(spec):
             return
         with contextlib.suppress(Stop):  # a docket's next step lies after now: it stays where it is
@@ -143,13 +157,11 @@ class Chains:
 
     def _occurred_at(self) -> datetime:
         """A moment in the period, weighted to weekends, month-ends, December and the night."""
-        rng, start, span = self.rng, self.ctx.start, (self.ctx.now - self.ctx.start).days
+        rng, start, span = self.rng, self.start, (self.ctx.now - self.start).days
         while True:
             day = (start + timedelta(days=rng.randrange(span + 1))).astimezone(SAST).date()
-            weight = WEEKDAY_WEIGHT[day.weekday()] / 1.75
-            weight *= 1.25 if day.month == 12 else 1.0
-            weight *= 1.2 if day.day >= 25 or day.day <= 2 else 1.0
-            if rng.random() * 1.5 > weight:
+            weight = WEEKDAY_WEIGHT[day.weekday()] / 1.75 * season(day)
+            if rng.random() * MAX_SEASON > weight:
                 continue
             hour = rng.choices(range(24), weights=HOUR_WEIGHT)[0]
             moment = datetime.combine(day, time(hour, rng.randrange(60)), SAST)
@@ -186,7 +198,7 @@ class Chains:
         opened = self._at(spec["occurred_at"] + delay)
         opened_on = opened.astimezone(SAST).date()
         offence = self._offence_code(spec)
-        case = services.police_case_open(
+        case = self.do.open_case(
             actor=saps,
             station=station,
             cas_number=self._cas_number(station, opened_on),
@@ -195,14 +207,14 @@ class Chains:
             incidents=[incident],
             at=opened,
         )
-        self.ctx.police_cases.append(case)
+        self._keep("police_cases", case)
         t = opened
         if self.rng.random() < 0.04:  # never investigated: closed at the first review
             t = self._later(t, 20, 90)
-            services.police_case_close_undetected(case, actor=saps, version=case.version, at=t)
+            self.do.case_step(case, "close_undetected", actor=saps, at=t)
             return
         t = self._later(t, 0, 3)
-        services.police_case_investigate(case, actor=saps, version=case.version, at=t)
+        self.do.case_step(case, "investigate", actor=saps, at=t)
         t = self._saps_view_of_gangs(incident, spec, saps, t)
         key = f"{offence}_gang" if spec["gang_related"] and f"{offence}_gang" in DOCKET_FATE else offence
         self._investigation(case, spec, offence, key, saps, t, second_time=False)
@@ -220,9 +232,7 @@ class Chains:
         else:
             return t
         t = self._later(t, 1, 30)
-        services.incident_assert_gang_relatedness(
-            incident=incident, actor=saps, gang_related=verdict, basis=basis, at=t
-        )
+        self.do.assert_gang(incident, actor=saps, gang_related=verdict, basis=basis, at=t)
         spec["gang_related"] = verdict
         return t
 
@@ -232,30 +242,22 @@ class Chains:
             return
         if fate == "refer":
             t = self._later(t, 3, 90)
-            services.police_case_refer_to_npa(case, actor=saps, version=case.version, at=t)
+            self.do.case_step(case, "refer_to_npa", actor=saps, at=t)
             self._npa_decision(case, spec, offence, saps, t, second_time=second_time)
         elif fate == "undetected":
             t = self._later(t, 60, 300)
-            services.police_case_close_undetected(
-                case, actor=saps, version=case.version, at=t, note="No suspect identified"
-            )
+            self.do.case_step(case, "close_undetected", actor=saps, at=t, note="No suspect identified")
             if not second_time and self.rng.random() < 0.06:
                 t = self._later(t, 30, 400)
-                services.police_case_reopen(
-                    case, actor=saps, version=case.version, reason="new_evidence", at=t
-                )
+                self.do.case_step(case, "reopen", actor=saps, reason="new_evidence", at=t)
                 self._investigation(case, spec, offence, "second_time", saps, t, second_time=True)
         elif fate == "withdraws":
             t = self._later(t, 7, 90)
             reason = self._pick({"complainant_withdrew": 60, "reconciled": 25, "fear_of_reprisal": 15})
-            services.police_case_complainant_withdraws(
-                case, actor=saps, version=case.version, reason=reason, at=t
-            )
+            self.do.case_step(case, "complainant_withdraws", actor=saps, reason=reason, at=t)
         elif fate == "unfounded":
             t = self._later(t, 14, 120)
-            services.police_case_close_unfounded(
-                case, actor=saps, version=case.version, reason="no_offence_disclosed", at=t
-            )
+            self.do.case_step(case, "close_unfounded", actor=saps, reason="no_offence_disclosed", at=t)
 
     def _npa_decision(self, case, spec, offence, saps, t, *, second_time) -> None:
         district_court, regional_court = STATION_COURTS[case.station.code]
@@ -270,13 +272,11 @@ class Chains:
             )
             self._prosecution(case, spec, offence, self.courts[court], t)
         elif decision == "decline":
-            services.police_case_decline_to_prosecute(
-                case, actor=npa, version=case.version, reason=self.rng.choice(DECLINE_REASONS), at=t
-            )
+            reason = self.rng.choice(DECLINE_REASONS)
+            self.do.case_step(case, "decline_to_prosecute", actor=npa, reason=reason, at=t)
         elif decision == "return":
-            services.police_case_return_for_investigation(
-                case, actor=npa, version=case.version, reason=self.rng.choice(RETURN_REASONS), at=t
-            )
+            reason = self.rng.choice(RETURN_REASONS)
+            self.do.case_step(case, "return_for_investigation", actor=npa, reason=reason, at=t)
             if not second_time:
                 self._investigation(case, spec, offence, "second_time", saps, t, second_time=True)
 
@@ -301,7 +301,7 @@ class Chains:
         enrolled = self._court_day(t + self._days(0, 10))
         self._check(enrolled)
         gang = spec["gang_related"]
-        p = services.prosecution_enrol(
+        p = self.do.enrol(
             actor=self.ctx.court_liaisons[court.code],
             police_case=case,
             court=court,
@@ -310,7 +310,6 @@ class Chains:
             accused=self._accused(gang, spec["suburb"].code in GANG_AFFECTED_SUBURBS, offence),
             at=enrolled,
         )
-        self.ctx.prosecutions.append(p)
         key = (f"{offence}_gang" if f"{offence}_gang" in OUTCOMES else "gang") if gang else offence
         try:
             # The first appearance is the enrolment; what happens there follows a few minutes later.
@@ -329,8 +328,7 @@ class Chains:
                 self._path(p, spec, offence, self._pick(OUTCOMES["after_re_enrolment"]), following)
         except Stop:
             pass
-        p.refresh_from_db()  # as the walk left it, for the steps that follow
-        self.ctx.prosecutions[-1] = p
+        self._keep("prosecutions", self.do.settled(p))  # as the walk left it, for the steps that follow
 
     def _path(self, p, spec, offence, outcome, t):
         """Walk one matter to ``outcome`` through remands, a transfer and trial.
@@ -371,7 +369,7 @@ class Chains:
 
     def _transfer(self, p, spec, offence, t, following):
         _, regional = STATION_COURTS[spec["suburb"].station.code]
-        many_accused = p.accused.count() >= 2
+        many_accused = self.do.accused_count(p) >= 2
         to_high = offence == "murder" and spec["gang_related"] and many_accused and self.rng.random() < 0.5
         court = self.courts[HIGH_COURT if to_high else regional]
         return self._act(p, "transfer", t, court=court, next_date=self._day(following))
@@ -409,9 +407,8 @@ class Chains:
     def _act(self, p, name: str, at: datetime, **kwargs):
         """Take one prosecution transition as the NPA liaison of the court it is at, unless it is future."""
         self._check(at)
-        service = services.PROSECUTION_TRANSITIONS[name]
         actor = self.ctx.court_liaisons[self.courts_by_id[p.court_id].code]
-        return service(p, actor=actor, version=p.version, at=at, **kwargs)
+        return self.do.step(p, name, actor=actor, at=at, **kwargs)
 
     def _postponements(self, offence) -> dict:
         if offence in ("murder", "attempted_murder", "sexual_offence"):

@@ -27,6 +27,17 @@ HIGH_VIOLENCE_STATIONS = {
     "zwelethemba",
 }
 
+# The festive season (mid-December to New Year) and month-end paydays (the 25th to the 2nd).
+MAX_SEASON = 1.4 * 1.2
+
+
+def season(day) -> float:
+    """How much more violent a day of the year is than an ordinary one."""
+    festive = (day.month == 12 and day.day >= 15) or (day.month == 1 and day.day <= 2)
+    weight = 1.4 if festive else 1.15 if day.month == 12 else 1.0
+    return weight * (1.2 if day.day >= 25 or day.day <= 2 else 1.0)
+
+
 WEEKDAY_WEIGHT = [0.8, 0.65, 0.65, 0.75, 1.15, 1.75, 1.45]  # Monday … Sunday
 HOUR_WEIGHT = [8, 7, 6, 4, 2, 1.5, 1.5, 2, 2, 2, 2.5, 3, 3, 3.5, 4, 4.5, 5, 6, 7.5, 8.5, 9, 9.5, 9.5, 9]
 

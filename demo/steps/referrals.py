@@ -16,6 +16,7 @@ from referrals import permissions, services
 from referrals.forms import ICD10_FOR_MECHANISM
 from referrals.intake import receive
 from referrals.models import Admission, Referral
+from referrals.parsing.rules import sa_id_check_digit
 
 FACILITIES = [
     "mitchells-plain-dh",
@@ -72,7 +73,7 @@ def _admit(ctx, incident, now) -> int:
         fac = FACILITIES[rng.randrange(len(FACILITIES))]
         visit = f"D{incident.pk:07d}{victim}"
         born = f"{rng.randrange(60, 99)}{rng.randrange(1, 12):02d}{rng.randrange(1, 28):02d}"
-        idno = f"{born}{rng.randrange(10**6):06d}"
+        idno = sa_id_check_digit(f"{born}{rng.randrange(10**6):06d}")  # the intake checks the check digit
         pv1 = ["PV1", "1", "E", f"EC^^^{fac}"] + [""] * 15 + [visit] + [""] * 24 + [ts(arrival)]
         obx = {
             "TRIAGE": rng.choice(TRIAGE),
@@ -105,9 +106,9 @@ def _referrals(ctx, clerk, now) -> int:
     for case in ctx.police_cases:
         for incident in case.incidents.all():
             with_case.setdefault(incident.pk, case)
-    for admission in Admission.objects.filter(incident__isnull=False, suburb__isnull=False).select_related(
-        "suburb__station", "incident"
-    ):
+    # The service-made incidents' admissions only: the bulk history has its referrals (``volume``).
+    mine = Admission.objects.filter(incident__in=[i.pk for i in ctx.incidents], suburb__isnull=False)
+    for admission in mine.select_related("suburb__station", "incident"):
         case = with_case.get(admission.incident_id)
         if Referral.objects.filter(admission=admission).exists():
             continue

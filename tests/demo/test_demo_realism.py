@@ -14,8 +14,10 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture(scope="module", autouse=True)
-def three_hundred_incidents(django_db_setup, django_db_blocker):
-    with seeded_for_module(django_db_blocker, "--incidents", "300", "--seed", "3") as output:
+def a_small_province(django_db_setup, django_db_blocker):
+    with seeded_for_module(
+        django_db_blocker, "--admissions", "1500", "--incidents", "20", "--seed", "3"
+    ) as output:
         yield output
 
 

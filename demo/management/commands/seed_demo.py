@@ -15,7 +15,9 @@ from casework.models import Incident, Suburb
 from demo.steps import SeedContext, steps
 from demo.users import DEFAULT_PASSWORD, DEMO_USERS, ensure_users, first_holder
 
-DEFAULT_INCIDENTS = 1500
+DEFAULT_ADMISSIONS = 30000  # a year, across the facilities: the bulk history (demo/steps/volume.py)
+DEFAULT_INCIDENTS = 80  # through the services, over the last RECENT_DAYS
+RECENT_DAYS = 42
 
 
 class Command(BaseCommand):
@@ -25,10 +27,16 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument(
+            "--admissions",
+            type=int,
+            default=DEFAULT_ADMISSIONS,
+            help="EC admissions a year in the bulk history (default %(default)s; 0 for none)",
+        )
+        parser.add_argument(
             "--incidents",
             type=int,
             default=DEFAULT_INCIDENTS,
-            help="incidents to create (default %(default)s)",
+            help=f"incidents through the services over the last {RECENT_DAYS} days (default %(default)s)",
         )
         parser.add_argument("--years", type=int, default=3, help="years of history (default %(default)s)")
         parser.add_argument(
@@ -37,9 +45,9 @@ class Command(BaseCommand):
         parser.add_argument("--seed", type=int, default=42, help="random seed (default %(default)s)")
         parser.add_argument("--if-empty", action="store_true", help="do nothing when any incident exists")
 
-    def handle(self, *args, incidents, years, password, seed, if_empty, **options):
-        if incidents < 0 or years < 1:
-            raise CommandError("--incidents must be 0 or more and --years at least 1.")
+    def handle(self, *args, admissions, incidents, years, password, seed, if_empty, **options):
+        if incidents < 0 or admissions < 0 or years < 1:
+            raise CommandError("--admissions and --incidents must be 0 or more and --years at least 1.")
         existing = Incident.objects.count() if if_empty else 0
         if existing:
             self.stdout.write(
@@ -66,8 +74,13 @@ class Command(BaseCommand):
             station_liaisons={code: accounts[u] for code, u in first_holder("stations").items()},
             court_liaisons={code: accounts[u] for code, u in first_holder("courts").items()},
             stdout=self.stdout,
+            admissions_per_year=admissions,
+            recent_days=RECENT_DAYS,
         )
-        self.stdout.write(f"Seeding {incidents} incidents over {years} years (seed {seed})")
+        self.stdout.write(
+            f"Seeding {admissions} admissions a year over {years} years in bulk and {incidents} incidents "
+            f"of the last {RECENT_DAYS} days through the services (seed {seed})"
+        )
         for name, module in steps():
             step_started = time.monotonic()
             module.seed(ctx)
