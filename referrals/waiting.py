@@ -29,7 +29,7 @@ def _saps(user):
 
 
 def _clerk(user):
-    rejected = InboundMessage.objects.filter(received_by=user, status__in=InboundMessage.DEAD).count()
+    rejected = permissions.own_submissions(user).filter(status__in=InboundMessage.DEAD).count()
     text = ngettext(
         "%(n)s of your submissions was rejected", "%(n)s of your submissions were rejected", rejected
     ) % {"n": rejected}

@@ -67,7 +67,10 @@ def test_the_committee_sees_the_reviews_on_its_next_meetings_agenda(world):
 
 
 def test_a_clerk_sees_their_rejected_submission_and_an_admin_the_dead_letters(world):
-    assert waiting_lines(world, "health_capture")[0][0] == "1 of your submissions was rejected"
+    assert waiting_lines(world, "health_capture")[0] == (
+        "1 of your submissions was rejected",
+        "/intake/mine/",
+    )
     # The world's two dead letters (scopes A and B) and the clerk's rejected form: every one an admin's.
     assert ("3 open dead letters", "/intake/dead-letters/") in waiting_lines(world, "admin")
 
