@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
 
 from django.utils import timezone
-from django.utils.translation import gettext_noop as N_  # English on the wire; the form translates
+from django.utils.translation import gettext_noop  # English on the wire; the form translates
 
 
 class IntakeError(Exception):
@@ -158,27 +158,29 @@ def check_times(rec: Record, *, arrival: str, injury: str, dob: str) -> None:
     """Impossible or implausible dates name their field."""
     now = timezone.now()
     if rec.arrival_at is None:
-        raise IntakeError(arrival, N_("The arrival time is required."))
+        raise IntakeError(arrival, gettext_noop("The arrival time is required."))
     if rec.arrival_at > now + timedelta(minutes=10):
-        raise IntakeError(arrival, N_("The arrival time is in the future."), hl7_code="102")
+        raise IntakeError(arrival, gettext_noop("The arrival time is in the future."), hl7_code="102")
     if rec.arrival_at < EARLIEST:
-        raise IntakeError(arrival, N_("The arrival time is before 1990."), hl7_code="102")
+        raise IntakeError(arrival, gettext_noop("The arrival time is before 1990."), hl7_code="102")
     if rec.injury_at is not None:
         if rec.injury_at > rec.arrival_at + timedelta(minutes=10):
-            raise IntakeError(injury, N_("The injury time is after the arrival time."), hl7_code="102")
+            raise IntakeError(
+                injury, gettext_noop("The injury time is after the arrival time."), hl7_code="102"
+            )
         if rec.injury_at < rec.arrival_at - timedelta(days=60):
             raise IntakeError(
-                injury, N_("The injury time is more than 60 days before arrival."), hl7_code="102"
+                injury, gettext_noop("The injury time is more than 60 days before arrival."), hl7_code="102"
             )
     if rec.date_of_birth is not None:
         local_arrival = timezone.localtime(rec.arrival_at).date()
         if rec.date_of_birth > local_arrival:
-            raise IntakeError(dob, N_("The date of birth is after the arrival."), hl7_code="102")
+            raise IntakeError(dob, gettext_noop("The date of birth is after the arrival."), hl7_code="102")
         rec.age_years = age_on(rec.date_of_birth, local_arrival)
         if rec.age_years > 120:
-            raise IntakeError(dob, N_("The date of birth gives an age over 120."), hl7_code="102")
+            raise IntakeError(dob, gettext_noop("The date of birth gives an age over 120."), hl7_code="102")
     if rec.age_years is not None and not 0 <= rec.age_years <= 120:
-        raise IntakeError("age_years", N_("The age must be 0 to 120."), hl7_code="102")
+        raise IntakeError("age_years", gettext_noop("The age must be 0 to 120."), hl7_code="102")
 
 
 # The longest visit number the admission's column holds (Admission.visit_number).

@@ -11,7 +11,7 @@ from datetime import date
 from functools import cache
 from pathlib import Path
 
-from django.utils.translation import gettext_noop as N_  # English on the wire; the form translates
+from django.utils.translation import gettext_noop  # English on the wire; the form translates
 
 from .common import IntakeError, Record, check_times, iso_time, normalise_code
 
@@ -70,13 +70,13 @@ def sa_id_problem(value: str) -> str:
     """
     v = "".join(value.split())
     if len(v) != 13 or not v.isascii() or not v.isdigit():
-        return N_("A South African ID number has 13 digits.")
+        return gettext_noop("A South African ID number has 13 digits.")
     try:  # 20YY: every 29 February of a 19YY is one of a 20YY too
         date(2000 + int(v[:2]), int(v[2:4]), int(v[4:6]))
     except ValueError:
-        return N_("The first six digits of a South African ID number are a date of birth (YYMMDD).")
+        return gettext_noop("The first six digits of a South African ID number are a date of birth (YYMMDD).")
     if not luhn_ok(v):
-        return N_("The ID number's check digit is wrong: a digit is mistyped.")
+        return gettext_noop("The ID number's check digit is wrong: a digit is mistyped.")
     return ""
 
 
