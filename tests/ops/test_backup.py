@@ -67,7 +67,7 @@ def populate(make_user):
     tygerberg = Facility.objects.get(code="tygerberg")
     sender = intake.sending_system_register(name="hectis", facilities=[tygerberg])
     receive.inbound_receive_hl7(
-        raw=adt(name="Mokoena^Thandiwe", patient_id="0105125800081", visit="V-BACKUP-1"), actor=sender.account
+        raw=adt(name="Mokoena^Thandiwe", patient_id="0105125800083", visit="V-BACKUP-1"), actor=sender.account
     )
     admission = Admission.objects.get(visit_number="V-BACKUP-1")
     station = StationFactory(name="Mitchells Plain")
@@ -115,5 +115,5 @@ def test_a_custom_format_dump_restores_into_a_fresh_database_with_every_row(make
     assert "Mokoena" not in token  # encrypted at rest, in the dump too
     identity = json.loads(crypto.decrypt(token))
     assert "Mokoena" in json.dumps(identity)
-    assert "0105125800081" in json.dumps(identity)
+    assert "0105125800083" in json.dumps(identity)
     assert admission.pk == Admission.objects.get(visit_number="V-BACKUP-1").pk

@@ -11,6 +11,7 @@ from rest_framework.test import APIClient
 
 from casework import logs
 from referrals import services as intake
+from referrals.models import Admission
 
 from ..referrals.helpers import adt
 
@@ -87,6 +88,7 @@ def test_no_line_names_the_patient_whatever_the_answer(feed, log_lines, django_c
     refused = post_hl7(client, adt(control="AE1", visit="", **PATIENT))
     nul = post_hl7(client, adt(control="NUL1", visit="V8\x00", **PATIENT))
     assert (accepted.status_code, refused.status_code) == (200, 422)
+    assert Admission.objects.filter(visit_number="V9").exists()  # processed too, identity and all
     assert nul.status_code >= 400
     text = "\n".join(json.dumps(line) for line in log_lines())
     assert "casetrail.requests" in text
