@@ -7,9 +7,12 @@ Reads only; the writes are ``intake.receive.inbound_receive_form`` and ``dead_le
 import csv
 import io
 import json
+import re
 from datetime import datetime
 
 from django.utils import timezone
+from django.utils.html import conditional_escape
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
 from casework.models import Mechanism, PlaceType, Suburb
@@ -140,6 +143,15 @@ def _csv_fields(values: dict) -> dict:
         "police_informed": v["police_informed"].upper()[:1],
         "gang_suspected": v["gang_suspected"].upper()[:1],
     }
+
+
+CODE_WORD = re.compile(r"\b[a-z]+_[a-z_]+\b")
+
+
+def column_help(text: str) -> SafeString:
+    """A CSV column's help with the values to type that are codes (``public_transport``) shown as such."""
+    # Escaped first: only the <code> tags added here are markup.
+    return mark_safe(CODE_WORD.sub(lambda m: f"<code>{m.group()}</code>", conditional_escape(text)))
 
 
 def field_words(column: str) -> str:

@@ -132,7 +132,13 @@ def csv_upload(request):
             {**p, "field_words": capture_reads.field_words(p["field"])} for p in report.get("problems", [])
         ]
     return render(
-        request, "referrals/csv_upload.html", {"form": form, "report": report, "columns": CSV_COLUMNS}
+        request,
+        "referrals/csv_upload.html",
+        {
+            "form": form,
+            "report": report,
+            "columns": [(name, req, capture_reads.column_help(text)) for name, req, text in CSV_COLUMNS],
+        },
     )
 
 
@@ -472,13 +478,24 @@ def retention(request):
         raise PermissionDenied
     from . import retention as popia
 
+    history = list(popia.purge_history())
+    words = {
+        popia.RULE_FINALISED: _("all matters finalised"),
+        popia.RULE_NO_CASE: _("no police case"),
+        popia.RULE_UNLINKED: _("messages naming no kept identity"),
+        "with_identity_purged": _("messages of purged identities"),
+    }
+    for r in history:  # the log keeps the rules' codes; the page says them in words
+        r.purpose_words = r.purpose
+        for code, text in words.items():
+            r.purpose_words = r.purpose_words.replace(code, str(text))
     return render(
         request,
         "referrals/retention.html",
         {
             "years": popia.retention_years(),
             "due": popia.purge_identities(dry_run=True),
-            "history": popia.purge_history(),
+            "history": history,
             "rules": (popia.RULE_FINALISED, popia.RULE_NO_CASE, popia.RULE_UNLINKED),
         },
     )

@@ -34,10 +34,6 @@ NOT_HTML = (".csv", ".json")
 ALLOWED_FAILURES: dict[tuple[str, str, str], str] = {
     # Manager pages (reporting/definitions.py): the re-enrolment definition names the log's "re_enrol".
     ("reports/re-enrolment/", "*", "code"): "manager pages helper (reporting)",
-    # Clerk/SAPS pages (templates/referrals): the CSV upload page lists the codes a column takes
-    # ("public_transport") outside <code>; the retention page names the task "purge_identities".
-    ("intake/csv/", "*", "code"): "clerk/SAPS pages helper (templates/referrals)",
-    ("intake/retention/", "*", "code"): "clerk/SAPS pages helper (templates/referrals)",
 }
 
 
