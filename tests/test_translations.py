@@ -286,7 +286,18 @@ EXTRACTED_NAMES = {
     "npgettext",
     "npgettext_lazy",
 }
-TRANSLATION_IMPORT = re.compile(r"^\s*from django\.utils\.translation import (.+)$", re.M)
+TRANSLATION_IMPORT = re.compile(r"^\s*from django\.utils\.translation import (\([^)]*\)|[^#\n]+)", re.M)
+
+
+def _imported(source: str) -> list[tuple[str, str]]:
+    """(function, name it is bound to) for each import from django.utils.translation in ``source``."""
+    pairs = []
+    for names in TRANSLATION_IMPORT.findall(source):
+        for part in re.sub(r"#[^\n]*", "", names).strip("()").split(","):
+            function, _, alias = part.strip().partition(" as ")
+            if function.strip():
+                pairs.append((function.strip(), alias.strip() or function.strip()))
+    return pairs
 
 
 def test_translation_functions_are_imported_under_names_xgettext_reads():
@@ -294,12 +305,9 @@ def test_translation_functions_are_imported_under_names_xgettext_reads():
     for path in sorted(ROOT.glob("*/**/*.py")):
         if path.relative_to(ROOT).parts[0] in NOT_SOURCE or "migrations" in path.parts:
             continue
-        for names in TRANSLATION_IMPORT.findall(path.read_text(encoding="utf-8")):
-            for part in names.strip("()").split(","):
-                function, _, alias = part.strip().partition(" as ")
-                name = alias.strip() or function.strip()
-                if "gettext" in function and name not in EXTRACTED_NAMES:
-                    unread.append(f"{path.relative_to(ROOT)}: {part.strip()}")
+        for function, name in _imported(path.read_text(encoding="utf-8")):
+            if "gettext" in function and name not in EXTRACTED_NAMES:
+                unread.append(f"{path.relative_to(ROOT)}: {function} as {name}")
     assert not unread, f"xgettext does not read these names; import them as _ or by their own name: {unread}"
 
 
@@ -425,12 +433,8 @@ def test_no_string_is_translated_once_at_import():
         if path.relative_to(ROOT).parts[0] in NOT_SOURCE or "migrations" in path.parts:
             continue
         source = path.read_text(encoding="utf-8")
-        names = set()
-        for imported in TRANSLATION_IMPORT.findall(source):
-            for part in imported.strip("()").split(","):
-                function, _, alias = part.strip().partition(" as ")
-                if function.strip() in ("gettext", "ngettext", "pgettext", "npgettext"):
-                    names.add(alias.strip() or function.strip())
+        eager_functions = ("gettext", "ngettext", "pgettext", "npgettext")
+        names = {name for function, name in _imported(source) if function in eager_functions}
         if names:
             eager += [f"{path.relative_to(ROOT)}:{line}" for line in _eager_calls(ast.parse(source), names)]
     assert not eager, f"translated at import, so always English: {eager}"
