@@ -456,7 +456,12 @@ class Referral(StatefulModel):
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["station", "state"], name="referral_station_state")]
+        indexes = [
+            models.Index(fields=["station", "state"], name="referral_station_state"),
+            # The queue's page in its own order: a liaison's stations come from a permission subquery
+            # the planner cannot push into the (station, state) index (docs/reliability.md, "Load").
+            models.Index(fields=["state", "-created_at", "-id"], name="referral_queue_order"),
+        ]
 
     def __str__(self):
         return _("Referral %(number)s to %(station)s (%(state)s)") % {
