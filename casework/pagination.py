@@ -9,12 +9,14 @@ from django.core.paginator import Page, Paginator
 PER_PAGE = 25
 
 
-def paginate(request, rows, per_page: int = PER_PAGE) -> Page:
+def paginate(request, rows, per_page: int = PER_PAGE, param: str = "page") -> Page:
     """The page of ``rows`` the query string asks for (``?page=``; a bad number gives the nearest page).
 
+    ``param`` names the query parameter, so two lists on one page keep their own page numbers.
     ``page.query`` is the rest of the query string (the filters), for the include's links."""
-    page = Paginator(rows, per_page).get_page(request.GET.get("page"))
+    page = Paginator(rows, per_page).get_page(request.GET.get(param))
     others = request.GET.copy()
-    others.pop("page", None)
+    others.pop(param, None)
     page.query = others.urlencode()
+    page.param = param
     return page

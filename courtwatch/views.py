@@ -9,6 +9,7 @@ from datetime import timedelta
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.db.models import Case, F, Value, When
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -20,7 +21,7 @@ from casework import csvsafe, transitions
 from casework.errors import InvalidInput, NotAllowed, StaleVersion
 from casework.labels import words
 from casework.models import TransitionLog
-from casework.pagination import paginate
+from casework.pagination import PER_PAGE, paginate
 from casework.web_transitions import put_on_form, take_transition, transition_forms
 
 from . import forms, selectors, services
@@ -47,6 +48,14 @@ def index(request):
 # -------------------------------------------------------------------- briefs
 
 
+# Open briefs first, then by the next hearing date (none last), then by number: stable across pages.
+_BRIEF_ORDER = (
+    Case(When(state=Brief.State.CLOSED, then=Value(1)), default=Value(0)),
+    F("next_appearance").asc(nulls_last=True),
+    "id",
+)
+
+
 @login_required
 def my_briefs(request):
     user = request.user
@@ -57,12 +66,21 @@ def my_briefs(request):
         )
     else:
         briefs = selectors.my_briefs(user)
+    briefs = briefs.order_by(*_BRIEF_ORDER)
     today = timezone.localdate()
-    stale = set(selectors.stale_briefs(briefs, today).values_list("pk", flat=True))
+    page = paginate(request, briefs)
+    shown = briefs.filter(pk__in=[b.pk for b in page])
+    stale = set(selectors.stale_briefs(shown, today).values_list("pk", flat=True))
     return render(
         request,
         "courtwatch/my_briefs.html",
-        {"briefs": briefs[:500], "stale": stale, "today": today, "is_manager": perms.is_brief_manager(user)},
+        {
+            "page": page,
+            "briefs": page,
+            "stale": stale,
+            "today": today,
+            "is_manager": perms.is_brief_manager(user),
+        },
     )
 
 
@@ -255,6 +273,26 @@ def brief_transition(request, pk, name):
 # -------------------------------------------------------------------- court roll
 
 
+def _roll_day(row, start):
+    return row["done"].date if row["done"] else (row["brief"].next_appearance or start)
+
+
+def _roll_page(request, groups, start):
+    """The roll's rows by date, then court (a stable order across pages), cut into pages; each page's rows
+    grouped again under a heading per day and court. ``?print=1`` keeps the whole roll on one page."""
+    rows = [row for g in groups for row in g["rows"]]
+    rows.sort(key=lambda r: (_roll_day(r, start), r["brief"].prosecution.court.name, r["brief"].pk))
+    per_page = max(len(rows), 1) if request.GET.get("print") else PER_PAGE
+    page = paginate(request, rows, per_page=per_page)
+    sections: list[dict] = []
+    for row in page:
+        day, court = _roll_day(row, start), row["brief"].prosecution.court
+        if not sections or (sections[-1]["day"], sections[-1]["court"]) != (day, court):
+            sections.append({"day": day, "court": court, "rows": []})
+        sections[-1]["rows"].append(row)
+    return page, sections
+
+
 @login_required
 def roll(request):
     user = request.user
@@ -270,11 +308,13 @@ def roll(request):
         period, start, end = "today", today, today
     mine_only = not (perms.is_brief_manager(user) and request.GET.get("all"))
     groups = selectors.court_roll(user, start=start, end=end, mine_only=mine_only)
+    page, sections = _roll_page(request, groups, start)
     return render(
         request,
         "courtwatch/roll.html",
         {
-            "groups": groups,
+            "page": page,
+            "sections": sections,
             "period": period,
             "start": start,
             "end": end,
@@ -296,8 +336,12 @@ def supervisor(request):
         "courtwatch/supervisor.html",
         {
             "courts": selectors.supervisor_overview(request.user, today),
-            "stale": stale[:200],
-            "unassigned": selectors.unassigned_briefs(selectors.brief_list_for_user(request.user))[:200],
+            "stale": paginate(request, stale, param="stale_page"),
+            "unassigned": paginate(
+                request,
+                selectors.unassigned_briefs(selectors.brief_list_for_user(request.user)),
+                param="unassigned_page",
+            ),
             "bulk_form": forms.BulkAssignForm(),
             "today": today,
             "open_count": visible.filter(state__in=Brief.OPEN_STATES).count(),
