@@ -16,6 +16,7 @@ from django.views.decorators.http import require_POST
 from casework import csvsafe, transitions
 from casework.errors import DomainError, InvalidInput
 from casework.inputs import ascii_int
+from casework.pagination import older_than
 from casework.web_transitions import take_transition
 
 from . import capture as capture_reads
@@ -97,12 +98,7 @@ def my_submissions(request):
     """What this clerk sent by form or CSV, with its status in words; refused ones can be fixed."""
     _intake_user(request)
     qs = permissions.own_submissions(request.user).select_related("admission", "facility")
-    before = ascii_int(request.GET.get("before", ""))
-    if before is not None:
-        qs = qs.filter(pk__lt=before)
-    rows = list(qs.order_by("-id")[: PAGE + 1])
-    more = len(rows) > PAGE
-    rows = rows[:PAGE]
+    rows, next_before = older_than(request, qs, PAGE)
     field_words = capture_reads.field_words
     for m in rows:
         m.words = capture_reads.submission_words(m)
@@ -114,7 +110,7 @@ def my_submissions(request):
     return render(
         request,
         "referrals/my_submissions.html",
-        {"rows": rows, "next_before": rows[-1].pk if more else None},
+        {"rows": rows, "next_before": next_before},
     )
 
 
@@ -181,14 +177,9 @@ def admission_list(request):
     qs = selectors.admission_list_for_user(
         request.user, facility=request.GET.get("facility", ""), mechanism=request.GET.get("mechanism", "")
     )
-    before = request.GET.get("before", "")
-    if ascii_int(before) is not None:
-        qs = qs.filter(pk__lt=ascii_int(before))
     if permissions.sees_repeat_visits(request.user):
         qs = selectors.with_prior_visits(qs)
-    rows = list(qs.order_by("-id")[: PAGE + 1])
-    more = len(rows) > PAGE
-    rows = rows[:PAGE]
+    rows, next_before = older_than(request, qs, PAGE)
     for a in rows:  # what this reader may see of each row (docs/security.md, "Minimisation")
         a.shown = minimise.shown(
             a,
@@ -200,7 +191,7 @@ def admission_list(request):
         "referrals/admission_list.html",
         {
             "admissions": rows,
-            "next_before": rows[-1].pk if more else None,
+            "next_before": next_before,
             "facilities": permissions.submittable_facilities(request.user),
         },
     )
@@ -283,12 +274,7 @@ def referral_queue(request):
     qs = selectors.referral_list_for_user(request.user, state=state).select_related(
         "station", "police_case", "admission__facility", "admission__suburb"
     )
-    before = ascii_int(request.GET.get("before", ""))
-    if before is not None:
-        qs = qs.filter(pk__lt=before)
-    referrals = list(qs.order_by("-id")[: PAGE + 1])
-    more = len(referrals) > PAGE
-    referrals = referrals[:PAGE]
+    referrals, next_before = older_than(request, qs, PAGE)
     for r in referrals:
         r.shown = minimise.shown(
             r.admission, full=permissions.sees_quasi_identifiers(request.user, r.admission)
@@ -301,7 +287,7 @@ def referral_queue(request):
             "referrals": referrals,
             "state": state,
             "states": Referral.State.choices,
-            "next_before": referrals[-1].pk if more else None,
+            "next_before": next_before,
         },
     )
 
