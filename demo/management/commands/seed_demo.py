@@ -16,7 +16,7 @@ from demo.steps import SeedContext, steps
 from demo.users import DEFAULT_PASSWORD, DEMO_USERS, ensure_users, first_holder
 
 DEFAULT_ADMISSIONS = 30000  # a year, across the facilities: the bulk history (demo/steps/volume.py)
-DEFAULT_INCIDENTS = 80  # through the services, over the last RECENT_DAYS
+DEFAULT_INCIDENTS = 40  # through the services, over the last RECENT_DAYS
 RECENT_DAYS = 42
 
 
