@@ -80,6 +80,7 @@ def my_briefs(request):
             "stale": stale,
             "today": today,
             "is_manager": perms.is_brief_manager(user),
+            "mine": not perms.is_brief_manager(user),  # the officer is the reader: not shown
         },
     )
 

@@ -8,7 +8,10 @@ import re
 import pytest
 from django.utils import timezone
 
+from casework import permissions as cw
+from courtwatch import services
 from courtwatch.models import Brief
+from tests.browser import ARTIFACTS, chromium_page, sign_in
 from tests.factories import CourtFactory
 
 from .conftest import days_ago
@@ -127,3 +130,25 @@ def test_the_roll_pages_by_date_then_court_keeping_the_period_and_all(client, as
     whole = client.get("/courtwatch/roll/?period=week&all=1&print=1").content.decode()
     assert len(ROLL_ROW.findall(whole)) == 30
     assert client.get("/courtwatch/roll/?period=week&all=1&page=zz").status_code == 200
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_on_a_phone_a_page_of_briefs_fits_the_width_and_next_leads_to_the_rest(live_server, enrol, make_user):
+    watcher = make_user(cw.COURT_WATCHER, username="pages.watcher", password="pw-pages")
+    for i in range(30):
+        p = enrol()
+        services.brief_assign(p.brief, actor=None, version=None, officer=watcher)
+        Brief.objects.filter(prosecution=p).update(next_appearance=days_ago(-(i + 1)))
+    with chromium_page(width=390, height=844, mobile=True) as page:
+        sign_in(page, live_server.url, "pages.watcher", "pw-pages")
+        page.goto(f"{live_server.url}/courtwatch/briefs/")
+        assert page.locator("main tbody tr").count() == 25
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+        height = page.evaluate("document.documentElement.scrollHeight")
+        print(f"my briefs, 25 a page, at 390 px: {height} px tall")
+        page.screenshot(path=str(ARTIFACTS / "courtwatch-briefs-page-1-390.png"), full_page=True)
+        assert height < 3500  # was 49,176 px: a page of compact cards, about 4 screens
+        page.click("a[rel=next]")
+        page.wait_for_url("**/courtwatch/briefs/?page=2")
+        assert page.locator("main tbody tr").count() == 5
