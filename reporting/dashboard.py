@@ -19,7 +19,7 @@ from .measures.admissions import TIME_GROUPS, WEEK_KIND, counted_live, gang_rela
 from .models import AdmissionRollup, RollupStamp
 from .params import DashboardFilters, ReportInputError
 from .periods import SAST, Period, month_period, time_key, whole_weeks
-from .suppression import TOTAL, apply, cross_table, series_table
+from .suppression import TOTAL, apply, cross_table, series_table, suppress_nested
 
 # The age bands in the order the chart draws them; "" (age unknown) last, and only when counted.
 AGE_BAND_ORDER = [label for _, _, label in AGE_BANDS] + [""]
@@ -76,6 +76,7 @@ COMBINED_KIND = {frozenset({"facility", "mechanism"}): "facility_mechanism"}
 SECOND_KEY = {("facility_mechanism", "mechanism"), ("age_sex", "sex")}  # (kind, dimension in k2)
 # The hour x weekday heat map and its margins, the hour and weekday charts, are withheld together.
 HOUR_FAMILY = ("hour", "weekday", "hour_weekday")
+PLACES = ("facility", "sub_district", "suburb", "station", "cluster")
 
 
 def _all_time_keys(group_by: str, period: Period) -> list[str]:
@@ -191,13 +192,33 @@ def _counts_from_rollup(kind: str, group_by: str, period: Period, filters: Dashb
     return counts
 
 
+def _parents(group_by: str) -> dict:
+    """{facility / suburb id: its sub-district / station / cluster} for the coarser ``group_by``."""
+    if group_by == "sub_district":
+        return {str(pk): sub for pk, sub in Facility.objects.values_list("pk", "sub_district")}
+    column = "station__code" if group_by == "station" else "station__cluster"
+    return {str(pk): code for pk, code in Suburb.objects.values_list("pk", column)}
+
+
+# A place grouping → the coarser groupings a reader also opens for the same period and filters.
+NESTED_IN = {"facility": ["sub_district"], "suburb": ["station", "cluster"], "station": ["cluster"]}
+
+
+def _nesting(group_by: str, keys: list) -> list[dict]:
+    """The chain of parent maps of a place grouping's bars (``suppression.suppress_nested``)."""
+    chain = []
+    for coarser in NESTED_IN.get(group_by, []):
+        if chain or group_by == "station":  # the station → cluster step
+            chain.append(dict(Station.objects.values_list("code", "cluster")))
+        else:
+            parent = _parents(coarser)
+            chain.append({k: parent.get(str(k), "") for k in keys})
+    return chain
+
+
 def _fold(group_by: str, counts: Counter) -> Counter:
     """The finer grouping's counts (keyed by facility / suburb id) summed into sub-districts / stations."""
-    if group_by == "sub_district":
-        parent = {str(pk): sub for pk, sub in Facility.objects.values_list("pk", "sub_district")}
-    else:
-        column = "station__code" if group_by == "station" else "station__cluster"
-        parent = {str(pk): code for pk, code in Suburb.objects.values_list("pk", column)}
+    parent = _parents(group_by)
     folded: Counter = Counter()
     for key, n in counts.items():
         folded[parent.get(str(key), "")] += n
@@ -264,6 +285,9 @@ def _counts_live(group_by: str, period: Period, filters: DashboardFilters) -> Co
 def _withheld(group_by: str, counts: Counter, keys: list, hour_weekday: Counter | None) -> tuple[dict, str]:
     """{key: kind} of the bars to withhold, and the total's kind ("" when shown): the chart and its
     total as one table; the hour and weekday charts as the margins of the hour x weekday table."""
+    if hour_weekday is None and group_by in PLACES:  # nested in coarser place groupings
+        kinds = suppress_nested({k: counts.get(k, 0) for k in keys}, _nesting(group_by, keys))
+        return {k[1]: kind for k, kind in kinds.items() if k != TOTAL}, kinds.get(TOTAL, "")
     if hour_weekday is None:
         kinds = series_table({k: counts.get(k, 0) for k in keys}).suppress()
         return {k[1]: kind for k, kind in kinds.items() if k != TOTAL}, kinds.get(TOTAL, "")

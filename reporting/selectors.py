@@ -39,7 +39,16 @@ from .measures.removals import REMOVAL_COUNTS, REMOVAL_TRANSITIONS, removal_grou
 from .models import OutcomeRollup, RemovalRollup
 from .params import ReportInputError
 from .periods import Period, day_runs, month_days, months_within
-from .suppression import TOTAL, Table, apply, grouped_table, suppress_count, suppress_grouped, with_rates
+from .suppression import (
+    TOTAL,
+    Table,
+    apply,
+    grouped_table,
+    suppress_count,
+    suppress_grouped,
+    suppress_grouped_nested,
+    with_rates,
+)
 
 S = Prosecution.State
 
@@ -102,12 +111,23 @@ def _court_preset(period: Period, court: str, raw_total: dict) -> dict:
         for key, states in outcome_counts(period, "court").items()
     }
     total = {f: sum(r[f] for r in by_court.values()) for f in COUNT_FIELDS}
-    kinds = suppress_grouped(by_court, total, row_identities=ROW_IDENTITIES)
+    kinds = _suppressed_rows("court", by_court, total)
     preset = grouped_table({}, raw_total, row_identities=ROW_IDENTITIES).suppress()
     for f in COUNT_FIELDS:
         if (court, f) in kinds:
             preset[(TOTAL, f)] = kinds[(court, f)]
     return preset
+
+
+def _suppressed_rows(group_by: str, raw: dict, total: dict) -> dict:
+    """The rows' kinds: courts nested in their districts (a reader opens both for the period), districts
+    in the one order the by-court report decides them in."""
+    if group_by == "court":
+        district_of = dict(Court.objects.values_list("code", "district__code"))
+        return suppress_grouped_nested(raw, total, district_of, row_identities=ROW_IDENTITIES)
+    if group_by == "district":
+        raw = dict(sorted(raw.items(), key=lambda kv: str(kv[0])))
+    return suppress_grouped(raw, total, row_identities=ROW_IDENTITIES)
 
 
 def conviction_rate(period: Period, group_by: str, *, suppress: bool, court: str = "") -> dict:
@@ -128,7 +148,7 @@ def conviction_rate(period: Period, group_by: str, *, suppress: bool, court: str
     if suppress:
         preset = _court_preset(period, court, raw_total) if court else None
         if preset is None:
-            kinds = suppress_grouped(raw, raw_total, row_identities=ROW_IDENTITIES)
+            kinds = _suppressed_rows(group_by, raw, raw_total)
         else:
             kinds = grouped_table(raw, raw_total, row_identities=ROW_IDENTITIES).suppress(preset)
     rows = []

@@ -484,3 +484,111 @@ def shown(row: dict, field: str):
     if field in row.get("complementary", ()):
         return WITHHELD_MARK
     return row.get(field)
+
+
+# ------------------------------------------------------------------ groupings nested in coarser ones
+# A chart by facility sits inside the chart by health sub-district of the same period and filters (a
+# suburb inside its SAPS station precinct, a precinct inside its cluster, a court inside its district),
+# and a reader may open both: a sub-district's figure minus its shown facilities would give back a
+# facility withheld alone among them. So the finer chart is suppressed with the coarser ones' figures as
+# known (each parent = the sum of its children, public), after the coarser charts are decided on their
+# own, exactly as they are when asked for directly: neither gives away what the other withholds.
+
+
+def fold(counts: dict, parent_of: dict) -> dict:
+    """The counts summed into their parents (a child with no parent in the map goes to ``""``)."""
+    out: dict = defaultdict(int)
+    for key, n in counts.items():
+        out[parent_of.get(key, "")] += n
+    return dict(out)
+
+
+def _canonical(counts: dict) -> dict:
+    """The same counts in one order whatever order they came in (the largest first, then by key), so a
+    grouping is withheld alike when asked for directly and when a finer one is protected against it."""
+    return dict(sorted(counts.items(), key=lambda kv: (-kv[1], str(kv[0]))))
+
+
+def _level_key(level: int, key):
+    return ("cell", key) if level == 0 else ("level", level, key)
+
+
+def nested_table(levels: list[dict], chain: list[dict], bottom: int = 0) -> Table:
+    """``levels[i]`` are the bars of grouping ``bottom + i`` (each the one before folded by ``chain[i]``);
+    the bottom one is the chart, the coarser ones are published by their own charts (public)."""
+    t = Table()
+    for i, counts in enumerate(levels):
+        for key, n in counts.items():
+            t.count(_level_key(bottom + i, key), n, public=i > 0)
+    t.count(TOTAL, sum(levels[0].values()), public=True)
+    for i, parent_of in enumerate(chain):
+        members = defaultdict(list)
+        for key in levels[i]:
+            members[parent_of.get(key, "")].append(_level_key(bottom + i, key))
+        for parent, parts in members.items():
+            t.identity(_level_key(bottom + i + 1, parent), parts)
+    t.identity(TOTAL, [_level_key(bottom + len(levels) - 1, key) for key in levels[-1]])
+    return t
+
+
+def suppress_nested(counts: dict, chain: list[dict]) -> dict:
+    """{("cell", key) or TOTAL: kind} for a chart whose bars nest in coarser groupings: ``chain[0]`` maps
+    each bar to its parent, ``chain[1]`` each parent to its own, and so on (facility → sub-district;
+    suburb → station → cluster). With no chain it is the plain chart (``series_table``). The coarsest
+    grouping is decided first, then each finer one with the coarser ones' kinds as given."""
+    levels = [_canonical(counts)]
+    for parent_of in chain:
+        levels.append(_canonical(fold(levels[-1], parent_of)))
+    kinds: dict = {}
+    for bottom in range(len(levels) - 1, -1, -1):
+        kinds = nested_table(levels[bottom:], chain[bottom:], bottom).suppress(kinds)
+    return {k: kind for k, kind in kinds.items() if k == TOTAL or k[0] == "cell"}
+
+
+def _lone_withheld(rows: dict, coarse_kinds: dict, parent_of: dict, fields, kinds: dict) -> dict:
+    """Counts to withhold more so that no parent's figure, shown or withheld, is undone by its children:
+    a parent whose children hide only one count of a field (shown parent: parent − the shown children
+    gives it) takes its next-smallest shown sibling of at least 5 too; a withheld parent whose children
+    all show takes its smallest non-zero child."""
+    members = defaultdict(list)
+    for g in rows:
+        members[parent_of.get(g, "")].append(g)
+    extra = {}
+    for parent, groups in members.items():
+        for f in fields:
+            hidden = [g for g in groups if (g, f) in kinds]
+            shown_ = sorted((rows[g][f], str(g), g) for g in groups if (g, f) not in kinds)
+            parent_withheld = (parent, f) in coarse_kinds
+            if not parent_withheld and len(hidden) == 1:
+                pick = [g for n, _s, g in shown_ if n >= 5][:1]
+            elif parent_withheld and not hidden:
+                pick = [g for n, _s, g in shown_ if n > 0][:1]
+            else:
+                pick = []
+            extra.update({(g, f): COMPLEMENTARY for g in pick})
+    return extra
+
+
+def suppress_grouped_nested(rows: dict, total: dict, parent_of: dict, **spec) -> dict:
+    """``suppress_grouped`` for rows nested in coarser groups of another report of the same period (courts
+    in districts): the parents' rows decided on their own (as that report does), then the rows, then
+    for each field and parent a lone withheld child takes a complement (``_lone_withheld``), and the
+    rows are protected again around it, until nothing changes. (Rows tied by their own identities are
+    no network with their parents, so this is the sibling rule, not the exact check of ``Table``.)"""
+    fields = list(total)
+    parents: dict = defaultdict(lambda: dict.fromkeys(fields, 0))
+    for g, row in rows.items():
+        for f in fields:
+            parents[parent_of.get(g, "")][f] += row[f]
+    coarse_kinds = suppress_grouped(dict(sorted(parents.items(), key=lambda kv: str(kv[0]))), total, **spec)
+    preset = grouped_table({}, total, **spec).suppress()
+    kinds = grouped_table(rows, total, **spec).suppress(preset)
+    forced: dict = {}  # kept withheld even where the table alone would show them again
+    while extra := {
+        k: kind
+        for k, kind in _lone_withheld(rows, coarse_kinds, parent_of, fields, kinds).items()
+        if k not in forced
+    }:
+        forced.update(extra)
+        kinds = {**grouped_table(rows, total, **spec).suppress({**kinds, **forced}), **forced}
+    return kinds

@@ -199,4 +199,10 @@ def test_the_dashboard_suppresses_small_counts_for_a_manager_in_api_and_csv(db, 
     body = api(analyst).get("/api/v1/dashboard/incidents/", {**q, "unsuppressed": "1"}).json()
     assert body == {"rows": [{"key": "fac-1", "count": 3}, {"key": "fac-2", "count": 1}], "total": 4}
     text = api(manager).get("/api/v1/dashboard/incidents/", {**q, "format": "csv"}).content.decode()
-    assert text.splitlines() == ["key,count,suppressed", "fac-1,,count", "fac-2,,count", "total,,count"]
+    # Each code has its words beside it (the facility's name; "Total" for the total row).
+    assert text.splitlines() == [
+        "key,label,count,suppressed",
+        "fac-1,Facility One,,count",
+        "fac-2,Facility Two,,count",
+        "total,Total,,count",
+    ]

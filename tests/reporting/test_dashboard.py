@@ -190,11 +190,12 @@ def test_the_monthly_facility_extract_has_no_identifiers_and_times_to_the_hour(
     r = client.get("/reports/extract/", {"facility": "fac-1", "month": "2025-03"})
     assert r.status_code == 200
     lines = r.content.decode().splitlines()
-    assert lines[0] == "injury_time,arrival_time,place_type,suburb,mechanism"
+    # The place type and mechanism codes each have their words beside them.
+    assert lines[0] == "injury_time,arrival_time,place_type,place_type_label,suburb,mechanism,mechanism_label"
     assert lines[1:] == [
-        "2025-03-03 22:00,2025-03-03 22:00,street,Suburb X,firearm",
-        "2025-03-03 23:00,2025-03-03 23:00,tavern,Suburb X,sharp",
-        "2025-03-09 01:00,2025-03-09 01:00,home,Suburb Y,sharp",
+        "2025-03-03 22:00,2025-03-03 22:00,street,Street,Suburb X,firearm,Firearm",
+        "2025-03-03 23:00,2025-03-03 23:00,tavern,Tavern / shebeen,Suburb X,sharp,Sharp object",
+        "2025-03-09 01:00,2025-03-09 01:00,home,Home,Suburb Y,sharp,Sharp object",
     ]
     client.force_login(make_user(roles.MANAGER))
     assert client.get("/reports/extract/", {"facility": "fac-1", "month": "2025-03"}).status_code == 403
