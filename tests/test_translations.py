@@ -438,3 +438,17 @@ def test_no_string_is_translated_once_at_import():
         if names:
             eager += [f"{path.relative_to(ROOT)}:{line}" for line in _eager_calls(ast.parse(source), names)]
     assert not eager, f"translated at import, so always English: {eager}"
+
+
+def test_no_f_string_is_marked_for_translation():
+    """_(f"…") is looked up after the values are filled in, so no catalogue ever holds it: use
+    _("… %(name)s …") % {"name": …} instead."""
+    marked = []
+    for path in sorted(ROOT.glob("*/**/*.py")):
+        if path.relative_to(ROOT).parts[0] in NOT_SOURCE or "migrations" in path.parts:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            is_marking = isinstance(node, ast.Call) and getattr(node.func, "id", "") in EXTRACTED_NAMES
+            if is_marking and node.args and isinstance(node.args[0], ast.JoinedStr):
+                marked.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert not marked, f"f-strings marked for translation (never translated): {marked}"
