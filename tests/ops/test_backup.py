@@ -21,7 +21,7 @@ from tests.factories import PoliceCaseFactory, StationFactory
 
 from ..referrals.helpers import adt
 
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
 
 def conninfo(name: str) -> str:
