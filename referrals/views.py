@@ -265,7 +265,8 @@ def _words(e: DomainError) -> list[str]:
     errors = getattr(e, "errors", None)
     if not errors:
         return [str(e)]
-    return [" ".join(v) if isinstance(v, list | tuple) else str(v) for v in errors.values()]
+    # Messages may be lazy (marked for translation): str() each before joining.
+    return [" ".join(map(str, v)) if isinstance(v, list | tuple) else str(v) for v in errors.values()]
 
 
 @login_required

@@ -600,6 +600,7 @@ PAGE_ROUTES = {
             "dashboard/",
             "dashboard/chart.csv",
             "hotspots/",
+            "map/",
         )
     },
     "reports/conviction-rate/prosecutions/": [
