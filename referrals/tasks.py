@@ -11,6 +11,7 @@ from django.db import OperationalError, connection
 from casework import after_commit
 
 from .intake import process
+from .models import Channel, InboundMessage
 
 log = logging.getLogger(__name__)
 
@@ -42,8 +43,16 @@ def kick(message_ids: list[int]) -> None:
 
 
 def _one_per_batch(message_ids: list[int]) -> list[int]:
-    step = process.PROCESS_BATCH if connection.vendor == "postgresql" else 1
-    return sorted(message_ids)[::step]
+    """The ids to kick so that every waiting message is claimed: on PostgreSQL one kick claims a batch
+    of single messages, but a CSV file is claimed only by its own kick (a batch leaves files out), so
+    each file gets one — else a file whose kick was lost waited for ever (found under `make load`)."""
+    if connection.vendor != "postgresql":
+        return sorted(message_ids)
+    files = set(
+        InboundMessage.objects.filter(pk__in=message_ids, channel=Channel.CSV).values_list("pk", flat=True)
+    )
+    singles = sorted(set(message_ids) - files)
+    return sorted(files) + singles[:: process.PROCESS_BATCH]
 
 
 @shared_task(acks_late=True, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=3)

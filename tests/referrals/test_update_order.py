@@ -3,8 +3,10 @@ its admission is processed is kept, and an older message never overwrites a newe
 
 from datetime import timedelta
 
+import pytest
 from django.utils import timezone
 
+from referrals import tasks
 from referrals.intake import process, receive
 from referrals.models import Admission, InboundMessage
 from referrals.parsing import CSV_HEADER
@@ -208,3 +210,14 @@ def test_a_discharge_whose_admission_is_a_dead_letter_is_kept_and_lands_after_bo
     dead_letter_replay(message=out, actor=None)
     process_one(out)
     assert Admission.objects.get().disposition == "died"
+
+
+@pytest.mark.postgres
+def test_the_sweeper_processes_every_csv_file_whose_kick_was_lost_not_only_one_per_batch(clerk):
+    files = [csv_update(clerk, triage) for triage in ("red", "orange", "yellow")]
+    stored(adt(event="A01", control="A1", visit="V0002"))
+    InboundMessage.objects.update(status_changed_at=timezone.now() - HOUR)  # all kicks lost an hour ago
+    tasks.sweep_inbound(older_than_seconds=60)
+    statuses = InboundMessage.objects.filter(pk__in=[f.pk for f in files]).values_list("status", flat=True)
+    assert sorted(statuses) == ["processed", "processed", "processed"]
+    assert InboundMessage.objects.exclude(status="processed").count() == 0
