@@ -53,13 +53,14 @@ def _transactional_tests_restore_the_database(items) -> None:
     """A test that really commits must put the database back (``serialized_rollback=True``): its flush
     empties the migrations' reference data and roles, and re-creates content types under new ids that
     break every later test restoring the serialized database (one such test broke 49 others)."""
-    bare = [
-        item.nodeid
-        for item in items
-        if (mark := item.get_closest_marker("django_db")) is not None
-        and mark.kwargs.get("transaction")
-        and not mark.kwargs.get("serialized_rollback")
-    ]
+
+    def _bare(item) -> bool:
+        mark = item.get_closest_marker("django_db")
+        if mark is None:  # the fixture asked for by name (live_server asks for it too) has no rollback
+            return bool({"transactional_db", "live_server"} & set(getattr(item, "fixturenames", ())))
+        return bool(mark.kwargs.get("transaction")) and not mark.kwargs.get("serialized_rollback")
+
+    bare = [item.nodeid for item in items if _bare(item)]
     if bare:
         raise pytest.UsageError(
             "django_db(transaction=True) without serialized_rollback=True: " + ", ".join(bare)

@@ -168,7 +168,8 @@ def _wait_for_ready(client, want: int, seconds: float = 8.0):
 
 @pytest.mark.postgres
 @pytest.mark.redis
-def test_ready_is_200_with_a_real_worker_consuming_intake(client, transactional_db, broker, settings):
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_ready_is_200_with_a_real_worker_consuming_intake(client, broker, settings):
     with _worker(settings, ["intake"]):
         status, body = _wait_for_ready(client, 200)
     assert status == 200, body
@@ -178,9 +179,8 @@ def test_ready_is_200_with_a_real_worker_consuming_intake(client, transactional_
 
 @pytest.mark.postgres
 @pytest.mark.redis
-def test_ready_is_503_naming_the_intake_worker_when_no_worker_consumes_intake(
-    client, transactional_db, broker, settings
-):
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_ready_is_503_naming_the_intake_worker_when_no_worker_consumes_intake(client, broker, settings):
     status, body = _ready(client)
     assert status == 503
     assert body["failing"] == ["intake_worker"]

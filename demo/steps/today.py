@@ -172,7 +172,7 @@ def _waiting_referrals(ctx, chains) -> int:
                 at=occurred + timedelta(minutes=50),
             )
             admission = build_admission(
-                rng, ctx.now, facilities, incident, f"W{n:02d}{k}{ctx.now:%y%m%d%H%M}"
+                rng, ctx.now, facilities, incident, f"W{n:02d}{k:02d}{ctx.now:%y%m%d%H%M%S%f}"
             )
             admission.save()
             ec = clerk if referral_perms.may_refer(clerk, admission) else admin

@@ -250,7 +250,7 @@ class Procs(Services):
 def beat(broker_url: str):
     """Stand-in for celery beat's 30-second sweep, sent through the broker to the worker (a short
     'stuck' threshold for the test): returns ``sweep()``, which says whether the broker took it."""
-    app = Celery(broker=broker_url)
+    app = Celery(broker=broker_url, set_as_current=False)  # the project's app stays current for later tests
     app.conf.broker_connection_retry_on_startup = False
 
     def sweep() -> bool:
